@@ -1,0 +1,65 @@
+/** `scion eval <model-dir> --data <file>`: loss, perplexity and top-1 accuracy on a dataset. */
+import { initBackend } from '../../engine/backend.ts';
+import { loadDataset } from '../../engine/data/dataset.ts';
+import { evaluate } from '../../engine/eval/evaluate.ts';
+import { disposeParams, loadModel } from '../../engine/models/model.ts';
+import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
+import { COMMON_OPTIONS, type Command, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
+import { ProgressBar } from '../progress.ts';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate a model on a dataset: loss, perplexity, next-token accuracy',
+  usage: 'scion eval <model-dir> --data <file> [--ctx N] [--batch N] [--max-windows N] [--backend NAME] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('eval', argv, {
+      ...COMMON_OPTIONS,
+      data: { type: 'string' },
+      ctx: { type: 'string' },
+      batch: { type: 'string' },
+      'max-windows': { type: 'string' },
+    });
+    const dir = requireOption('eval', '<model-dir>', positionals[0]);
+    const data = requireOption('eval', 'data', values.data);
+    const ctx = intOption('eval', 'ctx', values.ctx, undefined, 2);
+    const batch = intOption('eval', 'batch', values.batch);
+    const maxWindows = intOption('eval', 'max-windows', values['max-windows']);
+    const backend = await initBackend(values.backend);
+    log(io, `backend: ${backend.name}`);
+    const model = await loadModel(dir);
+    try {
+      const tok = await loadTokenizer(dir);
+      const ds = await loadDataset(data, tok, model.config.vocabSize);
+      log(io, `${data}: ${ds.ids.length} tokens${ds.cacheFile ? ` (cache ${ds.cacheFile})` : ''}`);
+      const bar = new ProgressBar(io, 0, 'eval');
+      let progress: ProgressBar | undefined;
+      const r = await evaluate(model, ds.ids, {
+        ...(ctx !== undefined ? { ctx } : {}),
+        ...(batch !== undefined ? { batch } : {}),
+        ...(maxWindows !== undefined ? { maxWindows } : {}),
+        onProgress: (done, total) => {
+          progress ??= new ProgressBar(io, total, 'eval');
+          progress.update(done, 'windows');
+        },
+      });
+      (progress ?? bar).done();
+      const result = { model: dir, data, loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx, backend: backend.name, seconds: r.seconds };
+      if (values.json) writeJson(io, result);
+      else {
+        io.stdout.write(
+          [
+            `loss        ${r.loss.toFixed(4)}`,
+            `perplexity  ${r.perplexity.toFixed(3)}`,
+            `accuracy    ${(100 * r.accuracy).toFixed(2)}%`,
+            `predictions ${r.tokens} in ${r.windows} windows of ${r.ctx}`,
+            `backend     ${backend.name}`,
+            `time        ${r.seconds.toFixed(2)} s`,
+          ].join('\n') + '\n',
+        );
+      }
+      return 0;
+    } finally {
+      disposeParams(model.params);
+    }
+  },
+};

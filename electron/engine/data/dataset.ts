@@ -1,0 +1,174 @@
+/**
+ * Datasets as token ids. A `.bin` file is little-endian uint16 ids (the nanoGPT convention);
+ * anything else is UTF-8 text, tokenized with the model's tokenizer in pieces (so a large
+ * file is never one JS string) and cached as a token file next to it (or in the user cache
+ * folder when that folder is read-only). The cache is keyed by the tokenizer and the file's
+ * size and modification time.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { ScionError } from '../errors.ts';
+import { atomicWriteFile } from '../io/atomic.ts';
+import type { TextTokenizer } from '../tokenizer/tokenizer.ts';
+
+export interface TokenDataset {
+  file: string;
+  /** Token ids, in order. */
+  ids: Uint32Array;
+  /** 'bin' (uint16 ids) or 'text'. */
+  kind: 'bin' | 'text';
+  /** Where the token cache is, for text files. */
+  cacheFile?: string;
+}
+
+const MAGIC = 'SCIONTOK';
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+async function statFile(file: string) {
+  try {
+    const st = await fs.stat(file);
+    if (!st.isFile()) throw new ScionError(`${file}: not a file`, 'E_DATASET', file);
+    return st;
+  } catch (e) {
+    if (e instanceof ScionError) throw e;
+    throw new ScionError(`${file}: dataset not found`, 'E_DATASET', file);
+  }
+}
+
+/** Reads a nanoGPT-style .bin file of little-endian uint16 token ids. */
+export async function readBinTokens(file: string, vocabSize?: number): Promise<Uint32Array> {
+  const st = await statFile(file);
+  if (st.size % 2 !== 0) throw new ScionError(`${file}: a .bin dataset holds uint16 ids, but its size (${st.size} bytes) is odd`, 'E_DATASET', file);
+  const buf = await fs.readFile(file);
+  const ids = new Uint32Array(buf.byteLength / 2);
+  for (let i = 0; i < ids.length; i++) ids[i] = buf.readUInt16LE(i * 2);
+  if (vocabSize !== undefined) checkIds(file, ids, vocabSize);
+  return ids;
+}
+
+function checkIds(file: string, ids: Uint32Array, vocabSize: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i]! >= vocabSize) throw new ScionError(`${file}: token id ${ids[i]} at position ${i} is outside the model's vocabulary (${vocabSize})`, 'E_DATASET', file);
+  }
+}
+
+/** Index just after a newline inside `s` that sits between non-space characters (safe to cut for BPE). */
+function safeCut(s: string): number {
+  for (let i = s.length - 1; i > s.length / 2; i--) {
+    if (s[i - 1] === '\n' && i >= 2 && !/\s/.test(s[i - 2]!) && !/\s/.test(s[i]!)) return i;
+  }
+  return -1;
+}
+
+/** Tokenizes a UTF-8 text file in pieces of about 4 MB, cut at newlines. */
+export async function tokenizeTextFile(file: string, tok: TextTokenizer, onProgress?: (bytes: number, total: number) => void): Promise<Uint32Array> {
+  const st = await statFile(file);
+  const handle = await fs.open(file, 'r');
+  const decoder = new StringDecoder('utf8');
+  const parts: Uint32Array[] = [];
+  let total = 0;
+  let carry = '';
+  let pos = 0;
+  const buf = Buffer.alloc(CHUNK_BYTES);
+  let sawBinary = false;
+  const push = (text: string) => {
+    if (!text) return;
+    const ids = Uint32Array.from(tok.encode(text));
+    parts.push(ids);
+    total += ids.length;
+  };
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, CHUNK_BYTES, pos);
+      if (bytesRead === 0) break;
+      if (pos === 0 && buf.subarray(0, Math.min(bytesRead, 8192)).includes(0)) sawBinary = true;
+      if (sawBinary) break;
+      pos += bytesRead;
+      carry += decoder.write(buf.subarray(0, bytesRead));
+      const cut = safeCut(carry);
+      if (cut > 0) {
+        push(carry.slice(0, cut));
+        carry = carry.slice(cut);
+      }
+      onProgress?.(pos, st.size);
+    }
+  } finally {
+    await handle.close();
+  }
+  if (sawBinary) throw new ScionError(`${file}: this is not a text file (it contains NUL bytes); token datasets must end in .bin`, 'E_DATASET', file);
+  push(carry + decoder.end());
+  const ids = new Uint32Array(total);
+  let o = 0;
+  for (const p of parts) {
+    ids.set(p, o);
+    o += p.length;
+  }
+  return ids;
+}
+
+function cacheDir(): string {
+  return process.env['SCION_CACHE_DIR'] ?? path.join(os.homedir(), '.cache', 'scion', 'tokens');
+}
+
+function cacheKey(file: string, size: number, mtimeMs: number, tok: TextTokenizer): string {
+  return createHash('sha256').update(`${path.resolve(file)}|${size}|${mtimeMs}|${tok.fingerprint}`).digest('hex').slice(0, 12);
+}
+
+async function readCache(cache: string): Promise<Uint32Array | undefined> {
+  try {
+    const buf = await fs.readFile(cache);
+    if (buf.byteLength < 16 || buf.toString('latin1', 0, 8) !== MAGIC) return undefined;
+    const n = buf.readUInt32LE(8);
+    if (buf.byteLength !== 16 + 4 * n) return undefined;
+    const ids = new Uint32Array(n);
+    for (let i = 0; i < n; i++) ids[i] = buf.readUInt32LE(16 + 4 * i);
+    return ids;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeCache(candidates: string[], ids: Uint32Array): Promise<string | undefined> {
+  const buf = Buffer.alloc(16 + 4 * ids.length);
+  buf.write(MAGIC, 0, 'latin1');
+  buf.writeUInt32LE(ids.length, 8);
+  Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).copy(buf, 16);
+  for (const c of candidates) {
+    try {
+      await fs.mkdir(path.dirname(c), { recursive: true });
+      await atomicWriteFile(c, buf);
+      return c;
+    } catch {
+      // read-only folder: try the next place
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Loads a dataset as token ids for a model with `tok` and `vocabSize`. Text files are
+ * tokenized once and cached.
+ */
+export async function loadDataset(file: string, tok: TextTokenizer, vocabSize: number, onProgress?: (bytes: number, total: number) => void): Promise<TokenDataset> {
+  if (file.endsWith('.bin')) return { file, ids: await readBinTokens(file, vocabSize), kind: 'bin' };
+  const st = await statFile(file);
+  const key = cacheKey(file, st.size, st.mtimeMs, tok);
+  const beside = path.join(path.dirname(file), `.${path.basename(file)}.${key}.tok`);
+  const elsewhere = path.join(cacheDir(), `${path.basename(file)}.${key}.tok`);
+  for (const c of [beside, elsewhere]) {
+    if (!existsSync(c)) continue;
+    const ids = await readCache(c);
+    if (ids) {
+      checkIds(file, ids, vocabSize);
+      return { file, ids, kind: 'text', cacheFile: c };
+    }
+  }
+  const ids = await tokenizeTextFile(file, tok, onProgress);
+  if (ids.length === 0) throw new ScionError(`${file}: the file is empty`, 'E_DATASET', file);
+  checkIds(file, ids, vocabSize);
+  const cacheFile = await writeCache([beside, elsewhere], ids);
+  return cacheFile ? { file, ids, kind: 'text', cacheFile } : { file, ids, kind: 'text' };
+}

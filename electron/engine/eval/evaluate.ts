@@ -1,0 +1,79 @@
+/**
+ * `scion eval`'s computation: cut token ids into consecutive, non-overlapping windows of
+ * `ctx` tokens from the start (a trailing partial window is dropped); inside each window
+ * tokens 2..ctx are predicted from their prefixes. Loss is the mean cross-entropy over all
+ * predictions; accuracy the share of top-1 hits.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ScionError } from '../errors.ts';
+import { contextLength } from '../models/config.ts';
+import type { Model } from '../models/model.ts';
+import { lossAndCorrect } from './loss.ts';
+
+export interface EvalOptions {
+  ctx?: number;
+  batch?: number;
+  maxWindows?: number;
+  onProgress?: (windowsDone: number, windowsTotal: number) => void;
+}
+
+export interface EvalResult {
+  loss: number;
+  perplexity: number;
+  accuracy: number;
+  /** Number of predictions scored. */
+  tokens: number;
+  windows: number;
+  ctx: number;
+  seconds: number;
+}
+
+/** A batch size that keeps the logits under about 64M floats. */
+export function defaultEvalBatch(ctx: number, vocab: number): number {
+  return Math.max(1, Math.min(16, Math.floor(64e6 / (ctx * vocab))));
+}
+
+/** Inputs and targets [n, ctx-1] for windows [first, first+n) of `ids`. */
+export function windowBatch(ids: Uint32Array, ctx: number, first: number, n: number): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
+  const inp = new Int32Array(n * (ctx - 1));
+  const tgt = new Int32Array(n * (ctx - 1));
+  for (let w = 0; w < n; w++) {
+    const base = (first + w) * ctx;
+    for (let j = 0; j < ctx - 1; j++) {
+      inp[w * (ctx - 1) + j] = ids[base + j]!;
+      tgt[w * (ctx - 1) + j] = ids[base + j + 1]!;
+    }
+  }
+  return { inputs: tf.tensor2d(inp, [n, ctx - 1], 'int32'), targets: tf.tensor2d(tgt, [n, ctx - 1], 'int32') };
+}
+
+/** Evaluates `model` on token ids `ids`. */
+export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions = {}): Promise<EvalResult> {
+  const maxCtx = contextLength(model.config);
+  const ctx = opts.ctx ?? maxCtx;
+  if (ctx < 2) throw new ScionError(`--ctx must be at least 2 (one input and one prediction), got ${ctx}`, 'E_USAGE');
+  if (ctx > maxCtx) throw new ScionError(`--ctx ${ctx} is longer than the model's context (${maxCtx})`, 'E_USAGE');
+  let windows = Math.floor(ids.length / ctx);
+  if (opts.maxWindows !== undefined) windows = Math.min(windows, opts.maxWindows);
+  if (windows === 0) throw new ScionError(`the dataset has ${ids.length} tokens, fewer than one window of ${ctx}`, 'E_DATASET');
+  const batch = opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize);
+  const start = Date.now();
+  let lossSum = 0;
+  let correct = 0;
+  for (let first = 0; first < windows; first += batch) {
+    const n = Math.min(batch, windows - first);
+    const { inputs, targets } = windowBatch(ids, ctx, first, n);
+    try {
+      const r = await lossAndCorrect(model.config, model.params, inputs, targets);
+      lossSum += r.lossSum;
+      correct += r.correct;
+    } finally {
+      inputs.dispose();
+      targets.dispose();
+    }
+    opts.onProgress?.(first + n, windows);
+  }
+  const tokens = windows * (ctx - 1);
+  const loss = lossSum / tokens;
+  return { loss, perplexity: Math.exp(loss), accuracy: correct / tokens, tokens, windows, ctx, seconds: (Date.now() - start) / 1000 };
+}

@@ -1,0 +1,38 @@
+/** Next-token cross-entropy and accuracy, shared by evaluation and training. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '../models/config.ts';
+import { forward } from '../models/family.ts';
+import { pickLabels } from '../models/layers.ts';
+import type { Params } from '../models/params.ts';
+
+/**
+ * Mean cross-entropy of predicting `targets` [B, T] from `inputs` [B, T] (targets are the
+ * inputs shifted by one). Differentiable on every backend.
+ */
+export function meanLoss(cfg: ModelConfig, p: Params, inputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const { logits } = forward(cfg, p, inputs); // [B, T, V]
+    const [b, t, v] = logits.shape;
+    const logp = tf.logSoftmax(tf.reshape(logits, [b * t, v])) as tf.Tensor2D; // [B*T, V]
+    const picked = pickLabels(logp, tf.reshape(targets, [-1]) as tf.Tensor1D); // [B*T]
+    return tf.neg(tf.mean(picked)) as tf.Scalar;
+  });
+}
+
+/** Summed loss and number of correct top-1 predictions, for evaluation (no gradient). */
+export async function lossAndCorrect(cfg: ModelConfig, p: Params, inputs: tf.Tensor2D, targets: tf.Tensor2D): Promise<{ lossSum: number; correct: number }> {
+  const [lossSum, correct] = tf.tidy(() => {
+    const { logits } = forward(cfg, p, inputs); // [B, T, V]
+    const [b, t, v] = logits.shape;
+    const flat = tf.reshape(logits, [b * t, v]) as tf.Tensor2D;
+    const labels = tf.reshape(targets, [-1]) as tf.Tensor1D;
+    const logp = tf.logSoftmax(flat) as tf.Tensor2D;
+    const nll = tf.neg(tf.sum(pickLabels(logp, labels)));
+    const hits = tf.sum(tf.cast(tf.equal(tf.argMax(flat, 1), labels), 'float32'));
+    return [nll, hits];
+  });
+  const out = { lossSum: (await lossSum.data())[0]!, correct: (await correct.data())[0]! };
+  lossSum.dispose();
+  correct.dispose();
+  return out;
+}

@@ -1,0 +1,137 @@
+/**
+ * A model in memory: its config and its parameters as tensors. Loading reads a Hugging Face
+ * folder (config.json + safetensors) and checks every tensor's name and shape against the
+ * family's list; saving writes a folder `transformers` loads with `from_pretrained`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { ScionError } from '../errors.ts';
+import { atomicWriteDir } from '../io/atomic.ts';
+import { openCheckpoint } from '../io/checkpoint.ts';
+import { writeSafetensors } from '../io/safetensors.ts';
+import { type ModelConfig, parseHFConfig, toHFConfig } from './config.ts';
+import { canonicalName, ignoredTensor, tensorSpecs } from './family.ts';
+import type { Params } from './params.ts';
+
+export interface Model {
+  config: ModelConfig;
+  params: Params;
+  /** The original config.json, so fields we do not model survive an export. */
+  rawConfig: Record<string, unknown>;
+  /** The folder it was loaded from, if any (for the tokenizer). */
+  dir?: string;
+}
+
+/** Reads and parses `<dir>/config.json`. */
+export async function readModelConfig(dir: string): Promise<{ config: ModelConfig; raw: Record<string, unknown> }> {
+  const file = path.join(dir, 'config.json');
+  let text: string;
+  try {
+    const st = await fs.stat(dir);
+    if (!st.isDirectory()) throw new ScionError(`${dir}: not a folder (a model is a folder with config.json and model.safetensors)`, 'E_NOT_A_MODEL', dir);
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if (e instanceof ScionError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new ScionError(existsSync(dir) ? `${dir}: not a model folder: config.json is missing` : `${dir}: folder not found`, 'E_NOT_A_MODEL', dir);
+    }
+    throw new ScionError(`${file}: cannot read (${(e as Error).message})`, 'E_NOT_A_MODEL', file);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ScionError(`${file}: not valid JSON (${(e as Error).message})`, 'E_CONFIG', file);
+  }
+  return { config: parseHFConfig(raw, file), raw: raw as Record<string, unknown> };
+}
+
+/**
+ * Reads the checkpoint of a model folder as float32 arrays, by canonical name, checking
+ * names and shapes. Unknown tensors are an error; known buffers are skipped.
+ */
+export async function readCheckpointArrays(dir: string, config: ModelConfig, visit: (name: string, shape: number[], data: Float32Array) => void | Promise<void>): Promise<void> {
+  const ckpt = await openCheckpoint(dir);
+  try {
+    const byCanonical = new Map<string, string>();
+    for (const n of ckpt.names()) {
+      if (ignoredTensor(config, n)) continue;
+      const c = canonicalName(config, n);
+      byCanonical.set(c, n);
+    }
+    const specs = tensorSpecs(config);
+    const wanted = new Set(specs.map((s) => s.name));
+    for (const c of byCanonical.keys()) {
+      if (!wanted.has(c)) throw new ScionError(`${dir}: checkpoint tensor '${byCanonical.get(c)}' is not part of a ${config.family} model with this config.json (unsupported tensor)`, 'E_CHECKPOINT', dir);
+    }
+    for (const spec of specs) {
+      const stored = byCanonical.get(spec.name);
+      if (!stored) throw new ScionError(`${dir}: checkpoint has no tensor '${spec.name}' (config.json says the model needs it)`, 'E_CHECKPOINT', dir);
+      const info = ckpt.info(stored);
+      if (info.shape.join(',') !== spec.shape.join(',')) {
+        throw new ScionError(`${dir}: tensor '${stored}' has shape [${info.shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}]`, 'E_CHECKPOINT', dir);
+      }
+      await visit(spec.name, spec.shape, await ckpt.readFloat32(stored));
+    }
+  } finally {
+    await ckpt.close();
+  }
+}
+
+/** Loads a Hugging Face model folder into tensors on the active backend. */
+export async function loadModel(dir: string): Promise<Model> {
+  const { config, raw } = await readModelConfig(dir);
+  const params: Params = {};
+  try {
+    await readCheckpointArrays(dir, config, (name, shape, data) => {
+      params[name] = tf.tensor(data, shape, 'float32');
+    });
+  } catch (e) {
+    disposeParams(params);
+    throw e;
+  }
+  return { config, params, rawConfig: raw, dir };
+}
+
+export function disposeParams(p: Params): void {
+  for (const t of Object.values(p)) t.dispose();
+}
+
+/** Files copied from the source folder on export when present. */
+const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt'];
+
+export interface SaveOptions {
+  /** Copy the tokenizer and generation files from this folder. */
+  copyFrom?: string;
+  /** Extra files to write: name -> contents. */
+  extraFiles?: Record<string, string>;
+  /** Safetensors metadata. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Writes a Hugging Face folder (config.json, model.safetensors, tokenizer files) atomically:
+ * built in a temporary folder, then renamed over `dir`. Tensors are read back one at a time.
+ */
+export async function saveModel(dir: string, config: ModelConfig, params: Params, rawConfig: Record<string, unknown> = {}, opts: SaveOptions = {}): Promise<void> {
+  const specs = tensorSpecs(config);
+  await atomicWriteDir(dir, async (tmp) => {
+    await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(config, rawConfig), null, 2) + '\n');
+    await writeSafetensors(path.join(tmp, 'model.safetensors'), specs, async (name) => {
+      const t = params[name];
+      if (!t) throw new ScionError(`cannot save ${dir}: parameter '${name}' is missing`, 'E_CHECKPOINT', dir);
+      return (await t.data()) as Float32Array;
+    }, opts.metadata ?? { format: 'pt' });
+    if (opts.copyFrom) await copySideFiles(opts.copyFrom, tmp);
+    for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await fs.writeFile(path.join(tmp, name), text);
+  });
+}
+
+export async function copySideFiles(from: string, to: string): Promise<void> {
+  for (const f of SIDE_FILES) {
+    const src = path.join(from, f);
+    if (existsSync(src)) await fs.copyFile(src, path.join(to, f));
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The one typed contract between the UI (Electron renderer or a browser) and the engine side
+ * (Electron main, or `scion serve`). Types only: both sides import from here, nothing else.
+ * Every request is `{ method, params }` -> result; events stream from the engine side.
+ * The engine side validates every payload with the zod schemas in electron/store/schemas.ts.
+ */
+
+export type Id = string;
+
+export type Family = 'gpt2' | 'llama';
+
+export interface ModelShape {
+  family: Family;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+  ctx: number;
+  vocab: number;
+}
+
+export interface ProjectSummary {
+  dir: string;
+  name: string;
+  schemaVersion: number;
+  createdAt: string;
+}
+
+export interface ModelEntry {
+  id: Id;
+  kind: 'source' | 'grown' | 'trained' | 'scratch';
+  name: string;
+  /** Folder of the HF model (inside the project when copied/created, elsewhere when referenced). */
+  path: string;
+  referenced: boolean;
+  shape: ModelShape;
+  params: number;
+  createdAt: string;
+  /** For grown/trained models: where they came from. */
+  lineage?: {
+    parent: Id;
+    method?: string;
+    options?: Record<string, unknown>;
+    seed?: number;
+    growth?: GrowthCheck;
+    trainingId?: Id;
+  };
+}
+
+export interface DatasetEntry {
+  id: Id;
+  name: string;
+  path: string;
+  referenced: boolean;
+  kind: 'text' | 'bin';
+  bytes: number;
+  /** Token counts per tokenizer fingerprint, filled when first tokenized. */
+  tokens?: Record<string, number>;
+  sample: string;
+  createdAt: string;
+}
+
+export interface EvalMetrics {
+  loss: number;
+  perplexity: number;
+  accuracy: number;
+  tokens: number;
+  windows: number;
+  ctx: number;
+}
+
+export interface EvaluationEntry {
+  id: Id;
+  modelId: Id;
+  datasetId: Id;
+  metrics: EvalMetrics;
+  backend: string;
+  createdAt: string;
+}
+
+export interface GrowthCheck {
+  verdict: 'exact' | 'approximate' | 'not preserving';
+  maxAbsLogitDiff: number;
+  lossSource: number;
+  lossGrown: number;
+}
+
+export interface GrowRequest {
+  sourceId: Id;
+  name: string;
+  method: string;
+  hidden?: number;
+  widthMult?: number;
+  ffn?: number;
+  ffnMult?: number;
+  heads?: number;
+  kvHeads?: number;
+  layers?: number;
+  depth?: 'identity' | 'stack' | 'interpolate';
+  noiseDb?: number;
+  seed?: number;
+  checkDatasetId?: Id;
+}
+
+export interface TrainSettings {
+  steps: number;
+  batch: number;
+  ctx: number;
+  lr: number;
+  minLr: number;
+  warmup: number;
+  schedule: 'cosine' | 'linear' | 'constant';
+  weightDecay: number;
+  clip: number;
+  gradAccum: number;
+  seed: number;
+  evalEvery: number;
+  checkpointEvery: number;
+}
+
+export interface TrainRequest {
+  modelId: Id;
+  datasetId: Id;
+  valDatasetId?: Id;
+  name: string;
+  settings: Partial<TrainSettings>;
+}
+
+export interface MetricPoint {
+  step: number;
+  train_loss: number;
+  lr: number;
+  tokens: number;
+  time: number;
+  val_loss?: number;
+}
+
+export type SessionStatus = 'queued' | 'running' | 'paused' | 'cancelled' | 'interrupted' | 'failed' | 'done';
+
+export interface TrainingEntry {
+  id: Id;
+  name: string;
+  modelId: Id;
+  datasetId: Id;
+  valDatasetId?: Id;
+  settings: TrainSettings;
+  status: SessionStatus;
+  runDir: string;
+  lastStep: number;
+  resultModelId?: Id;
+  error?: string;
+  createdAt: string;
+}
+
+export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'import' | 'export';
+
+export interface JobInfo {
+  id: Id;
+  kind: JobKind;
+  status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+  title: string;
+  /** The entry the job produces or works on (training id, model id, ...). */
+  entryId?: Id;
+  error?: string;
+  createdAt: string;
+}
+
+export type JobEvent =
+  | { type: 'progress'; jobId: Id; step: number; total: number; loss?: number; tokensPerSecond?: number; etaSeconds?: number }
+  | { type: 'metric'; jobId: Id; point: MetricPoint }
+  | { type: 'log'; jobId: Id; line: string }
+  | { type: 'status'; jobId: Id; job: JobInfo }
+  | { type: 'result'; jobId: Id; result: unknown };
+
+export interface ProjectState {
+  project: ProjectSummary;
+  models: ModelEntry[];
+  datasets: DatasetEntry[];
+  evaluations: EvaluationEntry[];
+  trainings: TrainingEntry[];
+  jobs: JobInfo[];
+  /** Entries that could not be read, with the reason (a damaged project still opens). */
+  problems: Array<{ file: string; problem: string }>;
+}
+
+export interface MethodInfo {
+  name: string;
+  summary: string;
+  exact: boolean | 'depends';
+  kind: 'width' | 'depth' | 'both';
+}
+
+export interface ShapePreview {
+  ok: boolean;
+  error?: string;
+  shape?: ModelShape;
+  params?: number;
+  flopsPerToken?: number;
+}
+
+/** Every request the UI can make: method name -> [params, result]. */
+export interface ScionApi {
+  'app.info': [Record<string, never>, { version: string; backend: string; mode: 'electron' | 'browser' }];
+  'project.create': [{ dir: string; name: string }, ProjectState];
+  'project.open': [{ dir: string }, ProjectState];
+  'project.recent': [Record<string, never>, string[]];
+  'project.state': [Record<string, never>, ProjectState];
+  'model.import': [{ path: string; name: string; copy: boolean }, ModelEntry];
+  'model.delete': [{ id: Id; confirm: true }, ProjectState];
+  'model.export': [{ id: Id; dir: string }, { dir: string }];
+  'dataset.add': [{ path: string; name: string; copy: boolean }, DatasetEntry];
+  'dataset.delete': [{ id: Id; confirm: true }, ProjectState];
+  'grow.methods': [Record<string, never>, MethodInfo[]];
+  'grow.preview': [Omit<GrowRequest, 'name'>, ShapePreview];
+  'grow.start': [GrowRequest, JobInfo];
+  'evaluate.start': [{ modelIds: Id[]; datasetIds: Id[]; maxWindows?: number }, JobInfo];
+  'train.start': [TrainRequest, JobInfo];
+  'train.resume': [{ trainingId: Id }, JobInfo];
+  'train.metrics': [{ trainingId: Id }, MetricPoint[]];
+  'job.cancel': [{ jobId: Id }, JobInfo];
+  'job.list': [Record<string, never>, JobInfo[]];
+}
+
+export type ApiMethod = keyof ScionApi;
+export type ApiParams<M extends ApiMethod> = ScionApi[M][0];
+export type ApiResult<M extends ApiMethod> = ScionApi[M][1];
+
+/** What a transport carries. */
+export interface RpcRequest<M extends ApiMethod = ApiMethod> {
+  id: number;
+  method: M;
+  params: ApiParams<M>;
+}
+export type RpcResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { message: string; code: string } };
+export interface RpcEvent {
+  event: JobEvent;
+}
+
+/** The object the preload exposes as `window.scion` and the browser client implements. */
+export interface ScionBridge {
+  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  onEvent(listener: (e: JobEvent) => void): () => void;
+  /** Native dialogs in Electron; undefined in the browser (the UI shows a path field instead). */
+  pickPath?(kind: 'folder' | 'file'): Promise<string | undefined>;
+}
