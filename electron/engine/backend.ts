@@ -51,9 +51,8 @@ function withoutNewProcessHandlers<T>(fn: () => Promise<T>): Promise<T> {
     unhandledRejection: process.listeners('unhandledRejection'),
   };
   return fn().finally(() => {
-    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-      for (const l of process.listeners(event)) if (!(before[event] as unknown[]).includes(l)) process.removeListener(event, l);
-    }
+    for (const l of process.listeners('uncaughtException')) if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
   });
 }
 
@@ -104,6 +103,8 @@ async function tryBackend(name: BackendName): Promise<void> {
     case 'cpu': {
       await import('@tensorflow/tfjs-backend-cpu');
       if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+      // Its first write prints a banner recommending tfjs-node; `scion info` already says that.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       return;
     }
   }

@@ -63,8 +63,8 @@ function safeCut(s: string): number {
   return -1;
 }
 
-/** Tokenizes a UTF-8 text file in pieces of about 4 MB, cut at newlines. */
-export async function tokenizeTextFile(file: string, tok: TextTokenizer, onProgress?: (bytes: number, total: number) => void): Promise<Uint32Array> {
+/** Tokenizes a UTF-8 text file in pieces of about `chunkBytes` (4 MB), cut at newlines. */
+export async function tokenizeTextFile(file: string, tok: TextTokenizer, onProgress?: (bytes: number, total: number) => void, chunkBytes = CHUNK_BYTES): Promise<Uint32Array> {
   const st = await statFile(file);
   const handle = await fs.open(file, 'r');
   const decoder = new StringDecoder('utf8');
@@ -72,7 +72,7 @@ export async function tokenizeTextFile(file: string, tok: TextTokenizer, onProgr
   let total = 0;
   let carry = '';
   let pos = 0;
-  const buf = Buffer.alloc(CHUNK_BYTES);
+  const buf = Buffer.alloc(chunkBytes);
   let sawBinary = false;
   const push = (text: string) => {
     if (!text) return;
@@ -82,7 +82,7 @@ export async function tokenizeTextFile(file: string, tok: TextTokenizer, onProgr
   };
   try {
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK_BYTES, pos);
+      const { bytesRead } = await handle.read(buf, 0, chunkBytes, pos);
       if (bytesRead === 0) break;
       if (pos === 0 && buf.subarray(0, Math.min(bytesRead, 8192)).includes(0)) sawBinary = true;
       if (sawBinary) break;

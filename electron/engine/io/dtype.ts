@@ -81,5 +81,18 @@ export function decodeToInt32(bytes: Uint8Array, dtype: Dtype, file: string, nam
   if (dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64') {
     throw new ScionError(`${file}: tensor '${name}' has dtype ${dtype}; integer ids were expected`, 'E_SAFETENSORS', file);
   }
-  return Int32Array.from(decodeToFloat32(bytes, dtype, file, name));
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (dtype === 'I32') out[i] = view.getInt32(i * 4, true);
+    else if (dtype === 'I64') {
+      const v = view.getBigInt64(i * 8, true);
+      if (v > 2147483647n || v < -2147483648n) throw new ScionError(`${file}: tensor '${name}' holds ${v}, which does not fit in int32`, 'E_SAFETENSORS', file);
+      out[i] = Number(v);
+    } else if (dtype === 'I16') out[i] = view.getInt16(i * 2, true);
+    else if (dtype === 'I8') out[i] = view.getInt8(i);
+    else out[i] = view.getUint8(i);
+  }
+  return out;
 }

@@ -1,0 +1,36 @@
+/**
+ * `scion export <model-dir> --out <dir>`: writes a model (any supported checkpoint: sharded,
+ * F16/BF16, a training checkpoint) as a float32 Hugging Face folder that `transformers`
+ * loads with `from_pretrained`.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { initBackend } from '../../engine/backend.ts';
+import { ScionError } from '../../engine/errors.ts';
+import { parameterCount } from '../../engine/models/family.ts';
+import { disposeParams, loadModel, saveModel } from '../../engine/models/model.ts';
+import { COMMON_OPTIONS, type Command, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer)',
+  usage: 'scion export <model-dir> --out <dir> [--force] [--json]',
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('export', argv, { ...COMMON_OPTIONS, out: { type: 'string' }, force: { type: 'boolean', default: false } });
+    const dir = requireOption('export', '<model-dir>', positionals[0]);
+    const out = requireOption('export', 'out', values.out);
+    if (path.resolve(out) === path.resolve(dir)) throw new ScionError(`scion export: --out must differ from the model folder ${dir}`, 'E_USAGE');
+    if (existsSync(out) && !values.force) throw new ScionError(`${out}: already exists (use --force to replace it)`, 'E_EXISTS', out);
+    await initBackend(values.backend ?? 'cpu');
+    const model = await loadModel(dir);
+    try {
+      await saveModel(out, model.config, model.params, model.rawConfig, { copyFrom: dir });
+    } finally {
+      disposeParams(model.params);
+    }
+    const result = { out, family: model.config.family, params: parameterCount(model.config) };
+    if (values.json) writeJson(io, result);
+    else log(io, `wrote ${out} (${model.config.family}, ${result.params.toLocaleString('en-US')} parameters)`);
+    return 0;
+  },
+};

@@ -1,0 +1,226 @@
+/**
+ * Zod schemas for everything that crosses a border: the entry documents of a project folder
+ * (read back from disk, possibly hand-edited or damaged) and the parameters of every
+ * `ScionApi` method (sent by the UI). Each schema is checked against its contract type with
+ * `satisfies`, so the two cannot drift apart.
+ */
+import { z } from 'zod';
+import type { ApiMethod, DatasetEntry, EvaluationEntry, GrowRequest, JobInfo, ModelEntry, ModelShape, TrainingEntry, TrainSettings } from '../shared/contract.ts';
+import { ScionError } from '../engine/errors.ts';
+
+/** Entry ids: lower-case slug plus a random suffix; safe as one path component. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
+/** Display names: start with a letter or digit; letters, digits, space and . _ - + ( ) ; at most 80. */
+export const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._+()-]{0,79}$/u;
+
+export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id (lower-case letters, digits and -)');
+export const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ), starting with a letter or digit');
+const isoDate = z.string().min(1);
+const finite = z.number().finite();
+const posInt = z.number().int().positive();
+
+export const shapeSchema = z.strictObject({
+  family: z.enum(['gpt2', 'llama']),
+  hidden: posInt,
+  layers: posInt,
+  heads: posInt,
+  kvHeads: posInt,
+  ffn: posInt,
+  ctx: posInt,
+  vocab: posInt,
+}) satisfies z.ZodType<ModelShape>;
+
+export const growthCheckSchema = z.object({
+  verdict: z.enum(['exact', 'approximate', 'not preserving']),
+  maxAbsLogitDiff: finite,
+  lossSource: finite,
+  lossGrown: finite,
+});
+
+export const modelEntrySchema = z.object({
+  id: idSchema,
+  kind: z.enum(['source', 'grown', 'trained', 'scratch']),
+  name: nameSchema,
+  path: z.string().min(1),
+  referenced: z.boolean(),
+  shape: shapeSchema,
+  params: posInt,
+  createdAt: isoDate,
+  lineage: z
+    .object({
+      parent: idSchema,
+      method: z.string().optional(),
+      options: z.record(z.string(), z.unknown()).optional(),
+      seed: z.number().int().optional(),
+      growth: growthCheckSchema.optional(),
+      trainingId: idSchema.optional(),
+    })
+    .optional(),
+}) satisfies z.ZodType<ModelEntry>;
+
+export const datasetEntrySchema = z.object({
+  id: idSchema,
+  name: nameSchema,
+  path: z.string().min(1),
+  referenced: z.boolean(),
+  kind: z.enum(['text', 'bin']),
+  bytes: z.number().int().nonnegative(),
+  tokens: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  sample: z.string(),
+  createdAt: isoDate,
+}) satisfies z.ZodType<DatasetEntry>;
+
+export const evalMetricsSchema = z.object({
+  loss: finite,
+  perplexity: z.number(),
+  accuracy: finite,
+  tokens: z.number().int().nonnegative(),
+  windows: z.number().int().nonnegative(),
+  ctx: posInt,
+});
+
+export const evaluationEntrySchema = z.object({
+  id: idSchema,
+  modelId: idSchema,
+  datasetId: idSchema,
+  metrics: evalMetricsSchema,
+  backend: z.string().min(1),
+  createdAt: isoDate,
+}) satisfies z.ZodType<EvaluationEntry>;
+
+export const trainSettingsSchema = z.strictObject({
+  steps: posInt,
+  batch: posInt,
+  ctx: z.number().int().min(2),
+  lr: z.number().positive(),
+  minLr: z.number().nonnegative(),
+  warmup: z.number().int().nonnegative(),
+  schedule: z.enum(['cosine', 'linear', 'constant']),
+  weightDecay: z.number().nonnegative(),
+  clip: z.number().nonnegative(),
+  gradAccum: posInt,
+  seed: z.number().int().nonnegative(),
+  evalEvery: z.number().int().nonnegative(),
+  checkpointEvery: z.number().int().nonnegative(),
+}) satisfies z.ZodType<TrainSettings>;
+
+export const sessionStatusSchema = z.enum(['queued', 'running', 'paused', 'cancelled', 'interrupted', 'failed', 'done']);
+
+export const trainingEntrySchema = z.object({
+  id: idSchema,
+  name: nameSchema,
+  modelId: idSchema,
+  datasetId: idSchema,
+  valDatasetId: idSchema.optional(),
+  settings: trainSettingsSchema,
+  status: sessionStatusSchema,
+  runDir: z.string().min(1),
+  lastStep: z.number().int().nonnegative(),
+  resultModelId: idSchema.optional(),
+  error: z.string().optional(),
+  createdAt: isoDate,
+}) satisfies z.ZodType<TrainingEntry>;
+
+export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'import', 'export']);
+export const jobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
+
+export const jobInfoSchema = z.object({
+  id: idSchema,
+  kind: jobKindSchema,
+  status: jobStatusSchema,
+  title: z.string(),
+  entryId: idSchema.optional(),
+  error: z.string().optional(),
+  createdAt: isoDate,
+}) satisfies z.ZodType<JobInfo>;
+
+/** A job record on disk: what the UI sees, plus what the worker needs to run it again. */
+export const jobRecordSchema = jobInfoSchema.extend({
+  spec: z.record(z.string(), z.unknown()),
+  finishedAt: z.string().optional(),
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+/** scion-project.json */
+export const projectFileSchema = z.object({
+  format: z.literal('scion-project'),
+  schemaVersion: z.number().int().positive(),
+  name: nameSchema,
+  createdAt: isoDate,
+});
+export type ProjectFile = z.infer<typeof projectFileSchema>;
+
+// ---------------------------------------------------------------------------------------
+// API parameters
+
+const empty = z.strictObject({});
+/** An absolute path on the engine's machine. */
+const absPath = z
+  .string()
+  .min(1, 'a path is required')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path')
+  .refine((p) => !p.includes('\0'), 'must not contain NUL');
+
+const growShape = {
+  sourceId: idSchema,
+  method: z.string().min(1).max(64),
+  hidden: posInt.optional(),
+  widthMult: z.number().positive().optional(),
+  ffn: posInt.optional(),
+  ffnMult: z.number().positive().optional(),
+  heads: posInt.optional(),
+  kvHeads: posInt.optional(),
+  layers: posInt.optional(),
+  depth: z.enum(['identity', 'stack', 'interpolate']).optional(),
+  noiseDb: finite.optional(),
+  seed: z.number().int().nonnegative().optional(),
+  checkDatasetId: idSchema.optional(),
+};
+export const growRequestSchema = z.strictObject({ ...growShape, name: nameSchema }) satisfies z.ZodType<GrowRequest>;
+
+/** Every method's parameter schema. */
+export const apiParamSchemas = {
+  'app.info': empty,
+  'project.create': z.strictObject({ dir: absPath, name: nameSchema }),
+  'project.open': z.strictObject({ dir: absPath }),
+  'project.recent': empty,
+  'project.state': empty,
+  'model.import': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
+  'model.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
+  'model.export': z.strictObject({ id: idSchema, dir: absPath }),
+  'dataset.add': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
+  'dataset.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
+  'grow.methods': empty,
+  'grow.preview': z.strictObject(growShape),
+  'grow.start': growRequestSchema,
+  'evaluate.start': z.strictObject({
+    modelIds: z.array(idSchema).min(1, 'pick at least one model').max(64),
+    datasetIds: z.array(idSchema).min(1, 'pick at least one dataset').max(64),
+    maxWindows: posInt.optional(),
+  }),
+  'train.start': z.strictObject({
+    modelId: idSchema,
+    datasetId: idSchema,
+    valDatasetId: idSchema.optional(),
+    name: nameSchema,
+    settings: trainSettingsSchema.partial(),
+  }),
+  'train.resume': z.strictObject({ trainingId: idSchema }),
+  'train.metrics': z.strictObject({ trainingId: idSchema }),
+  'job.cancel': z.strictObject({ jobId: idSchema, pause: z.boolean().optional() }),
+  'job.list': empty,
+} satisfies Record<ApiMethod, z.ZodType>;
+
+/** One readable line per problem: `field: what is wrong`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(value)'}: ${i.message}`).join('; ');
+}
+
+/** Parses `value` with `schema`, or throws a ScionError naming `where` and each bad field. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string, code = 'E_INVALID'): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ScionError(`${where}: ${describeIssues(r.error)}`, code);
+  return r.data;
+}

@@ -1,0 +1,94 @@
+/**
+ * Jobs and their live events: status, progress (step, loss, ETA), metric points per
+ * training session, and results. Fed by the bridge's event stream, never by polling.
+ */
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { Id, JobEvent, JobInfo, MetricPoint } from '../../../electron/shared/contract.ts';
+import { mergePoints } from '../lib/curves.ts';
+import { useAppStore } from './app.ts';
+
+export type Progress = Extract<JobEvent, { type: 'progress' }>;
+
+const FINISHED: ReadonlyArray<JobInfo['status']> = ['done', 'failed', 'cancelled', 'interrupted'];
+
+export const useJobsStore = defineStore('jobs', () => {
+  const jobs = ref<Record<Id, JobInfo>>({});
+  const progress = ref<Record<Id, Progress>>({});
+  const results = ref<Record<Id, unknown>>({});
+  const logs = ref<Record<Id, string[]>>({});
+  /** Metric points per training session id. */
+  const metrics = ref<Record<Id, MetricPoint[]>>({});
+  /** Metric points that arrived before their job's entry id was known. */
+  const orphanPoints: Record<Id, MetricPoint[]> = {};
+  const finishedWaiters = new Map<Id, Array<(job: JobInfo) => void>>();
+
+  function track(job: JobInfo): void {
+    jobs.value[job.id] = job;
+    const orphans = orphanPoints[job.id];
+    if (orphans && job.entryId) {
+      addPoints(job.entryId, orphans);
+      delete orphanPoints[job.id];
+    }
+    if (FINISHED.includes(job.status)) {
+      for (const w of finishedWaiters.get(job.id) ?? []) w(job);
+      finishedWaiters.delete(job.id);
+    }
+  }
+
+  function addPoints(trainingId: Id, points: MetricPoint[]): void {
+    metrics.value[trainingId] = mergePoints(metrics.value[trainingId] ?? [], points);
+  }
+
+  function handle(e: JobEvent): void {
+    const app = useAppStore();
+    switch (e.type) {
+      case 'status': {
+        const was = jobs.value[e.jobId]?.status;
+        track(e.job);
+        if (FINISHED.includes(e.job.status) && was !== e.job.status) {
+          if (e.job.status === 'failed') app.error = `${e.job.title} failed: ${e.job.error ?? 'unknown error'}`;
+          void app.refresh();
+        } else if (e.job.status === 'running' && was !== 'running') void app.refresh();
+        break;
+      }
+      case 'progress':
+        progress.value[e.jobId] = e;
+        break;
+      case 'metric': {
+        const entry = jobs.value[e.jobId]?.entryId;
+        if (entry) addPoints(entry, [e.point]);
+        else (orphanPoints[e.jobId] ??= []).push(e.point);
+        break;
+      }
+      case 'log':
+        (logs.value[e.jobId] ??= []).push(e.line);
+        break;
+      case 'result':
+        results.value[e.jobId] = e.result;
+        break;
+    }
+  }
+
+  /** Resolves when the job reaches a final status. */
+  function finished(jobId: Id): Promise<JobInfo> {
+    const job = jobs.value[jobId];
+    if (job && FINISHED.includes(job.status)) return Promise.resolve(job);
+    return new Promise((resolve) => {
+      const list = finishedWaiters.get(jobId) ?? [];
+      list.push(resolve);
+      finishedWaiters.set(jobId, list);
+    });
+  }
+
+  async function loadMetrics(trainingId: Id): Promise<void> {
+    const points = await useAppStore().attempt('train.metrics', { trainingId });
+    if (points) addPoints(trainingId, points);
+  }
+
+  function activeFor(entryId: Id): JobInfo | undefined {
+    return Object.values(jobs.value).find((j) => j.entryId === entryId && (j.status === 'running' || j.status === 'queued'));
+  }
+
+  return { jobs, progress, results, logs, metrics, track, handle, finished, loadMetrics, activeFor };
+});
