@@ -1,0 +1,7 @@
+/** Growth operators: the public surface other parts of Scion code against. */
+export { growthMethods, methodSpec } from './methods.ts';
+export { planGrowth, makePlan, type GrowthPlan, type LayerSource } from './plan.ts';
+export { growArrays, growPlanArrays, growTensor, type GrownTensor, type SourceGetter } from './grow.ts';
+export { growModelDir, growthJson, type GrowDirOptions, type GrowthReport } from './model-dir.ts';
+export { checkFunctionPreservation, randomWindows, windowsFromTokens, type CheckWindows, type FunctionCheck, LOGIT_ABS_TOL, LOGIT_REL_TOL, LOSS_TOL } from './check.ts';
+export { WIDTH_METHODS, DEPTH_MODES, type GrowOptions, type MethodName, type DepthMode, type Verdict, type NegativeControl } from './options.ts';

@@ -1,0 +1,188 @@
+/**
+ * `scion grow`'s work on folders: stream a source Hugging Face folder through a growth plan
+ * into a new folder (config.json, model.safetensors, tokenizer files, growth.json), check the
+ * grown model against the source, all inside a temporary folder that replaces `outDir` only
+ * when everything succeeded.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { loadDataset } from '../data/dataset.ts';
+import { ScionError } from '../errors.ts';
+import { atomicWriteDir } from '../io/atomic.ts';
+import { writeSafetensors } from '../io/safetensors.ts';
+import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
+import { parameterCount, tensorSpecs } from '../models/family.ts';
+import { copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
+import { loadTokenizer } from '../tokenizer/tokenizer.ts';
+import { type CheckWindows, type FunctionCheck, checkFunctionPreservation, randomWindows, windowsFromTokens } from './check.ts';
+import { growTensor } from './grow.ts';
+import type { GrowOptions, Verdict } from './options.ts';
+import { type GrowthPlan, type LayerSource, makePlan } from './plan.ts';
+import { openSourceReader, weightsHash } from './source-reader.ts';
+
+export interface GrowDirOptions extends GrowOptions {
+  /** Text or .bin token file for the check; without it, deterministic random token windows. */
+  checkData?: string;
+  /** Number of check windows (default 4) and their length (default min(context, 256)). */
+  checkWindows?: number;
+  checkLength?: number;
+  /** false skips the check (benchmarks only: `scion grow` always checks). */
+  check?: boolean;
+  /** Replace an existing `outDir` (atomically). */
+  force?: boolean;
+  onLog?: (line: string) => void;
+}
+
+export interface GrowthReport {
+  method: string;
+  source: { path: string; sha256: string; files: string[] };
+  out: string;
+  /** Every parameter, defaults filled in. */
+  options: Record<string, unknown>;
+  seed: number;
+  layerMap: LayerSource[];
+  sourceConfig: ModelConfig;
+  targetConfig: ModelConfig;
+  sourceShape: ReturnType<typeof describeShape>;
+  targetShape: ReturnType<typeof describeShape>;
+  paramsSource: number;
+  paramsTarget: number;
+  theory: { verdict: Verdict; why: string };
+  /** Undefined only when the check was skipped (benchmarks). */
+  check?: FunctionCheck;
+  verdict?: Verdict;
+  seconds: { grow: number; check: number };
+  bytesWritten: number;
+}
+
+/** Refuses an output folder that exists (unless force), is the source, or contains it. */
+async function checkOutDir(sourceDir: string, outDir: string, force: boolean): Promise<void> {
+  const src = path.resolve(sourceDir);
+  const out = path.resolve(outDir);
+  const rel = path.relative(out, src);
+  if (out === src || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+    throw new ScionError(`${outDir}: the output folder is (or contains) the source model ${sourceDir}; choose another --out`, 'E_USAGE', outDir);
+  }
+  if (!existsSync(out)) {
+    if (!existsSync(path.dirname(out))) throw new ScionError(`${outDir}: its parent folder does not exist`, 'E_USAGE', outDir);
+    return;
+  }
+  if (!force) throw new ScionError(`${outDir}: already exists; pass --force to replace it`, 'E_EXISTS', outDir);
+  if (!(await fs.stat(out)).isDirectory()) throw new ScionError(`${outDir}: exists and is not a folder; refusing to replace it`, 'E_EXISTS', outDir);
+}
+
+async function checkWindowsFor(sourceDir: string, plan: GrowthPlan, opts: GrowDirOptions): Promise<CheckWindows> {
+  const ctx = Math.min(contextLength(plan.source), contextLength(plan.target));
+  const length = Math.min(ctx, opts.checkLength ?? 256);
+  const count = opts.checkWindows ?? 4;
+  if (!opts.checkData) return randomWindows(plan.source.vocabSize, count, length, plan.resolved.seed);
+  const tok = await loadTokenizer(sourceDir);
+  const ds = await loadDataset(opts.checkData, tok, plan.source.vocabSize);
+  return windowsFromTokens(ds.ids, count, length, opts.checkData);
+}
+
+/** Grows `sourceDir` into `outDir` and checks it; see GrowDirOptions. Needs a tfjs backend for the check. */
+export async function growModelDir(sourceDir: string, outDir: string, opts: GrowDirOptions): Promise<GrowthReport> {
+  const log = opts.onLog ?? (() => undefined);
+  const { config: source, raw } = await readModelConfig(sourceDir);
+  const plan = makePlan(source, opts);
+  await checkOutDir(sourceDir, outDir, opts.force === true);
+  const reader = await openSourceReader(sourceDir, source);
+  let report: GrowthReport | undefined;
+  try {
+    const hash = await weightsHash(sourceDir);
+    const t = describeShape(plan.target);
+    log(`growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`);
+    const started = Date.now();
+    let growSeconds = 0;
+    let checkSeconds = 0;
+    let bytesWritten = 0;
+    await atomicWriteDir(outDir, async (tmp) => {
+      await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
+      const specs = tensorSpecs(plan.target);
+      let done = 0;
+      await writeSafetensors(path.join(tmp, 'model.safetensors'), specs, async (name) => {
+        const data = await growTensor(plan, name, reader.get);
+        if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
+        return data;
+      }, { format: 'pt' });
+      await copySideFiles(sourceDir, tmp);
+      bytesWritten = (await fs.stat(path.join(tmp, 'model.safetensors'))).size;
+      growSeconds = (Date.now() - started) / 1000;
+      let check: FunctionCheck | undefined;
+      if (opts.check !== false) {
+        const checkStart = Date.now();
+        const windows = await checkWindowsFor(sourceDir, plan, opts);
+        log(`checking on ${windows.count} windows of ${windows.length} tokens (${windows.origin})`);
+        const a = await loadModel(sourceDir);
+        try {
+          const b = await loadModel(tmp);
+          try {
+            check = await checkFunctionPreservation(a, b, windows, plan.theory.verdict);
+          } finally {
+            disposeParams(b.params);
+          }
+        } finally {
+          disposeParams(a.params);
+        }
+        checkSeconds = (Date.now() - checkStart) / 1000;
+      }
+      report = {
+        method: plan.method,
+        source: { path: path.resolve(sourceDir), sha256: hash.sha256, files: hash.files },
+        out: path.resolve(outDir),
+        options: { ...plan.resolved },
+        seed: plan.resolved.seed,
+        layerMap: plan.layers,
+        sourceConfig: plan.source,
+        targetConfig: plan.target,
+        sourceShape: describeShape(plan.source),
+        targetShape: t,
+        paramsSource: parameterCount(plan.source),
+        paramsTarget: parameterCount(plan.target),
+        theory: plan.theory,
+        ...(check ? { check, verdict: check.verdict } : {}),
+        seconds: { grow: growSeconds, check: checkSeconds },
+        bytesWritten,
+      };
+      await fs.writeFile(path.join(tmp, 'growth.json'), JSON.stringify(growthJson(report), null, 2) + '\n');
+    });
+  } finally {
+    await reader.close();
+  }
+  if (!report) throw new ScionError(`growing into ${outDir} produced no report`, 'E_GROW', outDir);
+  return report;
+}
+
+/** growth.json: the record of how a model was grown. */
+export function growthJson(r: GrowthReport): Record<string, unknown> {
+  return {
+    format: 'scion-growth/1',
+    created_at: new Date().toISOString(),
+    method: r.method,
+    source: r.source,
+    options: r.options,
+    seed: r.seed,
+    layer_map: r.layerMap,
+    source_config: toHFConfig(r.sourceConfig),
+    target_config: toHFConfig(r.targetConfig),
+    params_source: r.paramsSource,
+    params_target: r.paramsTarget,
+    theory: r.theory,
+    check: r.check
+      ? {
+          verdict: r.check.verdict,
+          max_abs_logit_diff: r.check.maxAbsLogitDiff,
+          worst_tolerance_ratio: r.check.worstToleranceRatio,
+          within_exact_tolerance: r.check.withinExactTolerance,
+          loss_source: r.check.lossSource,
+          loss_grown: r.check.lossGrown,
+          loss_change: r.check.lossChange,
+          windows: r.check.windows,
+          window_length: r.check.length,
+          data: r.check.origin,
+          tolerance: { logit_abs: 1e-4, logit_rel: 1e-4, loss: 1e-5 },
+        }
+      : null,
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The small operations every growth method is built from, on float32 arrays in row-major
+ * order: copy units of a matrix or vector by axis maps (which covers tiling with 1/a scaling,
+ * repeating, padding and Net2Net copies), fill new entries with zeros or small noise, zero a
+ * block, and add paired symmetry-breaking noise that cancels between clone copies.
+ */
+import { type AxisMap, padMap, tileMap } from './axis.ts';
+import type { Rng } from './random.ts';
+
+/** Standard deviation of new entries, by which of their two units is new (0 = zeros). */
+export interface NewEntryStd {
+  /** The input unit is new, the output unit is a copy. */
+  inNew: number;
+  /** The output unit is new, the input unit is a copy. */
+  outNew: number;
+  /** Both are new. */
+  both: number;
+}
+
+export const ZERO_FILL: NewEntryStd = { inNew: 0, outNew: 0, both: 0 };
+
+export interface MatrixMaps {
+  rows: AxisMap;
+  cols: AxisMap;
+  /** Which axis is contracted with the layer's input (its copies get the fan-in scale). */
+  inAxis: 'rows' | 'cols';
+}
+
+/**
+ * Grows a [rows, cols] matrix: entry (r, c) copies source (rows.src[r], cols.src[c]) times the
+ * input axis's scale, or is drawn from `fill` when either unit is new. With `next` (bert2BERT
+ * AKI), entries whose output unit was added read the next layer's matrix instead.
+ */
+export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd = ZERO_FILL, rng?: Rng, next?: Float32Array): Float32Array {
+  const { rows, cols, inAxis } = maps;
+  const srcCols = cols.sourceSize;
+  const out = new Float32Array(rows.size * cols.size); // [R', C']
+  const outMap = inAxis === 'rows' ? cols : rows;
+  for (let r = 0; r < rows.size; r++) {
+    const sr = rows.src[r]!;
+    const rowScale = rows.scale[r]!;
+    const base = r * cols.size;
+    for (let c = 0; c < cols.size; c++) {
+      const sc = cols.src[c]!;
+      if (sr >= 0 && sc >= 0) {
+        const scale = inAxis === 'rows' ? rowScale : cols.scale[c]!;
+        const from = next !== undefined && outMap.added[inAxis === 'rows' ? c : r] === 1 ? next : w;
+        out[base + c] = from[sr * srcCols + sc]! * scale;
+      } else {
+        const inNew = inAxis === 'rows' ? sr < 0 : sc < 0;
+        const outNew = inAxis === 'rows' ? sc < 0 : sr < 0;
+        const std = inNew && outNew ? fill.both : inNew ? fill.inNew : fill.outNew;
+        out[base + c] = std > 0 && rng ? std * rng.normal() : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/** Grows a vector (bias or norm gain): copies by the map; new entries `newValue` plus N(0, std). */
+export function mapVector(v: Float32Array, map: AxisMap, newValue = 0, std = 0, rng?: Rng, next?: Float32Array): Float32Array {
+  const out = new Float32Array(map.size);
+  for (let j = 0; j < map.size; j++) {
+    const s = map.src[j]!;
+    if (s >= 0) out[j] = (next !== undefined && map.added[j] === 1 ? next : v)[s]!;
+    else out[j] = newValue + (std > 0 && rng ? std * rng.normal() : 0);
+  }
+  return out;
+}
+
+/** tile(W, a, b) for W [rows, cols] with rows the input axis: a x b copies, divided by a. */
+export function tileMatrix(w: Float32Array, rows: number, cols: number, a: number, b: number): Float32Array {
+  return mapMatrix(w, { rows: tileMap(rows, a, 'internal'), cols: tileMap(cols, b, 'internal'), inAxis: 'rows' });
+}
+
+/** rep(v, k): the vector k times. */
+export function repeatVector(v: Float32Array, k: number): Float32Array {
+  return mapVector(v, tileMap(v.length, k, 'internal'));
+}
+
+/** W [rows, cols] in the top-left corner of [R, C]; the rest zeros, or N(0, std) with an rng. */
+export function padMatrix(w: Float32Array, rows: number, cols: number, newRows: number, newCols: number, std = 0, rng?: Rng): Float32Array {
+  return mapMatrix(w, { rows: padMap(rows, newRows, 'internal'), cols: padMap(cols, newCols, 'internal'), inAxis: 'rows' }, { inNew: std, outNew: std, both: std }, rng);
+}
+
+/** Sets rows [r0, r1) x cols [c0, c1) of a [*, cols] matrix to zero, in place. */
+export function zeroBlock(w: Float32Array, cols: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
+  for (let r = r0; r < r1; r++) w.fill(0, r * cols + c0, r * cols + c1);
+  return w;
+}
+
+/** Root mean square of the values (the signal level for an SNR). */
+export function rms(w: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < w.length; i++) s += w[i]! * w[i]!;
+  return w.length > 0 ? Math.sqrt(s / w.length) : 0;
+}
+
+/**
+ * HyperCloning's symmetry-breaking noise on a matrix whose input axis is an n-fold tile map:
+ * for each pair of input copies (2p, 2p+1), the same N(0, std) draw is added to one copy and
+ * subtracted from the other, so x·(W + N) + x·(W - N) = 2 x·W for cloned inputs x: the function
+ * is kept while the copies start to differ. With odd n the last copy gets none. In place.
+ */
+export function addPairedNoise(w: Float32Array, maps: MatrixMaps, std: number, rng: Rng): Float32Array {
+  const inMap = maps.inAxis === 'rows' ? maps.rows : maps.cols;
+  const outSize = maps.inAxis === 'rows' ? maps.cols.size : maps.rows.size;
+  const n = inMap.tiles ?? 1;
+  const d = inMap.sourceSize;
+  const cols = maps.cols.size;
+  const at = (i: number, o: number): number => (maps.inAxis === 'rows' ? i * cols + o : o * cols + i);
+  for (let p = 0; p + 1 < n; p += 2) {
+    for (let i = 0; i < d; i++) {
+      const a = p * d + i;
+      const b = (p + 1) * d + i;
+      for (let o = 0; o < outSize; o++) {
+        const noise = std * rng.normal();
+        w[at(a, o)]! += noise;
+        w[at(b, o)]! -= noise;
+      }
+    }
+  }
+  return w;
+}

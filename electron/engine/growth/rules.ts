@@ -1,0 +1,51 @@
+/**
+ * A tensor rule says how one target tensor is made: from which source tensor (and, for AKI,
+ * which next-block tensor), with which axis maps, and what its new entries are. The family
+ * composers (compose-gpt2.ts, compose-llama.ts) produce rules; grow.ts executes them.
+ */
+import type { AxisMap } from './axis.ts';
+import type { MatrixMaps } from './primitives.ts';
+import type { GrowthPlan } from './plan.ts';
+
+export interface MatrixRule {
+  type: 'matrix';
+  source: string;
+  /** bert2BERT AKI: the next block's tensor, read for added output units. */
+  next?: string;
+  maps: MatrixMaps;
+  /** Writes the residual stream (embeddings, attention and MLP output projections). */
+  writer: boolean;
+  /** All zero (a residual writer of a new identity block). */
+  zero: boolean;
+}
+
+export interface VectorRule {
+  type: 'vector';
+  source: string;
+  next?: string;
+  map: AxisMap;
+  /** Value of new entries before any random pad. */
+  newValue: number;
+  /** Multiplier on copied entries (RMSNorm gain rescale). */
+  scale: number;
+  /** Also multiply copied entries by the map's fan-in scale (final norm before a tied head). */
+  fanInScale?: boolean;
+  zero: boolean;
+}
+
+export type TensorRule = MatrixRule | VectorRule;
+
+/** Source name and AKI next-block name for a target block tensor `rest` of target block `i`. */
+export function blockSources(plan: GrowthPlan, prefix: string, i: number, rest: string): { source: string; next?: string; identity: boolean } {
+  const l = plan.layers[i];
+  if (!l) throw new Error(`growth plan has no target block ${i}`);
+  const source = `${prefix}${l.src}.${rest}`;
+  const nextLayer = Math.min(l.src + 1, plan.sourceDims.layers - 1);
+  if (plan.spec.aki && nextLayer !== l.src) return { source, next: `${prefix}${nextLayer}.${rest}`, identity: l.identity };
+  return { source, identity: l.identity };
+}
+
+/** New norm gain value: zero for LayerNorm (new units stay zero after it), the rescaled gain for RMSNorm. */
+export function newGain(plan: GrowthPlan): number {
+  return plan.source.family === 'llama' ? plan.rmsGainScale : 0;
+}
