@@ -127,6 +127,20 @@ export interface TrainRequest {
   settings: Partial<TrainSettings>;
 }
 
+/** A grow-vs-scratch experiment (`scion experiment`): every method grown, trained and compared with a from-scratch baseline. */
+export interface ExperimentRequest {
+  name: string;
+  sourceId: Id;
+  datasetId: Id;
+  valDatasetId: Id;
+  /** More datasets every model is evaluated on. */
+  evalDatasetIds?: Id[];
+  target: { hidden?: number; layers?: number; ffn?: number; heads?: number; kvHeads?: number };
+  /** Comma list of run specs, e.g. 'hypercloning,zero-pad+rewarm,scratch'. */
+  methods: string;
+  settings: Partial<TrainSettings>;
+}
+
 export interface MetricPoint {
   step: number;
   train_loss: number;
@@ -149,6 +163,9 @@ export interface TrainingEntry {
   runDir: string;
   lastStep: number;
   resultModelId?: Id;
+  /** Validation loss before the first step, and after the last (when a validation set is given). */
+  initialValLoss?: number;
+  finalValLoss?: number;
   error?: string;
   createdAt: string;
 }
@@ -218,8 +235,12 @@ export interface ScionApi {
   'train.start': [TrainRequest, JobInfo];
   'train.resume': [{ trainingId: Id }, JobInfo];
   'train.metrics': [{ trainingId: Id }, MetricPoint[]];
-  'job.cancel': [{ jobId: Id }, JobInfo];
+  /** `pause: true` marks a training session paused rather than cancelled (both resume with train.resume). */
+  'job.cancel': [{ jobId: Id; pause?: boolean }, JobInfo];
   'job.list': [Record<string, never>, JobInfo[]];
+  'experiment.start': [ExperimentRequest, JobInfo];
+  /** results.json of a finished experiment job (format 'scion-experiment/1'). */
+  'experiment.results': [{ jobId: Id }, Record<string, unknown>];
 }
 
 export type ApiMethod = keyof ScionApi;

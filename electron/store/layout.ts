@@ -3,12 +3,13 @@
  *
  *   scion-project.json                 the project file (name, schemaVersion)
  *   models/<id>/entry.json             one model: source, grown, trained or scratch
- *   models/<id>/model/                 its Hugging Face folder (unless referenced in place)
- *   models/<id>/growth.json            a grown model's growth report
+ *   models/<id>/model/                 its Hugging Face folder (unless referenced in place);
+ *                                      a grown model's growth.json is in it
  *   datasets/<id>/entry.json           one dataset, its copied file beside it
  *   evaluations/<id>/entry.json        one evaluation (model x dataset)
  *   trainings/<id>/entry.json          one training session; its run folder in run/
- *   jobs/<id>/entry.json               one job record; its log in log.txt
+ *   jobs/<id>/entry.json               one job record; its log in log.txt, an experiment's
+ *                                      folder in experiment/, work in progress in work/
  *
  * Paths inside entries are stored relative to the project (so a project can be moved or
  * committed to git) and absolute when they point outside it (referenced models and data).

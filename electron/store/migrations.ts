@@ -59,7 +59,8 @@ export async function readProjectFile(dir: string, opts: SchemaOptions = {}): Pr
   const migrations = opts.migrations ?? MIGRATIONS;
   const file = path.join(dir, PROJECT_FILE);
   const raw = await readRaw(file);
-  if (raw['format'] !== 'scion-project') throw new ScionError(`${file}: not a Scion project file (format is ${JSON.stringify(raw['format'])}, expected "scion-project")`, 'E_NOT_A_PROJECT', file);
+  if (raw['format'] !== 'scion-project')
+    throw new ScionError(`${file}: not a Scion project file (format is ${JSON.stringify(raw['format'])}, expected "scion-project")`, 'E_NOT_A_PROJECT', file);
   const version = raw['schemaVersion'];
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     throw new ScionError(`${file}: schemaVersion ${JSON.stringify(version)} is not a positive integer`, 'E_PROJECT', file);

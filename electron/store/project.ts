@@ -6,12 +6,21 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { DatasetEntry, EvaluationEntry, Id, ModelEntry, ProjectState, TrainingEntry } from '../shared/contract.ts';
+import type { DatasetEntry, EvaluationEntry, Id, JobInfo, ModelEntry, ProjectState, TrainingEntry } from '../shared/contract.ts';
 import { ScionError, errorMessage } from '../engine/errors.ts';
 import { atomicWriteDir, atomicWriteJson } from '../engine/io/atomic.ts';
 import { COLLECTIONS, type Collection, ENTRY_FILE, PROJECT_FILE, entryDir, entryFile, loadPath, storePath } from './layout.ts';
 import { type SchemaOptions, SCHEMA_VERSION, readProjectFile, writeProjectFile } from './migrations.ts';
-import { type JobRecord, type ProjectFile, datasetEntrySchema, describeIssues, evaluationEntrySchema, jobRecordSchema, modelEntrySchema, trainingEntrySchema } from './schemas.ts';
+import {
+  type JobRecord,
+  type ProjectFile,
+  datasetEntrySchema,
+  describeIssues,
+  evaluationEntrySchema,
+  jobRecordSchema,
+  modelEntrySchema,
+  trainingEntrySchema,
+} from './schemas.ts';
 
 export interface EntryTypes {
   models: ModelEntry;
@@ -44,6 +53,8 @@ export class Project {
   readonly trainings = new Map<Id, TrainingEntry>();
   readonly jobs = new Map<Id, JobRecord>();
   readonly problems: Problem[] = [];
+  /** Disk writes per entry, in call order (so a late write never lands before an early one). */
+  private readonly writes = new Map<string, Promise<unknown>>();
 
   private constructor(
     readonly dir: string,
@@ -58,7 +69,12 @@ export class Project {
       if (!st.isDirectory()) throw new ScionError(`${abs}: exists and is not a folder`, 'E_PROJECT', abs);
       if (existsSync(path.join(abs, PROJECT_FILE))) throw new ScionError(`${abs}: already holds a Scion project (open it instead)`, 'E_PROJECT_EXISTS', abs);
       const names = (await fs.readdir(abs)).filter((n) => !n.startsWith('.'));
-      if (names.length > 0) throw new ScionError(`${abs}: the folder is not empty (${names.length} item${names.length > 1 ? 's' : ''}); pick an empty or new folder for a project`, 'E_PROJECT', abs);
+      if (names.length > 0)
+        throw new ScionError(
+          `${abs}: the folder is not empty (${names.length} item${names.length > 1 ? 's' : ''}); pick an empty or new folder for a project`,
+          'E_PROJECT',
+          abs,
+        );
     }
     await fs.mkdir(abs, { recursive: true });
     const pf: ProjectFile = { format: 'scion-project', schemaVersion: SCHEMA_VERSION, name, createdAt: new Date().toISOString() };
@@ -116,7 +132,13 @@ export class Project {
   }
 
   private parseEntry(c: Collection, raw: unknown, file: string): AnyEntry {
-    const schema = { models: modelEntrySchema, datasets: datasetEntrySchema, evaluations: evaluationEntrySchema, trainings: trainingEntrySchema, jobs: jobRecordSchema }[c];
+    const schema = {
+      models: modelEntrySchema,
+      datasets: datasetEntrySchema,
+      evaluations: evaluationEntrySchema,
+      trainings: trainingEntrySchema,
+      jobs: jobRecordSchema,
+    }[c];
     const r = schema.safeParse(raw);
     if (!r.success) throw new Error(describeIssues(r.error));
     const e = r.data as AnyEntry;
@@ -125,8 +147,9 @@ export class Project {
       return { ...m, path: loadPath(this.dir, m.path, !m.referenced, file) };
     }
     if (c === 'trainings') {
+      // a run started by `scion train --project` lives where the user put it
       const t = e as TrainingEntry;
-      return { ...t, runDir: loadPath(this.dir, t.runDir, true, file) };
+      return { ...t, runDir: loadPath(this.dir, t.runDir, false, file) };
     }
     return e;
   }
@@ -138,7 +161,11 @@ export class Project {
       this.problems.push({ file: path.relative(this.dir, entryFile(this.dir, c, id)), problem: why });
     };
     for (const m of this.models.values()) {
-      if (m.lineage && !this.models.has(m.lineage.parent)) this.problems.push({ file: path.relative(this.dir, entryFile(this.dir, 'models', m.id)), problem: `its parent model '${m.lineage.parent}' is not in the project (lineage kept as recorded)` });
+      if (m.lineage && !this.models.has(m.lineage.parent))
+        this.problems.push({
+          file: path.relative(this.dir, entryFile(this.dir, 'models', m.id)),
+          problem: `its parent model '${m.lineage.parent}' is not in the project (lineage kept as recorded)`,
+        });
     }
     for (const e of this.evaluations.values()) {
       if (!this.models.has(e.modelId)) drop('evaluations', e.id, `model '${e.modelId}' is not in the project`);
@@ -151,7 +178,10 @@ export class Project {
   }
 
   map<C extends Collection>(c: C): Map<Id, EntryTypes[C]> {
-    return { models: this.models, datasets: this.datasets, evaluations: this.evaluations, trainings: this.trainings, jobs: this.jobs }[c] as Map<Id, EntryTypes[C]>;
+    return { models: this.models, datasets: this.datasets, evaluations: this.evaluations, trainings: this.trainings, jobs: this.jobs }[c] as Map<
+      Id,
+      EntryTypes[C]
+    >;
   }
 
   /** The entry, or a clear error naming the unknown id. */
@@ -185,10 +215,27 @@ export class Project {
   /** Writes (or rewrites) an entry's entry.json atomically. */
   async save<C extends Collection>(c: C, entry: EntryTypes[C]): Promise<EntryTypes[C]> {
     const dir = entryDir(this.dir, c, entry.id);
-    await fs.mkdir(dir, { recursive: true });
-    await atomicWriteJson(path.join(dir, ENTRY_FILE), this.toDisk(c, entry));
+    const key = `${c}/${entry.id}`;
+    const disk = this.toDisk(c, entry);
     this.map(c).set(entry.id, entry);
+    const write = (this.writes.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        await fs.mkdir(dir, { recursive: true });
+        await atomicWriteJson(path.join(dir, ENTRY_FILE), disk);
+      });
+    this.writes.set(key, write);
+    try {
+      await write;
+    } finally {
+      if (this.writes.get(key) === write) this.writes.delete(key);
+    }
     return entry;
+  }
+
+  /** Resolves when every pending entry write is on disk. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writes.values()].map((w) => w.catch(() => undefined)));
   }
 
   /**
@@ -223,11 +270,6 @@ export class Project {
     await fs.rm(trash, { recursive: true, force: true });
   }
 
-  async rename(name: string): Promise<void> {
-    (this.file as { name: string }).name = name;
-    await writeProjectFile(this.dir, this.file);
-  }
-
   state(): ProjectState {
     const byDate = <T extends { createdAt: string }>(m: Map<Id, T>): T[] => [...m.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     return {
@@ -236,10 +278,23 @@ export class Project {
       datasets: byDate(this.datasets),
       evaluations: byDate(this.evaluations),
       trainings: byDate(this.trainings),
-      jobs: byDate(this.jobs).map(({ spec: _spec, finishedAt: _f, ...info }) => info),
+      jobs: byDate(this.jobs).map(jobInfo),
       problems: [...this.problems],
     };
   }
+}
+
+/** What the UI sees of a job record (no spec, pid or finish time). */
+export function jobInfo(r: JobRecord): JobInfo {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    title: r.title,
+    ...(r.entryId !== undefined ? { entryId: r.entryId } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    createdAt: r.createdAt,
+  };
 }
 
 /** Rewrites string fields that point into `from` so they point into `to`. */

@@ -5,7 +5,17 @@
  * `satisfies`, so the two cannot drift apart.
  */
 import { z } from 'zod';
-import type { ApiMethod, DatasetEntry, EvaluationEntry, GrowRequest, JobInfo, ModelEntry, ModelShape, TrainingEntry, TrainSettings } from '../shared/contract.ts';
+import type {
+  ApiMethod,
+  DatasetEntry,
+  EvaluationEntry,
+  GrowRequest,
+  JobInfo,
+  ModelEntry,
+  ModelShape,
+  TrainingEntry,
+  TrainSettings,
+} from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 
 /** Entry ids: lower-case slug plus a random suffix; safe as one path component. */
@@ -14,9 +24,7 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
 export const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._+()-]{0,79}$/u;
 
 export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id (lower-case letters, digits and -)');
-export const nameSchema = z
-  .string()
-  .regex(NAME_PATTERN, 'not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ), starting with a letter or digit');
+export const nameSchema = z.string().regex(NAME_PATTERN, 'not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ), starting with a letter or digit');
 const isoDate = z.string().min(1);
 const finite = z.number().finite();
 const posInt = z.number().int().positive();
@@ -93,7 +101,7 @@ export const evaluationEntrySchema = z.object({
 export const trainSettingsSchema = z.strictObject({
   steps: posInt,
   batch: posInt,
-  ctx: z.number().int().min(2),
+  ctx: posInt,
   lr: z.number().positive(),
   minLr: z.number().nonnegative(),
   warmup: z.number().int().nonnegative(),
@@ -102,8 +110,8 @@ export const trainSettingsSchema = z.strictObject({
   clip: z.number().nonnegative(),
   gradAccum: posInt,
   seed: z.number().int().nonnegative(),
-  evalEvery: z.number().int().nonnegative(),
-  checkpointEvery: z.number().int().nonnegative(),
+  evalEvery: posInt,
+  checkpointEvery: posInt,
 }) satisfies z.ZodType<TrainSettings>;
 
 export const sessionStatusSchema = z.enum(['queued', 'running', 'paused', 'cancelled', 'interrupted', 'failed', 'done']);
@@ -119,6 +127,8 @@ export const trainingEntrySchema = z.object({
   runDir: z.string().min(1),
   lastStep: z.number().int().nonnegative(),
   resultModelId: idSchema.optional(),
+  initialValLoss: finite.optional(),
+  finalValLoss: finite.optional(),
   error: z.string().optional(),
   createdAt: isoDate,
 }) satisfies z.ZodType<TrainingEntry>;
@@ -139,6 +149,10 @@ export const jobInfoSchema = z.object({
 /** A job record on disk: what the UI sees, plus what the worker needs to run it again. */
 export const jobRecordSchema = jobInfoSchema.extend({
   spec: z.record(z.string(), z.unknown()),
+  /** Entries the job reads (they cannot be deleted while it is queued or running). */
+  uses: z.array(idSchema).optional(),
+  /** The worker's process id while it runs (diagnostics, and waiting for an orphan to stop). */
+  pid: z.number().int().optional(),
   finishedAt: z.string().optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
@@ -211,6 +225,23 @@ export const apiParamSchemas = {
   'train.metrics': z.strictObject({ trainingId: idSchema }),
   'job.cancel': z.strictObject({ jobId: idSchema, pause: z.boolean().optional() }),
   'job.list': empty,
+  'experiment.start': z.strictObject({
+    name: nameSchema,
+    sourceId: idSchema,
+    datasetId: idSchema,
+    valDatasetId: idSchema,
+    evalDatasetIds: z.array(idSchema).max(16).optional(),
+    target: z.strictObject({
+      hidden: posInt.optional(),
+      layers: posInt.optional(),
+      ffn: posInt.optional(),
+      heads: posInt.optional(),
+      kvHeads: posInt.optional(),
+    }),
+    methods: z.string().min(1).max(400),
+    settings: trainSettingsSchema.partial(),
+  }),
+  'experiment.results': z.strictObject({ jobId: idSchema }),
 } satisfies Record<ApiMethod, z.ZodType>;
 
 /** One readable line per problem: `field: what is wrong`. */

@@ -1,0 +1,112 @@
+/**
+ * The typed messages between the job runner and a worker process, and the job specs a
+ * worker runs. Everything here is plain JSON (it crosses a process boundary).
+ */
+import type { EvalMetrics, GrowthCheck, Id, TrainSettings } from '../shared/contract.ts';
+
+/** One line of a run's metrics.jsonl (step 0 holds only the initial val_loss). */
+export interface WorkerMetric {
+  step: number;
+  train_loss?: number;
+  lr?: number;
+  tokens: number;
+  time: number;
+  val_loss?: number;
+}
+
+export interface EvaluateSpec {
+  kind: 'evaluate';
+  pairs: Array<{ modelId: Id; modelDir: string; datasetId: Id; dataFile: string }>;
+  maxWindows?: number;
+}
+
+export interface GrowSpec {
+  kind: 'grow';
+  sourceDir: string;
+  /** Where the grown model folder is written (a job folder; the runner moves it into the entry). */
+  outDir: string;
+  options: Record<string, unknown>;
+  /** A text/bin file to check function preservation on. */
+  checkDataFile?: string;
+}
+
+export interface TrainSpec {
+  kind: 'train';
+  runDir: string;
+  modelDir: string;
+  dataFile: string;
+  valFile?: string;
+  settings: TrainSettings;
+  /** Continue the run in `runDir` from its last checkpoint (`scion train --resume`). */
+  resume: boolean;
+}
+
+export interface ExperimentSpec {
+  kind: 'experiment';
+  outDir: string;
+  options: Record<string, unknown>;
+}
+
+/** A test-only job that sleeps in steps (exercises queueing, cancel and crashes cheaply). */
+export interface SleepSpec {
+  kind: 'sleep';
+  steps: number;
+  stepMs: number;
+  /** Fail at this step with an error. */
+  failAt?: number;
+}
+
+export type JobSpec = EvaluateSpec | GrowSpec | TrainSpec | ExperimentSpec | SleepSpec;
+
+export interface EvaluateResult {
+  kind: 'evaluate';
+  backend: string;
+  evaluations: Array<{ modelId: Id; datasetId: Id; metrics: EvalMetrics; fingerprint: string; datasetTokens: number }>;
+}
+export interface GrowResult {
+  kind: 'grow';
+  backend: string;
+  /** The growth report (growth.json), as the growth code wrote it. */
+  report: Record<string, unknown>;
+  check?: GrowthCheck;
+}
+export interface TrainResult {
+  kind: 'train';
+  backend: string;
+  lastStep: number;
+  /** True when the run stopped early on request (after a checkpoint). */
+  stopped: boolean;
+  /** The trained model folder, when the run finished. */
+  modelDir?: string;
+  finalTrainLoss?: number;
+  finalValLoss?: number;
+}
+export interface ExperimentResult {
+  kind: 'experiment';
+  /** results.json of the experiment. */
+  report: Record<string, unknown>;
+  stopped: boolean;
+}
+export interface SleepResult {
+  kind: 'sleep';
+  steps: number;
+  stopped: boolean;
+}
+export type JobResult = EvaluateResult | GrowResult | TrainResult | ExperimentResult | SleepResult;
+
+/** Runner -> worker. */
+export type ToWorker = { type: 'start'; jobId: Id; spec: JobSpec; backend?: string } | { type: 'cancel' };
+
+/** Worker -> runner. */
+export type FromWorker =
+  | { type: 'progress'; step: number; total: number; loss?: number; tokensPerSecond?: number; etaSeconds?: number }
+  | { type: 'metric'; point: WorkerMetric }
+  | { type: 'log'; line: string }
+  | { type: 'result'; result: JobResult }
+  | { type: 'error'; message: string; code: string };
+
+export function isFromWorker(m: unknown): m is FromWorker {
+  if (typeof m !== 'object' || m === null) return false;
+  const t = (m as { type?: unknown }).type;
+  return t === 'progress' || t === 'metric' || t === 'log' || t === 'result' || t === 'error';
+}

@@ -1,0 +1,92 @@
+/**
+ * Growth: the methods, a live preview of the target shape (validated by the growth planner,
+ * which names what would work), and grow jobs. A grow job writes the grown folder into its
+ * job folder; when it succeeds, the folder becomes a model entry with its lineage (source,
+ * method, options, seed, the function-preservation check); growth.json stays in the model folder.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { GrowRequest, GrowthCheck, JobInfo, ModelEntry, ShapePreview } from '../shared/contract.ts';
+import { errorMessage } from '../engine/errors.ts';
+import { planGrowth } from '../engine/growth/plan.ts';
+import type { GrowOptions } from '../engine/growth/options.ts';
+import { contextLength } from '../engine/models/config.ts';
+import { flopsPerToken, parameterCount } from '../engine/models/family.ts';
+import { readModelConfig } from '../engine/models/model.ts';
+import { inspectModelFolder, shapeOf } from '../store/models.ts';
+import type { Project } from '../store/project.ts';
+import type { JobManager } from './jobs.ts';
+
+/** The growth options of a request (the fields the growth code understands). */
+export function growOptions(req: Omit<GrowRequest, 'name'>): GrowOptions {
+  const notGrowth = new Set(['sourceId', 'checkDatasetId']);
+  return Object.fromEntries(Object.entries(req).filter(([k, v]) => v !== undefined && !notGrowth.has(k))) as unknown as GrowOptions;
+}
+
+export async function previewGrowth(project: Project, req: Omit<GrowRequest, 'name'>): Promise<ShapePreview> {
+  const source = project.get('models', req.sourceId);
+  try {
+    const { config } = await readModelConfig(source.path);
+    const target = planGrowth(config, growOptions(req));
+    return { ok: true, shape: shapeOf(target), params: parameterCount(target), flopsPerToken: flopsPerToken(target, contextLength(target)) };
+  } catch (e) {
+    return { ok: false, error: errorMessage(e) };
+  }
+}
+
+export async function startGrow(project: Project, jobs: JobManager, req: GrowRequest): Promise<JobInfo> {
+  const source = project.get('models', req.sourceId);
+  const check = req.checkDatasetId ? project.get('datasets', req.checkDatasetId) : undefined;
+  const options = growOptions(req);
+  const { config } = await readModelConfig(source.path);
+  planGrowth(config, options); // an impossible shape is refused now, not in the worker
+  const jobId = jobs.newId('grow');
+  const outDir = path.join(jobs.workDir(jobId), 'grown');
+  return jobs.start(
+    {
+      kind: 'grow',
+      uses: [source.id, ...(check ? [check.id] : [])],
+      title: `Grow ${source.name} with ${req.method} into ${req.name}`,
+      spec: {
+        kind: 'grow',
+        sourceDir: source.path,
+        outDir,
+        options: options as unknown as Record<string, unknown>,
+        ...(check ? { checkDataFile: check.path } : {}),
+      },
+      finish: async (outcome) => {
+        try {
+          if (outcome.status !== 'done' || outcome.result.kind !== 'grow') return;
+          const r = outcome.result;
+          const info = await inspectModelFolder(outDir);
+          const id = project.newId(req.name);
+          await project.create('models', id, async (tmp) => {
+            await fs.rename(outDir, path.join(tmp, 'model'));
+            if (!existsSync(path.join(tmp, 'model', 'growth.json')))
+              await fs.writeFile(path.join(tmp, 'model', 'growth.json'), JSON.stringify(r.report, null, 2) + '\n');
+            return {
+              id,
+              kind: 'grown',
+              name: req.name,
+              path: path.join(tmp, 'model'),
+              referenced: false,
+              shape: info.shape,
+              params: info.params,
+              createdAt: new Date().toISOString(),
+              lineage: {
+                parent: source.id,
+                method: req.method,
+                options: options as unknown as Record<string, unknown>,
+                seed: req.seed ?? 0,
+                ...(r.check ? { growth: r.check satisfies GrowthCheck } : {}),
+              },
+            } satisfies ModelEntry;
+          });
+        } finally {
+          await fs.rm(path.dirname(outDir), { recursive: true, force: true });
+        }
+      },
+    },
+    jobId,
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * `--project <dir>` for the CLI: records what `scion eval`, `scion grow` and `scion train`
+ * did in a project, so the app shows it. Folders and files the CLI used are referenced
+ * where they are (never copied, moved or deleted); the project is created if the folder is
+ * new or empty.
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { DatasetEntry, EvalMetrics, EvaluationEntry, GrowthCheck, ModelEntry, TrainingEntry, TrainSettings } from '../shared/contract.ts';
+import { ScionError } from '../engine/errors.ts';
+import { PROJECT_FILE } from './layout.ts';
+import { inspectDatasetFile } from './datasets.ts';
+import { inspectModelFolder } from './models.ts';
+import { Project } from './project.ts';
+import { NAME_PATTERN } from './schemas.ts';
+
+/** A valid entry name from a file or folder name. */
+export function nameFrom(s: string): string {
+  let n = s
+    .replace(/[^\p{L}\p{N} ._+()-]+/gu, '-')
+    .trim()
+    .slice(0, 80);
+  if (!/^[\p{L}\p{N}]/u.test(n)) n = `x${n}`.slice(0, 80);
+  return NAME_PATTERN.test(n) ? n : 'unnamed';
+}
+
+/** Opens the project in `dir`, creating it when the folder is new or empty. */
+export async function openOrCreateProject(dir: string): Promise<Project> {
+  const abs = path.resolve(dir);
+  if (existsSync(path.join(abs, PROJECT_FILE))) return Project.open(abs);
+  return Project.create(abs, nameFrom(path.basename(abs)));
+}
+
+/** The model entry for a folder: the one whose path it is, or a new referenced entry. */
+export async function modelEntryFor(project: Project, dir: string, extra: Partial<ModelEntry> = {}): Promise<ModelEntry> {
+  const abs = path.resolve(dir);
+  const known = [...project.models.values()].find((m) => m.path === abs);
+  if (known) return known;
+  const info = await inspectModelFolder(abs);
+  const id = project.newId(path.basename(abs));
+  return project.create('models', id, async () => ({
+    id,
+    kind: 'source',
+    name: nameFrom(path.basename(abs)),
+    path: abs,
+    referenced: true,
+    shape: info.shape,
+    params: info.params,
+    createdAt: new Date().toISOString(),
+    ...extra,
+  }));
+}
+
+/** The dataset entry for a file (a `file#from-to` spec names its file): existing, or a new referenced one. */
+export async function datasetEntryFor(project: Project, spec: string): Promise<DatasetEntry> {
+  const abs = path.resolve(spec.replace(/#[^#/\\]*$/, ''));
+  const known = [...project.datasets.values()].find((d) => d.path === abs);
+  if (known) return known;
+  const info = await inspectDatasetFile(abs);
+  const id = project.newId(path.basename(abs));
+  return project.create('datasets', id, async () => ({
+    id,
+    name: nameFrom(path.basename(abs)),
+    path: abs,
+    referenced: true,
+    ...info,
+    createdAt: new Date().toISOString(),
+  }));
+}
+
+export async function recordEvaluation(
+  projectDir: string,
+  r: { modelDir: string; dataFile: string; metrics: EvalMetrics; backend: string },
+): Promise<EvaluationEntry> {
+  const project = await openOrCreateProject(projectDir);
+  const model = await modelEntryFor(project, r.modelDir);
+  const data = await datasetEntryFor(project, r.dataFile);
+  const id = project.newId(`${model.name} on ${data.name}`);
+  return project.create('evaluations', id, async () => ({
+    id,
+    modelId: model.id,
+    datasetId: data.id,
+    metrics: r.metrics,
+    backend: r.backend,
+    createdAt: new Date().toISOString(),
+  }));
+}
+
+export async function recordGrowth(
+  projectDir: string,
+  r: { sourceDir: string; outDir: string; method: string; options: Record<string, unknown>; seed: number; check?: GrowthCheck },
+): Promise<ModelEntry> {
+  const project = await openOrCreateProject(projectDir);
+  const source = await modelEntryFor(project, r.sourceDir);
+  const out = path.resolve(r.outDir);
+  const existing = [...project.models.values()].find((m) => m.path === out);
+  if (existing) await project.remove('models', existing.id); // `--force` replaced that folder: the old entry described another model
+  return modelEntryFor(project, out, {
+    kind: 'grown',
+    lineage: { parent: source.id, method: r.method, options: r.options, seed: r.seed, ...(r.check ? { growth: r.check } : {}) },
+  });
+}
+
+interface RunFile {
+  options: {
+    model: string;
+    data: string;
+    val?: string;
+    steps: number;
+    batch: number;
+    ctx: number;
+    lr: number;
+    minLr: number;
+    warmup: number;
+    schedule: TrainSettings['schedule'];
+    weightDecay: number;
+    clip: number;
+    gradAccum: number;
+    seed: number;
+    evalEvery: number;
+    checkpointEvery: number;
+  };
+}
+
+/** Records a `scion train` run (new or resumed) by its run folder, and its trained model when it completed. */
+export async function recordTraining(
+  projectDir: string,
+  runDir: string,
+  r: { completed: boolean; step: number; finalModel?: string; initialValLoss?: number; finalValLoss?: number },
+): Promise<TrainingEntry> {
+  const project = await openOrCreateProject(projectDir);
+  const abs = path.resolve(runDir);
+  let run: RunFile;
+  try {
+    run = JSON.parse(await fs.readFile(path.join(abs, 'run.json'), 'utf8')) as RunFile;
+  } catch (e) {
+    throw new ScionError(`${abs}: cannot record this run in the project (run.json: ${(e as Error).message})`, 'E_RUN', abs);
+  }
+  const o = run.options;
+  const model = await modelEntryFor(project, o.model);
+  const data = await datasetEntryFor(project, o.data);
+  const val = o.val ? await datasetEntryFor(project, o.val) : undefined;
+  const known = [...project.trainings.values()].find((t) => t.runDir === abs);
+  const id = known?.id ?? project.newId(path.basename(abs));
+  const settings: TrainSettings = {
+    steps: o.steps,
+    batch: o.batch,
+    ctx: o.ctx,
+    lr: o.lr,
+    minLr: o.minLr,
+    warmup: o.warmup,
+    schedule: o.schedule,
+    weightDecay: o.weightDecay,
+    clip: o.clip,
+    gradAccum: o.gradAccum,
+    seed: o.seed,
+    evalEvery: o.evalEvery,
+    checkpointEvery: o.checkpointEvery,
+  };
+  let entry: TrainingEntry = {
+    id,
+    name: known?.name ?? nameFrom(path.basename(abs)),
+    modelId: model.id,
+    datasetId: data.id,
+    ...(val ? { valDatasetId: val.id } : {}),
+    settings,
+    status: r.completed ? 'done' : 'paused',
+    runDir: abs,
+    lastStep: r.step,
+    ...(r.initialValLoss !== undefined ? { initialValLoss: r.initialValLoss } : {}),
+    ...(r.finalValLoss !== undefined ? { finalValLoss: r.finalValLoss } : {}),
+    createdAt: known?.createdAt ?? new Date().toISOString(),
+  };
+  if (r.completed && r.finalModel) {
+    const trained = await modelEntryFor(project, r.finalModel, {
+      kind: 'trained',
+      name: entry.name,
+      lineage: { parent: model.id, trainingId: id, seed: o.seed },
+    });
+    entry = { ...entry, resultModelId: trained.id };
+  }
+  return known ? project.save('trainings', entry) : project.create('trainings', id, async () => entry);
+}
