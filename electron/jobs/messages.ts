@@ -56,7 +56,12 @@ export interface SleepSpec {
   failAt?: number;
 }
 
-export type JobSpec = EvaluateSpec | GrowSpec | TrainSpec | ExperimentSpec | SleepSpec;
+/** What every job may carry: where tokenized datasets are cached (the project's own folder, so a referenced dataset's folder is never written to). */
+export interface SpecCommon {
+  tokenCacheDir?: string;
+}
+
+export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | ExperimentSpec | SleepSpec) & SpecCommon;
 
 export interface EvaluateResult {
   kind: 'evaluate';

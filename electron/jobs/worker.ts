@@ -54,6 +54,7 @@ let stopAtOnce = false;
 
 async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   try {
+    if (msg.spec.tokenCacheDir) process.env['SCION_CACHE_DIR'] = msg.spec.tokenCacheDir;
     const backend = await initBackend(msg.backend);
     const result = await runTask(msg.spec, {
       emit: (m) => void port.post(m),

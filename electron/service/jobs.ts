@@ -97,7 +97,8 @@ export class JobManager {
       this.emit({ type: 'status', jobId: id, job: jobInfo(record) });
     };
     this.emit({ type: 'status', jobId: id, job: jobInfo(record) });
-    this.runner.submit(id, s.spec, {
+    const spec = { ...s.spec, tokenCacheDir: path.join(this.project.dir, '.cache', 'tokens') };
+    this.runner.submit(id, spec, {
       onStart: (pid) => {
         void (async () => {
           await update({ status: 'running', ...(pid !== undefined ? { pid } : {}) });

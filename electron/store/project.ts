@@ -8,7 +8,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetEntry, EvaluationEntry, Id, JobInfo, ModelEntry, ProjectState, TrainingEntry } from '../shared/contract.ts';
 import { ScionError, errorMessage } from '../engine/errors.ts';
-import { atomicWriteDir, atomicWriteJson } from '../engine/io/atomic.ts';
+import { atomicWriteDir, atomicWriteFile, atomicWriteJson } from '../engine/io/atomic.ts';
 import { COLLECTIONS, type Collection, ENTRY_FILE, PROJECT_FILE, entryDir, entryFile, loadPath, storePath } from './layout.ts';
 import { type SchemaOptions, SCHEMA_VERSION, readProjectFile, writeProjectFile } from './migrations.ts';
 import {
@@ -79,6 +79,8 @@ export class Project {
     await fs.mkdir(abs, { recursive: true });
     const pf: ProjectFile = { format: 'scion-project', schemaVersion: SCHEMA_VERSION, name, createdAt: new Date().toISOString() };
     await writeProjectFile(abs, pf);
+    // Caches and the lock are machine-local: keep them out of the user's git.
+    await atomicWriteFile(path.join(abs, '.gitignore'), '.cache/\n.scion-lock\n');
     return new Project(abs, pf);
   }
 

@@ -161,7 +161,7 @@ test('bad folders: not a model, not a project, not empty, not a dataset', async 
   await assert.rejects(importModel(p, { path: path.join(dir, 'missing'), name: 'x', copy: false }), /folder not found/);
   await assert.rejects(importModel(p, { path: path.join(p.dir, 'models'), name: 'x', copy: false }), /inside the project folder/);
   assert.deepEqual(
-    listFiles(path.join(p.dir)).filter((f) => f !== 'scion-project.json'),
+    listFiles(path.join(p.dir)).filter((f) => f !== 'scion-project.json' && f !== '.gitignore'),
     [],
     'nothing was written',
   );

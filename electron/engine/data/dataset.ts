@@ -2,7 +2,8 @@
  * Datasets as token ids. A `.bin` file is little-endian uint16 ids (the nanoGPT convention);
  * anything else is UTF-8 text, tokenized with the model's tokenizer in pieces (so a large
  * file is never one JS string) and cached as a token file next to it (or in the user cache
- * folder when that folder is read-only). The cache is keyed by the tokenizer and the file's
+ * folder when that folder is read-only, or always in SCION_CACHE_DIR when that is set: a project
+ * sets it to its own folder). The cache is keyed by the tokenizer and the file's
  * size and modification time.
  */
 import { createHash } from 'node:crypto';
@@ -158,7 +159,9 @@ export async function loadDataset(file: string, tok: TextTokenizer, vocabSize: n
   const key = cacheKey(file, st.size, st.mtimeMs, tok);
   const beside = path.join(path.dirname(file), `.${path.basename(file)}.${key}.tok`);
   const elsewhere = path.join(cacheDir(), `${path.basename(file)}.${key}.tok`);
-  for (const c of [beside, elsewhere]) {
+  // An explicit cache folder (a project's own) wins: then the data's folder is never written to.
+  const places = process.env['SCION_CACHE_DIR'] ? [elsewhere] : [beside, elsewhere];
+  for (const c of places) {
     if (!existsSync(c)) continue;
     const ids = await readCache(c);
     if (ids) {
@@ -169,6 +172,6 @@ export async function loadDataset(file: string, tok: TextTokenizer, vocabSize: n
   const ids = await tokenizeTextFile(file, tok, onProgress);
   if (ids.length === 0) throw new ScionError(`${file}: the file is empty`, 'E_DATASET', file);
   checkIds(file, ids, vocabSize);
-  const cacheFile = await writeCache([beside, elsewhere], ids);
+  const cacheFile = await writeCache(places, ids);
   return cacheFile ? { file, ids, kind: 'text', cacheFile } : { file, ids, kind: 'text' };
 }
