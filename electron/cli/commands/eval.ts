@@ -4,13 +4,14 @@ import { loadDataset } from '../../engine/data/dataset.ts';
 import { evaluate } from '../../engine/eval/evaluate.ts';
 import { disposeParams, loadModel } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
+import { recordEvaluation } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a model on a dataset: loss, perplexity, next-token accuracy',
-  usage: 'scion eval <model-dir> --data <file> [--ctx N] [--batch N] [--max-windows N] [--backend NAME] [--json]',
+  usage: 'scion eval <model-dir> --data <file> [--ctx N] [--batch N] [--max-windows N] [--project DIR] [--backend NAME] [--json]',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('eval', argv, {
       ...COMMON_OPTIONS,
@@ -18,6 +19,7 @@ export const evalCommand: Command = {
       ctx: { type: 'string' },
       batch: { type: 'string' },
       'max-windows': { type: 'string' },
+      project: { type: 'string' },
     });
     const dir = requireOption('eval', '<model-dir>', positionals[0]);
     const data = requireOption('eval', 'data', values.data);
@@ -44,6 +46,10 @@ export const evalCommand: Command = {
       });
       (progress ?? bar).done();
       const result = { model: dir, data, loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx, backend: backend.name, seconds: r.seconds };
+      if (values.project) {
+        const e = await recordEvaluation(values.project, { modelDir: dir, dataFile: data, metrics: { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx }, backend: backend.name });
+        log(io, `recorded in project ${values.project} as evaluation ${e.id}`);
+      }
       if (values.json) writeJson(io, result);
       else {
         io.stdout.write(

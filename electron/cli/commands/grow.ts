@@ -5,6 +5,7 @@
 import { initBackend } from '../../engine/backend.ts';
 import { ScionError } from '../../engine/errors.ts';
 import { DEPTH_MODES, type DepthMode, type GrowDirOptions, growModelDir, growthMethods } from '../../engine/growth/index.ts';
+import { recordGrowth } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 
 function depthOption(value: string | undefined): DepthMode | undefined {
@@ -28,7 +29,7 @@ export const growCommand: Command = {
   usage: [
     'scion grow <source-dir> --out <dir> --method <name> [--hidden D | --width-mult n] [--ffn F | --ffn-mult m]',
     '           [--heads H] [--kv-heads K] [--layers L] [--depth identity|stack|interpolate] [--insert-at i,j]',
-    '           [--noise-db X] [--seed S] [--check-data <file>] [--check-windows N] [--check-ctx T] [--force] [--backend NAME] [--json]',
+    '           [--noise-db X] [--seed S] [--check-data <file>] [--check-windows N] [--check-ctx T] [--force] [--project DIR] [--backend NAME] [--json]',
     '       scion grow --list-methods [--json]',
     '',
     'width methods: hypercloning, zero-pad, random-pad, net2net, aki, mlp-zero, add-heads',
@@ -59,6 +60,7 @@ export const growCommand: Command = {
       'check-ctx': { type: 'string' },
       force: { type: 'boolean', default: false },
       'list-methods': { type: 'boolean', default: false },
+      project: { type: 'string' },
     });
     if (values['list-methods']) {
       const methods = growthMethods();
@@ -92,6 +94,11 @@ export const growCommand: Command = {
     log(io, `backend: ${backend.name}`);
     const r = await growModelDir(source, out, opts);
     const c = r.check!;
+    if (values.project) {
+      const check = { verdict: c.verdict, maxAbsLogitDiff: c.maxAbsLogitDiff, lossSource: c.lossSource, lossGrown: c.lossGrown };
+      const m = await recordGrowth(values.project, { sourceDir: source, outDir: out, method: r.method, options: r.options, seed: r.seed, check });
+      log(io, `recorded in project ${values.project} as model ${m.id}`);
+    }
     if (values.json) {
       writeJson(io, {
         method: r.method,

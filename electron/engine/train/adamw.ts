@@ -23,6 +23,8 @@ export function decays(name: string, shape: readonly number[]): boolean {
   return !/(wte|wpe|embed_tokens)\.weight$/.test(name); // embeddings
 }
 
+let optimizers = 0;
+
 export class AdamW {
   /** First and second moments by parameter name. */
   readonly m: Record<string, tf.Variable> = {};
@@ -34,9 +36,10 @@ export class AdamW {
     readonly params: Record<string, tf.Variable>,
     readonly opts: AdamWOptions,
   ) {
+    const id = ++optimizers; // variable names are global to the engine
     for (const [name, p] of Object.entries(params)) {
-      this.m[name] = tf.variable(tf.zerosLike(p), false, `adam_m/${name}`);
-      this.v[name] = tf.variable(tf.zerosLike(p), false, `adam_v/${name}`);
+      this.m[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false, `adamw${id}/m/${name}`));
+      this.v[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false, `adamw${id}/v/${name}`));
     }
   }
 
@@ -61,7 +64,7 @@ export class AdamW {
     tf.tidy(() => {
       for (const [name, p] of Object.entries(this.params)) {
         const g = grads[name];
-        if (!g) continue;
+        if (!g) throw new Error(`AdamW: no gradient for parameter '${name}'`);
         const m = this.m[name]!;
         const v = this.v[name]!;
         const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));

@@ -20,10 +20,13 @@ export interface StepResult {
 }
 
 /** Turns parameters into trainable variables (the input tensors are disposed). */
+let variableSets = 0;
+
 export function toVariables(params: Params): Variables {
   const vars: Variables = {};
+  const id = ++variableSets; // variable names are global to the engine: keep each set's unique
   for (const [name, t] of Object.entries(params)) {
-    vars[name] = tf.variable(t, true, `param/${name}`);
+    vars[name] = tf.variable(t, true, `run${id}/${name}`);
     t.dispose();
   }
   return vars;
@@ -36,7 +39,10 @@ export function accumulatedGradients(cfg: ModelConfig, vars: Variables, batches:
   let sum: Record<string, tf.Tensor> | undefined;
   let lossSum = 0;
   for (const b of batches) {
-    const { value, grads } = tf.variableGrads(() => meanLoss(cfg, vars, b.inputs, b.targets), varList);
+    const { value, grads: byVarName } = tf.variableGrads(() => meanLoss(cfg, vars, b.inputs, b.targets), varList);
+    // variableGrads keys gradients by the variables' engine names; map back to parameter names
+    const grads: Record<string, tf.Tensor> = {};
+    for (const n of names) grads[n] = byVarName[vars[n]!.name]!;
     lossSum += value.dataSync()[0]!;
     value.dispose();
     if (!sum) sum = grads;

@@ -1,0 +1,152 @@
+/**
+ * `scion experiment --source <dir> --data <train> --val <val> --target hidden=D,layers=L
+ * --methods hypercloning,zero-pad,scratch --steps N --out <dir>`: grown models vs. scratch,
+ * with report.md, report.html and results.json.
+ */
+import { initBackend } from '../../engine/backend.ts';
+import { isScionError, ScionError } from '../../engine/errors.ts';
+import { type ExperimentOptions, runExperiment } from '../../engine/experiment/run-experiment.ts';
+import type { ExperimentResults } from '../../engine/experiment/results.ts';
+import { parseTarget } from '../../engine/experiment/target.ts';
+import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
+import * as path from 'node:path';
+import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
+import { ProgressBar } from '../progress.ts';
+import { TRAINING_FLAGS, trainingFlags } from './train.ts';
+
+export const EXPERIMENT_FLAGS = {
+  ...TRAINING_FLAGS,
+  source: { type: 'string' },
+  data: { type: 'string' },
+  val: { type: 'string' },
+  'eval-data': { type: 'string' },
+  target: { type: 'string' },
+  methods: { type: 'string' },
+  depth: { type: 'string' },
+  'growth-seed': { type: 'string' },
+  'source-moments': { type: 'string' },
+  'moment-steps': { type: 'string' },
+  'source-tokens': { type: 'string' },
+  out: { type: 'string' },
+} as const;
+
+/** The one JSON object `--json` prints. */
+export function experimentJson(r: ExperimentResults, outDir: string): Record<string, unknown> {
+  return {
+    out: outDir,
+    report: path.join(outDir, 'report.html'),
+    target_val_loss: r.target_val_loss,
+    scratch_steps_to_target: r.scratch_steps_to_target,
+    source_val_loss: r.source.val_loss,
+    backend: r.backend,
+    seconds: r.seconds,
+    runs: r.runs.map((x) => ({
+      method: x.label,
+      initial_val_loss: x.initial_val_loss,
+      final_val_loss: x.final_val_loss,
+      steps_to_target: x.steps_to_target,
+      speedup: x.speedup,
+      speedup_kind: x.speedup_kind,
+      speedup_display: x.speedup_display,
+      flops_to_target: x.flops_to_target,
+      flops_to_target_with_source: x.flops_to_target_with_source,
+    })),
+  };
+}
+
+export function printExperiment(io: CommandIO, r: ExperimentResults, outDir: string): void {
+  const lines = [
+    `target val loss ${r.target_val_loss.toFixed(4)} (scratch's final; reached at step ${r.scratch_steps_to_target}); source ${r.source.val_loss.toFixed(4)}`,
+  ];
+  for (const x of r.runs) {
+    lines.push(
+      `${x.label.padEnd(26)} val ${x.initial_val_loss.toFixed(4)} -> ${x.final_val_loss.toFixed(4)}  steps to target ${String(x.steps_to_target ?? 'never').padStart(6)}  speed-up ${x.speedup_display}`,
+    );
+  }
+  lines.push(`report: ${path.join(outDir, 'report.html')} (also report.md, results.json)`);
+  io.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Experiment callbacks for a terminal: one progress bar per run, Ctrl-C checkpoints. */
+export function experimentCallbacks(io: CommandIO) {
+  const controller = new AbortController();
+  let bar: ProgressBar | undefined;
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    log(io, '\ninterrupted: writing a checkpoint (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    cb: {
+      signal: controller.signal,
+      onLog: (l: string) => log(io, l),
+      onRunStart: (label: string, i: number, n: number) => {
+        bar?.done();
+        bar = undefined;
+        log(io, `[${i + 1}/${n}] ${label}`);
+      },
+      onProgress: (label: string, p: { step: number; steps: number; trainLoss: number }) => {
+        bar ??= new ProgressBar(io, p.steps, label);
+        bar.update(p.step, `loss ${p.trainLoss.toFixed(4)}`);
+      },
+    },
+    finish: () => {
+      bar?.done();
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+}
+
+export const experimentCommand: Command = {
+  name: 'experiment',
+  summary: 'grow a model with several methods, train each next to a scratch baseline, report the speed-ups',
+  usage:
+    'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
+    '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
+    '[--depth identity|stack|interpolate] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] --out <dir> [--json]',
+  async run(argv, io) {
+    const { values } = parseCommandArgs('experiment', argv, { ...COMMON_OPTIONS, ...EXPERIMENT_FLAGS }, false);
+    const flags = trainingFlags('experiment', values);
+    const depth = values.depth;
+    if (depth !== undefined && !(DEPTH_MODES as readonly string[]).includes(depth))
+      throw new ScionError(`scion experiment: --depth must be one of ${DEPTH_MODES.join(', ')}, got '${depth}'`, 'E_USAGE');
+    const { rewarm, ...training } = flags;
+    const opts: ExperimentOptions = {
+      source: requireOption('experiment', 'source', values.source),
+      data: requireOption('experiment', 'data', values.data),
+      val: requireOption('experiment', 'val', values.val),
+      target: parseTarget(requireOption('experiment', 'target', values.target)),
+      methods: values.methods ?? 'hypercloning,zero-pad,scratch',
+      training: { ...training, steps: requireOption('experiment', 'steps', training.steps) },
+      out: requireOption('experiment', 'out', values.out),
+      ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
+      ...(rewarm !== undefined ? { rewarm } : {}),
+      ...(depth !== undefined ? { depth: depth as DepthMode } : {}),
+      ...(values['growth-seed'] !== undefined ? { growthSeed: intOption('experiment', 'growth-seed', values['growth-seed'], 0, 0)! } : {}),
+      ...(values['source-moments'] !== undefined ? { sourceMoments: values['source-moments'] } : {}),
+      ...(values['moment-steps'] !== undefined ? { momentSteps: intOption('experiment', 'moment-steps', values['moment-steps'])! } : {}),
+      ...(values['source-tokens'] !== undefined ? { sourceTokens: intOption('experiment', 'source-tokens', values['source-tokens'])! } : {}),
+    };
+    const backend = await initBackend(values.backend);
+    log(io, `backend: ${backend.name}`);
+    const { cb, finish } = experimentCallbacks(io);
+    let r: ExperimentResults;
+    try {
+      r = await runExperiment(opts, cb);
+    } catch (e) {
+      if (isScionError(e) && e.code === 'E_INTERRUPTED') {
+        log(io, e.message);
+        return 130;
+      }
+      throw e;
+    } finally {
+      finish();
+    }
+    if (values.json) writeJson(io, experimentJson(r, opts.out));
+    else printExperiment(io, r, opts.out);
+    return 0;
+  },
+};

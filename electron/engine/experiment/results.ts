@@ -1,0 +1,59 @@
+/** The shape of results.json, which the reports and `--json` are made from. */
+import type { ModelConfig } from '../models/config.ts';
+import type { SpeedupKind } from './speedup.ts';
+
+export interface DatasetScore {
+  loss: number;
+  perplexity: number;
+  accuracy: number;
+}
+
+/** One model evaluated on every eval dataset (keyed by dataset name). */
+export interface ModelScores {
+  model: string;
+  stage: 'source' | 'grown' | 'trained' | 'scratch-init' | 'scratch';
+  run?: string;
+  scores: Record<string, DatasetScore>;
+}
+
+export interface RunResult {
+  label: string;
+  method: string;
+  after: string[];
+  initial_val_loss: number;
+  final_val_loss: number;
+  final_train_loss: number;
+  steps: number;
+  steps_to_target: number | null;
+  speedup: number | null;
+  speedup_kind: SpeedupKind;
+  speedup_display: string;
+  flops_per_step: number;
+  flops_to_target: number | null;
+  /** flops_to_target plus the source's training and the growth cost (null when the source's training is unknown). */
+  flops_to_target_with_source: number | null;
+  growth_flops: number;
+  seconds: number;
+  run_dir: string;
+  curve: { step: number; val_loss: number }[];
+  train_curve: { step: number; train_loss: number }[];
+  growth?: { verdict?: string; loss_change?: number; max_abs_logit_diff?: number };
+  moments?: { source: string; scale: number; t: number };
+  warmup: number;
+}
+
+export interface ExperimentResults {
+  format: 'scion-experiment/1';
+  created: string;
+  backend: string;
+  source: { dir: string; config: ModelConfig; parameters: number; val_loss: number; training_tokens: number | null; training_flops: number | null };
+  target: { spec: string; config: ModelConfig; parameters: number };
+  settings: Record<string, unknown>;
+  datasets: { name: string; spec: string; tokens: number; windows: number }[];
+  target_val_loss: number;
+  scratch_steps_to_target: number;
+  runs: RunResult[];
+  evaluations: ModelScores[];
+  notes: string[];
+  seconds: number;
+}

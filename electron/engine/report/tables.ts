@@ -1,0 +1,74 @@
+/** The report's tables as rows of strings, shared by the Markdown and HTML writers. */
+import { describeShape } from '../models/config.ts';
+import type { ExperimentResults } from '../experiment/results.ts';
+import { formatFlops } from '../experiment/flops.ts';
+
+export interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+}
+
+const f4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(4));
+
+export function runsTable(r: ExperimentResults): Table {
+  return {
+    title: 'Runs',
+    head: [
+      'run',
+      'initial val loss',
+      'final val loss',
+      'steps to target',
+      'speed-up',
+      'FLOPs to target',
+      'FLOPs to target incl. source + growth',
+      'warm-up',
+      'growth check',
+      'seconds',
+    ],
+    rows: r.runs.map((x) => [
+      x.label,
+      f4(x.initial_val_loss),
+      f4(x.final_val_loss),
+      x.steps_to_target === null ? `never (in ${x.steps})` : String(x.steps_to_target),
+      x.speedup_display,
+      formatFlops(x.flops_to_target),
+      formatFlops(x.flops_to_target_with_source),
+      String(x.warmup),
+      x.growth
+        ? `${x.growth.verdict ?? ''}${x.growth.loss_change !== undefined ? ` (loss ${x.growth.loss_change >= 0 ? '+' : ''}${x.growth.loss_change.toExponential(2)})` : ''}`
+        : '-',
+      x.seconds.toFixed(1),
+    ]),
+  };
+}
+
+/** One table per dataset: every model's loss, perplexity and accuracy. */
+export function datasetTables(r: ExperimentResults): Table[] {
+  return r.datasets.map((d) => ({
+    title: `Dataset ${d.name} (${d.windows} windows of ${r.settings['eval_ctx']} tokens)`,
+    head: ['model', 'stage', 'loss', 'perplexity', 'accuracy'],
+    rows: r.evaluations.map((e) => {
+      const s = e.scores[d.name];
+      return [e.run ?? 'source', e.stage, f4(s?.loss), s ? s.perplexity.toFixed(2) : '-', s ? `${(100 * s.accuracy).toFixed(2)}%` : '-'];
+    }),
+  }));
+}
+
+export function settingsTable(r: ExperimentResults): Table {
+  const s = describeShape(r.source.config);
+  const t = describeShape(r.target.config);
+  const rows: string[][] = [
+    [
+      'source',
+      `${r.source.dir} (${r.source.config.family}, hidden ${s.hidden}, ${s.layers} layers, ${s.heads} heads, ffn ${s.ffn}; ${r.source.parameters} parameters)`,
+    ],
+    ['target', `${r.target.spec} -> hidden ${t.hidden}, ${t.layers} layers, ${t.heads} heads, ffn ${t.ffn}; ${r.target.parameters} parameters`],
+    ['backend', r.backend],
+    ...Object.entries(r.settings).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
+    ['target val loss', f4(r.target_val_loss)],
+    ['scratch steps to target', String(r.scratch_steps_to_target)],
+    ['wall time', `${r.seconds.toFixed(0)} s`],
+  ];
+  return { title: 'Settings', head: ['setting', 'value'], rows };
+}

@@ -1,0 +1,109 @@
+/** Options of a training run, their defaults and checks. */
+import * as path from 'node:path';
+import { ScionError } from '../errors.ts';
+import { contextLength, type ModelConfig } from '../models/config.ts';
+import { DEFAULT_ADAMW } from './adamw.ts';
+import { absoluteDataSpec } from './data.ts';
+import { SCHEDULES, type ScheduleKind } from './schedule.ts';
+
+export interface TrainOptions {
+  /** Model folder: its weights (init 'pretrained') or only its config (init 'scratch'), and its tokenizer. */
+  model: string;
+  init?: 'pretrained' | 'scratch';
+  /** Training data (a dataset spec: `file` or `file#FROM-TO`). */
+  data: string;
+  val?: string;
+  out: string;
+  steps: number;
+  batch?: number;
+  ctx?: number;
+  lr?: number;
+  minLr?: number;
+  warmup?: number;
+  /** After growth: a fresh warm-up of this many steps (replaces `warmup`). */
+  rewarm?: number;
+  schedule?: ScheduleKind;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  clip?: number;
+  gradAccum?: number;
+  seed?: number;
+  evalEvery?: number;
+  evalWindows?: number;
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
+  /** Safetensors of AdamW moments to start from (`m/<name>`, `v/<name>`, metadata `t`), e.g. a source run's moments mapped through a growth operator. */
+  moments?: string;
+  /** Replace an existing run folder. */
+  force?: boolean;
+}
+
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'val' | 'rewarm' | 'moments' | 'force'>> & Pick<TrainOptions, 'val' | 'rewarm' | 'moments'>;
+
+function need(ok: boolean, field: string, why: string): void {
+  if (!ok) throw new ScionError(`train: ${field} ${why}`, 'E_USAGE');
+}
+
+/** Fills defaults, makes paths absolute (a run resumes from any folder) and checks every option against the model's config. */
+export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): ResolvedTrainOptions {
+  const maxCtx = contextLength(cfg);
+  const steps = o.steps;
+  need(Number.isInteger(steps) && steps >= 1, '--steps', `must be an integer >= 1, got ${steps}`);
+  const lr = o.lr ?? 1e-3;
+  const r: ResolvedTrainOptions = {
+    model: path.resolve(o.model),
+    init: o.init ?? 'pretrained',
+    data: absoluteDataSpec(o.data),
+    out: path.resolve(o.out),
+    steps,
+    batch: o.batch ?? 8,
+    ctx: o.ctx ?? Math.min(128, maxCtx),
+    lr,
+    minLr: o.minLr ?? lr / 10,
+    warmup: o.warmup ?? 0,
+    schedule: o.schedule ?? 'cosine',
+    weightDecay: o.weightDecay ?? DEFAULT_ADAMW.weightDecay,
+    beta1: o.beta1 ?? DEFAULT_ADAMW.beta1,
+    beta2: o.beta2 ?? DEFAULT_ADAMW.beta2,
+    eps: o.eps ?? DEFAULT_ADAMW.eps,
+    clip: o.clip ?? 1,
+    gradAccum: o.gradAccum ?? 1,
+    seed: o.seed ?? 0,
+    evalEvery: o.evalEvery ?? Math.max(1, Math.round(steps / 10)),
+    evalWindows: o.evalWindows ?? 64,
+    checkpointEvery: o.checkpointEvery ?? Math.max(1, Math.round(steps / 5)),
+    keepCheckpoints: o.keepCheckpoints ?? 2,
+    ...(o.val !== undefined ? { val: absoluteDataSpec(o.val) } : {}),
+    ...(o.rewarm !== undefined ? { rewarm: o.rewarm } : {}),
+    ...(o.moments !== undefined ? { moments: path.resolve(o.moments) } : {}),
+  };
+  need(r.init === 'pretrained' || r.init === 'scratch', '--init', `must be 'pretrained' or 'scratch', got '${r.init}'`);
+  for (const [k, v] of [
+    ['--batch', r.batch],
+    ['--grad-accum', r.gradAccum],
+    ['--eval-every', r.evalEvery],
+    ['--eval-windows', r.evalWindows],
+    ['--checkpoint-every', r.checkpointEvery],
+    ['--keep-checkpoints', r.keepCheckpoints],
+  ] as const) {
+    need(Number.isInteger(v) && v >= 1, k, `must be an integer >= 1, got ${v}`);
+  }
+  need(Number.isInteger(r.ctx) && r.ctx >= 1 && r.ctx <= maxCtx, '--ctx', `must be between 1 and the model's context ${maxCtx}, got ${r.ctx}`);
+  need(Number.isInteger(r.warmup) && r.warmup >= 0, '--warmup', `must be an integer >= 0, got ${r.warmup}`);
+  if (r.rewarm !== undefined) need(Number.isInteger(r.rewarm) && r.rewarm >= 0, '--rewarm', `must be an integer >= 0, got ${r.rewarm}`);
+  need(r.lr > 0 && Number.isFinite(r.lr), '--lr', `must be a positive number, got ${r.lr}`);
+  need(r.minLr >= 0 && r.minLr <= r.lr, '--min-lr', `must be between 0 and --lr (${r.lr}), got ${r.minLr}`);
+  need(SCHEDULES.includes(r.schedule), '--schedule', `must be one of ${SCHEDULES.join(', ')}, got '${r.schedule}'`);
+  need(r.weightDecay >= 0, '--weight-decay', `must be >= 0, got ${r.weightDecay}`);
+  need(r.clip >= 0, '--clip', `must be >= 0 (0 turns clipping off), got ${r.clip}`);
+  need(r.beta1 >= 0 && r.beta1 < 1 && r.beta2 >= 0 && r.beta2 < 1, 'betas', 'must be in [0, 1)');
+  need(Number.isInteger(r.seed) && r.seed >= 0, '--seed', `must be an integer >= 0, got ${r.seed}`);
+  return r;
+}
+
+/** The warm-up the schedule uses: `rewarm` (after growth) when given, else `warmup`. */
+export function effectiveWarmup(o: ResolvedTrainOptions): number {
+  return o.rewarm ?? o.warmup;
+}

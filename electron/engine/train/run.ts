@@ -1,0 +1,355 @@
+/**
+ * A resumable training run in a folder:
+ *   run.json          the resolved options, the model's shape, the backend
+ *   metrics.jsonl     one line per step (see metrics.ts)
+ *   checkpoints/      step-N/ folders (see checkpoint.ts), the newest `keepCheckpoints` kept
+ *   final/            the trained model, a Hugging Face folder, when the run completes
+ *   result.json       the summary, when the run completes
+ * `trainRun` starts a run; `resumeRun` continues one from its newest valid checkpoint with
+ * the weights, moments, step and Rng state (= data position) restored, so the losses after
+ * the checkpoint are the same as those of a run that was never stopped. Aborting the
+ * signal finishes the current step, writes a checkpoint and returns 'interrupted'.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { currentBackend } from '../backend.ts';
+import { ScionError } from '../errors.ts';
+import { evaluate } from '../eval/evaluate.ts';
+import { atomicWriteJson } from '../io/atomic.ts';
+import { contextLength, describeShape, type ModelConfig } from '../models/config.ts';
+import { parameterCount } from '../models/family.ts';
+import { loadModel, readModelConfig, saveModel } from '../models/model.ts';
+import type { Params } from '../models/params.ts';
+import { loadTokenizer } from '../tokenizer/tokenizer.ts';
+import { AdamW } from './adamw.ts';
+import { disposeBatch, sampleBatch, type Batch } from './batches.ts';
+import { latestValidCheckpoint, pruneCheckpoints, readMoments, removeCheckpointLeftovers, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { loadTokens, spreadWindows } from './data.ts';
+import { ensureGradients } from './gradients.ts';
+import { initParams } from './init.ts';
+import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './metrics.ts';
+import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
+import { Rng, subSeed } from './rng.ts';
+import { learningRate } from './schedule.ts';
+import { toVariables, trainStep, type Variables } from './step.ts';
+
+export interface RunConfig {
+  version: 1;
+  created: string;
+  options: ResolvedTrainOptions;
+  model: { family: string; hidden: number; layers: number; heads: number; ffn: number; ctx: number; vocab: number; parameters: number };
+  backend: string;
+}
+
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  trainLoss: number;
+  lr: number;
+  tokens: number;
+  /** Seconds of training so far and the estimate of what is left. */
+  elapsed: number;
+  eta: number;
+}
+
+export interface TrainCallbacks {
+  onMetric?: (m: MetricLine) => void;
+  onProgress?: (p: TrainProgress) => void;
+  onLog?: (line: string) => void;
+  /** Aborting finishes the current step, writes a checkpoint and resolves with status 'interrupted'. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'interrupted';
+  runDir: string;
+  step: number;
+  steps: number;
+  tokens: number;
+  seconds: number;
+  initialValLoss?: number;
+  finalTrainLoss?: number;
+  finalValLoss?: number;
+  /** The trained model folder (completed runs). */
+  finalModel?: string;
+  /** The checkpoint written last. */
+  checkpoint?: string;
+  metrics: MetricLine[];
+}
+
+const RUN_FILE = 'run.json';
+const METRICS_FILE = 'metrics.jsonl';
+
+export function metricsFile(runDir: string): string {
+  return path.join(runDir, METRICS_FILE);
+}
+
+export async function readRunConfig(runDir: string): Promise<RunConfig> {
+  const file = path.join(runDir, RUN_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new ScionError(`${runDir}: not a training run (${RUN_FILE} is missing)`, 'E_RUN', file);
+  }
+  try {
+    const cfg = JSON.parse(text) as RunConfig;
+    if (cfg.version !== 1 || typeof cfg.options?.steps !== 'number') throw new Error('unknown layout');
+    return cfg;
+  } catch (e) {
+    throw new ScionError(`${file}: not a valid run file (${(e as Error).message})`, 'E_RUN', file);
+  }
+}
+
+interface Live {
+  runDir: string;
+  o: ResolvedTrainOptions;
+  config: ModelConfig;
+  rawConfig: Record<string, unknown>;
+  vars: Variables;
+  optimizer: AdamW;
+  state: CheckpointState;
+  rng: Rng;
+  tokenizerDir: string;
+}
+
+function dispose(live: Pick<Live, 'vars' | 'optimizer'>): void {
+  live.optimizer.dispose();
+  for (const v of Object.values(live.vars)) v.dispose();
+}
+
+function makeOptimizer(o: ResolvedTrainOptions, vars: Variables): AdamW {
+  return new AdamW(vars, { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
+}
+
+async function loadStartParams(o: ResolvedTrainOptions, config: ModelConfig): Promise<Params> {
+  if (o.init === 'scratch') return initParams(config, subSeed(o.seed, 'init'));
+  return (await loadModel(o.model)).params;
+}
+
+/** Applies carried-over moments from `o.moments` (shapes checked against the model). */
+async function applyMoments(file: string, optimizer: AdamW, vars: Variables): Promise<void> {
+  const { m, v, t } = await readMoments(file);
+  try {
+    for (const [name, p] of Object.entries(vars)) {
+      for (const [kind, rec] of [
+        ['m', m],
+        ['v', v],
+      ] as const) {
+        const x = rec[name];
+        if (!x) throw new ScionError(`${file}: has no ${kind}/${name} for the model's parameter '${name}'`, 'E_CHECKPOINT', file);
+        if (x.shape.join(',') !== p.shape.join(','))
+          throw new ScionError(
+            `${file}: ${kind}/${name} has shape [${x.shape.join(', ')}], the model's parameter has [${p.shape.join(', ')}]`,
+            'E_CHECKPOINT',
+            file,
+          );
+      }
+    }
+    optimizer.setState(m, v, t);
+  } finally {
+    for (const x of [...Object.values(m), ...Object.values(v)]) x.dispose();
+  }
+}
+
+/** Starts a training run in `opts.out`. */
+export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
+  const { config, raw } = await readModelConfig(opts.model);
+  const o = resolveTrainOptions(opts, config);
+  const runDir = o.out;
+  const isRun = existsSync(path.join(runDir, RUN_FILE));
+  if (isRun && !opts.force) {
+    throw new ScionError(
+      `${runDir}: a training run is already there (continue it with --resume ${runDir}, replace it with --force, or pick another --out)`,
+      'E_RUN',
+      runDir,
+    );
+  }
+  if (!isRun && existsSync(runDir) && (await fs.readdir(runDir)).length > 0) {
+    throw new ScionError(`${runDir}: the folder is not empty and is not a training run; refusing to write into it (pick another --out)`, 'E_RUN', runDir);
+  }
+  // fail on a bad model, tokenizer or dataset before anything is written
+  const tok = await loadTokenizer(o.model);
+  await loadTokens(o.data, tok, config.vocabSize);
+  if (o.val) await loadTokens(o.val, tok, config.vocabSize);
+  if (isRun) await fs.rm(runDir, { recursive: true, force: true });
+  await fs.mkdir(runDir, { recursive: true });
+  await ensureGradients();
+  const shape = describeShape(config);
+  const runConfig: RunConfig = {
+    version: 1,
+    created: new Date().toISOString(),
+    options: o,
+    model: { family: config.family, ...shape, parameters: parameterCount(config) },
+    backend: currentBackend()?.name ?? tf.getBackend(),
+  };
+  await atomicWriteJson(path.join(runDir, RUN_FILE), runConfig);
+  await fs.writeFile(metricsFile(runDir), '');
+  return startFresh(runDir, o, config, raw, cb);
+}
+
+async function startFresh(
+  runDir: string,
+  o: ResolvedTrainOptions,
+  config: ModelConfig,
+  raw: Record<string, unknown>,
+  cb: TrainCallbacks,
+): Promise<TrainResult> {
+  const vars = toVariables(await loadStartParams(o, config));
+  const optimizer = makeOptimizer(o, vars);
+  try {
+    if (o.moments) await applyMoments(o.moments, optimizer, vars);
+  } catch (e) {
+    dispose({ vars, optimizer });
+    throw e;
+  }
+  const state: CheckpointState = { version: 1, step: 0, optimizerStep: optimizer.t, rng: subSeed(o.seed, 'data'), batches: 0, tokens: 0, time: 0 };
+  return loop({ runDir, o, config, rawConfig: raw, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: o.model }, cb);
+}
+
+/** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none). */
+export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promise<TrainResult> {
+  const run = await readRunConfig(runDir);
+  const o = run.options;
+  await ensureGradients();
+  await removeCheckpointLeftovers(runDir);
+  const ckpt = await latestValidCheckpoint(runDir, (dir, why) => {
+    cb.onLog?.(`checkpoint ${dir} is corrupt (${why}); using the one before it`);
+    void fs.rename(dir, path.join(path.dirname(dir), `corrupt-${path.basename(dir)}`)).catch(() => undefined);
+  });
+  if (!ckpt) {
+    cb.onLog?.(`${runDir}: no valid checkpoint; starting again from step 0`);
+    const { config, raw } = await readModelConfig(o.model);
+    await fs.writeFile(metricsFile(runDir), '');
+    return startFresh(runDir, o, config, raw, cb);
+  }
+  cb.onLog?.(`resuming ${runDir} from step ${ckpt.state.step}`);
+  const modelDir = path.join(ckpt.dir, 'model');
+  const model = await loadModel(modelDir);
+  const vars = toVariables(model.params);
+  const optimizer = makeOptimizer(o, vars);
+  try {
+    const { m, v, t } = await readMoments(path.join(ckpt.dir, 'optimizer.safetensors'));
+    try {
+      optimizer.setState(m, v, t);
+    } finally {
+      for (const x of [...Object.values(m), ...Object.values(v)]) x.dispose();
+    }
+  } catch (e) {
+    dispose({ vars, optimizer });
+    throw e;
+  }
+  await truncateMetrics(metricsFile(runDir), ckpt.state.step);
+  const state = { ...ckpt.state };
+  return loop(
+    { runDir, o, config: model.config, rawConfig: model.rawConfig, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: modelDir },
+    cb,
+  );
+}
+
+async function writeCheckpoint(live: Live): Promise<string> {
+  live.state.rng = live.rng.state;
+  live.state.optimizerStep = live.optimizer.t;
+  const dir = await saveCheckpoint(live.runDir, {
+    config: live.config,
+    rawConfig: live.rawConfig,
+    params: live.vars,
+    m: live.optimizer.m,
+    v: live.optimizer.v,
+    state: live.state,
+    tokenizerFrom: live.tokenizerDir,
+  });
+  await pruneCheckpoints(live.runDir, live.o.keepCheckpoints);
+  return dir;
+}
+
+async function validationLoss(live: Live, valIds: Uint32Array, evalCtx: number): Promise<number> {
+  const r = await evaluate({ config: live.config, params: live.vars, rawConfig: live.rawConfig }, valIds, { ctx: evalCtx });
+  return r.loss;
+}
+
+async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
+  const { o, runDir } = live;
+  try {
+    const tok = await loadTokenizer(live.tokenizerDir);
+    const trainIds = await loadTokens(o.data, tok, live.config.vocabSize);
+    const evalCtx = Math.min(o.ctx + 1, contextLength(live.config));
+    const valIds = o.val ? spreadWindows(await loadTokens(o.val, tok, live.config.vocabSize), evalCtx, o.evalWindows) : undefined;
+    const file = metricsFile(runDir);
+    const metrics = await readMetrics(file);
+    const sched = { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), steps: o.steps, schedule: o.schedule };
+    const tokensPerStep = o.batch * o.ctx * o.gradAccum;
+    if (live.state.step === 0 && valIds && !metrics.some((m) => m.step === 0)) {
+      const m: MetricLine = { step: 0, tokens: 0, time: 0, val_loss: await validationLoss(live, valIds, evalCtx) };
+      await appendMetric(file, m);
+      metrics.push(m);
+      cb.onMetric?.(m);
+    }
+    let checkpoint: string | undefined;
+    let lastCheckpointStep = -1;
+    const sessionStart = { time: live.state.time, step: live.state.step };
+    while (live.state.step < o.steps) {
+      const step = live.state.step + 1;
+      const lr = learningRate(step - 1, sched);
+      const t0 = performance.now();
+      const batches: Batch[] = [];
+      for (let k = 0; k < o.gradAccum; k++) batches.push(sampleBatch(live.rng, trainIds, o.ctx, o.batch));
+      live.state.batches += o.gradAccum;
+      let r;
+      try {
+        r = trainStep(live.config, live.vars, live.optimizer, batches, lr, o.clip);
+      } finally {
+        batches.forEach(disposeBatch);
+      }
+      if (!Number.isFinite(r.loss))
+        throw new ScionError(`training diverged: the loss is ${r.loss} at step ${step} (try a lower --lr or --clip)`, 'E_DIVERGED', runDir);
+      live.state.step = step;
+      live.state.tokens += tokensPerStep;
+      live.state.time += (performance.now() - t0) / 1000;
+      const m: MetricLine = { step, train_loss: r.loss, lr, tokens: live.state.tokens, time: Number(live.state.time.toFixed(3)), grad_norm: r.gradNorm };
+      if (valIds && (step % o.evalEvery === 0 || step === o.steps)) m.val_loss = await validationLoss(live, valIds, evalCtx);
+      await appendMetric(file, m);
+      metrics.push(m);
+      cb.onMetric?.(m);
+      const rate = (live.state.time - sessionStart.time) / Math.max(1, step - sessionStart.step);
+      cb.onProgress?.({ step, steps: o.steps, trainLoss: r.loss, lr, tokens: live.state.tokens, elapsed: live.state.time, eta: rate * (o.steps - step) });
+      const aborted = cb.signal?.aborted === true;
+      if (step % o.checkpointEvery === 0 || step === o.steps || aborted) {
+        checkpoint = await writeCheckpoint(live);
+        lastCheckpointStep = step;
+      }
+      if (aborted) break;
+    }
+    if (cb.signal?.aborted && live.state.step < o.steps && lastCheckpointStep !== live.state.step) {
+      checkpoint = await writeCheckpoint(live);
+    }
+    const completed = live.state.step >= o.steps;
+    const valLines = metrics.filter((x) => x.val_loss !== undefined);
+    const trainLines = metrics.filter((x) => x.train_loss !== undefined);
+    const result: TrainResult = {
+      status: completed ? 'completed' : 'interrupted',
+      runDir,
+      step: live.state.step,
+      steps: o.steps,
+      tokens: live.state.tokens,
+      seconds: live.state.time,
+      metrics,
+      ...(valLines.length > 0 && valLines[0]!.step === 0 ? { initialValLoss: valLines[0]!.val_loss! } : {}),
+      ...(trainLines.length > 0 ? { finalTrainLoss: trainLines[trainLines.length - 1]!.train_loss! } : {}),
+      ...(valLines.length > 0 ? { finalValLoss: valLines[valLines.length - 1]!.val_loss! } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+    };
+    if (completed) {
+      const finalDir = path.join(runDir, 'final');
+      await saveModel(finalDir, live.config, live.vars, live.rawConfig, { copyFrom: live.tokenizerDir });
+      result.finalModel = finalDir;
+      const summary: Partial<TrainResult> = { ...result };
+      delete summary.metrics;
+      await atomicWriteJson(path.join(runDir, 'result.json'), summary);
+    }
+    return result;
+  } finally {
+    dispose(live);
+  }
+}
