@@ -28,3 +28,16 @@ export const BENCH_CONFIGS: BenchConfig[] = [
     lr: 1e-3,
   },
 ];
+
+/** Larger configs for a GPU (`--configs`), as in docs/measurements.md. */
+export const GPU_CONFIGS: BenchConfig[] = [
+  {
+    name: 'gpt2-d512-l8',
+    model: { family: 'gpt2', vocabSize: 512, nPositions: 256, nEmbd: 512, nLayer: 8, nHead: 8, nInner: 2048, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
+    batch: 16,
+    ctx: 256,
+    lr: 1e-3,
+  },
+];
+
+export const ALL_CONFIGS: BenchConfig[] = [...BENCH_CONFIGS, ...GPU_CONFIGS];

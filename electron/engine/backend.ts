@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { ScionError } from './errors.ts';
+import { installWasmKernels, wasmKernelsInstalled } from './kernels/wasm-kernels.ts';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -78,17 +79,20 @@ async function tryBackend(name: BackendName): Promise<void> {
       await withoutNewProcessHandlers(async () => {
         const g = globalThis as { navigator?: { gpu?: unknown } };
         if (!g.navigator?.gpu) {
+          // Node: Dawn through the `webgpu` package (an ES module, optional dependency).
           let webgpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
           try {
-            webgpu = require('webgpu') as typeof webgpu;
-          } catch {
-            throw new Error('navigator.gpu is not available and the `webgpu` package (Dawn for Node) is not installed');
+            webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+          } catch (e) {
+            throw new Error(`navigator.gpu is not available and the \`webgpu\` package (Dawn for Node) could not load: ${firstLine(e)}`);
           }
           Object.assign(globalThis, webgpu.globals);
           Object.defineProperty(globalThis, 'navigator', { value: { gpu: webgpu.create([]) }, configurable: true });
         }
+        const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<unknown> } } }).navigator.gpu;
+        if (!(await gpu.requestAdapter())) throw new Error('WebGPU found no adapter (no GPU, or no Vulkan/Metal/D3D12 driver: on Linux install libvulkan1 and the GPU vendor driver)');
         await import('@tensorflow/tfjs-backend-webgpu');
-        if (!(await tf.setBackend('webgpu'))) throw new Error('no WebGPU adapter was found');
+        if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise');
       });
       return;
     }
@@ -98,6 +102,9 @@ async function tryBackend(name: BackendName): Promise<void> {
         if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
         await tf.ready();
       });
+      // Scion's SIMD kernels for batched products and transposes (kernels/wasm-kernels.ts);
+      // SCION_WASM_KERNELS=0 keeps the backend's own.
+      if (process.env['SCION_WASM_KERNELS'] !== '0') installWasmKernels();
       return;
     }
     case 'cpu': {
@@ -152,5 +159,6 @@ function versions(): Record<string, string> {
     if (v) out[pkg.replace('@tensorflow/', '')] = v;
   }
   if (process.versions['electron']) out['electron'] = process.versions['electron'];
+  if (tf.getBackend() === 'wasm') out['scion-wasm-kernels'] = wasmKernelsInstalled() ? 'simd' : 'off';
   return out;
 }

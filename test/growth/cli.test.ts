@@ -55,7 +55,15 @@ test('--json prints one object with the check, and growth.json records the growt
   assert.equal(j['params_source'], 139584);
   assert.equal(j['params_target'], 426624);
   assert.ok((j['max_abs_logit_diff'] as number) <= 1e-3);
-  const g = JSON.parse(await readFile(path.join(out, 'growth.json'), 'utf8')) as Record<string, any>;
+  const g = JSON.parse(await readFile(path.join(out, 'growth.json'), 'utf8')) as {
+    source: { sha256: string; path: string };
+    method: string;
+    seed: number;
+    options: Record<string, number>;
+    target_config: Record<string, number>;
+    params_target: number;
+    check: { verdict: string };
+  };
   const sha = createHash('sha256').update(await readFile(path.join(LLAMA, 'model.safetensors'))).digest('hex');
   assert.equal(g['source'].sha256, sha);
   assert.equal(g['source'].path, LLAMA);

@@ -12,6 +12,7 @@ import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
+import type { TrainProgress } from '../../engine/train/run.ts';
 import { TRAINING_FLAGS, trainingFlags } from './train.ts';
 
 export const EXPERIMENT_FLAGS = {
@@ -27,6 +28,7 @@ export const EXPERIMENT_FLAGS = {
   'source-moments': { type: 'string' },
   'moment-steps': { type: 'string' },
   'source-tokens': { type: 'string' },
+  jobs: { type: 'string' },
   out: { type: 'string' },
 } as const;
 
@@ -67,10 +69,14 @@ export function printExperiment(io: CommandIO, r: ExperimentResults, outDir: str
   io.stdout.write(lines.join('\n') + '\n');
 }
 
-/** Experiment callbacks for a terminal: one progress bar per run, Ctrl-C checkpoints. */
-export function experimentCallbacks(io: CommandIO) {
+/**
+ * Experiment callbacks for a terminal; Ctrl-C checkpoints. One run at a time: a progress bar
+ * per run. Several (`--jobs`): a line per run at every tenth of its steps instead.
+ */
+export function experimentCallbacks(io: CommandIO, jobs = 1) {
   const controller = new AbortController();
   let bar: ProgressBar | undefined;
+  const tenths = new Map<string, number>();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
     log(io, '\ninterrupted: writing a checkpoint (Ctrl-C again to quit at once)');
@@ -87,7 +93,14 @@ export function experimentCallbacks(io: CommandIO) {
         bar = undefined;
         log(io, `[${i + 1}/${n}] ${label}`);
       },
-      onProgress: (label: string, p: { step: number; steps: number; trainLoss: number }) => {
+      onProgress: (label: string, p: TrainProgress) => {
+        if (jobs > 1) {
+          const t = Math.floor((10 * p.step) / p.steps);
+          if (t <= (tenths.get(label) ?? 0)) return;
+          tenths.set(label, t);
+          log(io, `  [${label}] step ${p.step}/${p.steps} loss ${p.trainLoss.toFixed(4)} (${p.elapsed.toFixed(0)} s, eta ${p.eta.toFixed(0)} s)`);
+          return;
+        }
         bar ??= new ProgressBar(io, p.steps, label);
         bar.update(p.step, `loss ${p.trainLoss.toFixed(4)}`);
       },
@@ -106,7 +119,8 @@ export const experimentCommand: Command = {
   usage:
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
     '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
-    '[--depth identity|stack|interpolate] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] --out <dir> [--json]',
+    '[--depth identity|stack|interpolate] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] --out <dir> [--json]\n' +
+    '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1.',
   async run(argv, io) {
     const { values } = parseCommandArgs('experiment', argv, { ...COMMON_OPTIONS, ...EXPERIMENT_FLAGS }, false);
     const flags = trainingFlags('experiment', values);
@@ -129,10 +143,11 @@ export const experimentCommand: Command = {
       ...(values['source-moments'] !== undefined ? { sourceMoments: values['source-moments'] } : {}),
       ...(values['moment-steps'] !== undefined ? { momentSteps: intOption('experiment', 'moment-steps', values['moment-steps'])! } : {}),
       ...(values['source-tokens'] !== undefined ? { sourceTokens: intOption('experiment', 'source-tokens', values['source-tokens'])! } : {}),
+      ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
     };
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
-    const { cb, finish } = experimentCallbacks(io);
+    const { cb, finish } = experimentCallbacks(io, opts.jobs);
     let r: ExperimentResults;
     try {
       r = await runExperiment(opts, cb);

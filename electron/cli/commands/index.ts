@@ -2,6 +2,11 @@
 import type { Command } from '../command.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
+import { growCommand } from './grow.ts';
 import { infoCommand } from './info.ts';
+import { serveCommand } from './serve.ts';
+import { trainCommand } from './train.ts';
+import { experimentCommand } from './experiment.ts';
+import { demoCommand } from './demo.ts';
 
-export const COMMANDS: Command[] = [infoCommand, evalCommand, exportCommand];
+export const COMMANDS: Command[] = [infoCommand, evalCommand, growCommand, exportCommand, trainCommand, experimentCommand, demoCommand, serveCommand];

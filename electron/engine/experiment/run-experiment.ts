@@ -26,7 +26,8 @@ import { type ResolvedTrainOptions, resolveTrainOptions, type TrainOptions } fro
 import { metricsFile, readRunConfig, resumeRun, type TrainCallbacks, type TrainProgress, trainRun } from '../train/run.ts';
 import { subSeed } from '../train/rng.ts';
 import { formatFlops, trainFlops, trainFlopsPerStep } from './flops.ts';
-import { parseRunSpecs } from './methods.ts';
+import { parseRunSpecs, type RunSpec } from './methods.ts';
+import { runPool, trainInChild } from './parallel.ts';
 import { writeReports } from '../report/write.ts';
 import type { DatasetScore, ExperimentResults, ModelScores, RunResult } from './results.ts';
 import { speedupOf, stepsToTarget } from './speedup.ts';
@@ -56,6 +57,11 @@ export interface ExperimentOptions {
   momentSteps?: number;
   /** Tokens the source model was trained on, for FLOPs with the source's training. */
   sourceTokens?: number;
+  /**
+   * Training runs at a time (default 1: one after another in this process). Above 1 each run
+   * trains in a child process; the metrics are the same as with 1 (same code, options, seed).
+   */
+  jobs?: number;
   out: string;
 }
 
@@ -64,6 +70,16 @@ export interface ExperimentCallbacks {
   onRunStart?: (label: string, index: number, total: number) => void;
   onProgress?: (label: string, p: TrainProgress) => void;
   signal?: AbortSignal;
+}
+
+/** One training run of the experiment, as planned before any starts. */
+interface PlannedRun {
+  spec: RunSpec;
+  runDir: string;
+  train: TrainOptions;
+  /** 'done': a finished run with the same settings (reused); 'resume': an unfinished one. */
+  mode: 'done' | 'resume' | 'fresh';
+  warmup: number;
 }
 
 interface EvalSet {
@@ -245,9 +261,11 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
     }
   }
 
-  // 5. train every run
-  const trained = new Map<string, { metrics: Awaited<ReturnType<typeof readMetrics>>; seconds: number; finalModel: string; runDir: string; warmup: number }>();
-  for (const [i, s] of specs.entries()) {
+  // 5. train every run (in this process, or up to `jobs` at a time in child processes)
+  const jobs = Math.max(1, opts.jobs ?? 1);
+  const backend = currentBackend()?.name ?? 'wasm';
+  const planned: PlannedRun[] = [];
+  for (const s of specs) {
     const runDir = path.join(out, 'runs', s.label);
     const isScratch = s.method === 'scratch';
     const train: TrainOptions = {
@@ -262,38 +280,77 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
       ...(isScratch ? {} : { rewarm: s.after.includes('rewarm') ? rewarm : 0 }),
       ...(s.after.includes('moments') ? { moments: momentFiles.get(s.method)!.file } : {}),
     };
-    cb.onRunStart?.(s.label, i, specs.length);
-    const tcb: TrainCallbacks = { onLog: (l) => log(`  ${l}`), onProgress: (p) => cb.onProgress?.(s.label, p), ...(cb.signal ? { signal: cb.signal } : {}) };
     const wanted = resolveTrainOptions(train, targetConfig);
     let reuse = false;
     if (existsSync(path.join(runDir, 'run.json'))) {
       const prev = await readRunConfig(runDir);
       if (sameRun(prev.options, wanted)) reuse = true;
     }
-    let result;
-    if (reuse && existsSync(path.join(runDir, 'result.json'))) {
-      log(`run ${s.label}: already complete, reusing ${runDir}`);
-    } else if (reuse) {
-      log(`run ${s.label}: resuming ${runDir}`);
-      result = await resumeRun(runDir, tcb);
-    } else {
-      log(`run ${s.label}: training ${steps} steps -> ${runDir}`);
-      result = await trainRun({ ...train, force: true }, tcb);
-    }
-    if (result && result.status !== 'completed')
-      throw new ScionError(`experiment interrupted during run ${s.label}; run the same command again to continue`, 'E_INTERRUPTED', runDir);
-    const summary = JSON.parse(await fs.readFile(path.join(runDir, 'result.json'), 'utf8')) as { seconds: number; finalModel: string };
-    trained.set(s.label, {
-      metrics: await readMetrics(metricsFile(runDir)),
+    const mode = reuse && existsSync(path.join(runDir, 'result.json')) ? 'done' : reuse ? 'resume' : 'fresh';
+    planned.push({ spec: s, runDir, train, mode, warmup: isScratch ? r0.warmup : (train.rewarm ?? 0) });
+  }
+  if (jobs > 1) log(`training ${planned.filter((p) => p.mode !== 'done').length} run(s), up to ${jobs} at a time in child processes`);
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  cb.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (cb.signal?.aborted) stop.abort();
+  const statuses = new Map<string, 'completed' | 'interrupted'>();
+  try {
+    await runPool(
+      planned,
+      jobs,
+      async (p, i) => {
+        const label = p.spec.label;
+        cb.onRunStart?.(label, i, specs.length);
+        if (p.mode === 'done') {
+          log(`run ${label}: already complete, reusing ${p.runDir}`);
+          statuses.set(label, 'completed');
+          return;
+        }
+        log(`run ${label}: ${p.mode === 'resume' ? `resuming ${p.runDir}` : `training ${steps} steps -> ${p.runDir}`}`);
+        const prefix = jobs > 1 ? `  [${label}] ` : '  ';
+        const onProgress = (pr: TrainProgress) => cb.onProgress?.(label, pr);
+        if (jobs > 1) {
+          const status = await trainInChild(p.train, p.mode === 'resume', backend, {
+            onLog: (l) => log(prefix + l),
+            onProgress,
+            onPid: (pid) => log(`${prefix}process ${pid ?? '?'}`),
+            signal: stop.signal,
+          });
+          statuses.set(label, status);
+        } else {
+          const tcb: TrainCallbacks = { onLog: (l) => log(prefix + l), onProgress, signal: stop.signal };
+          const result = p.mode === 'resume' ? await resumeRun(p.runDir, tcb) : await trainRun({ ...p.train, force: true }, tcb);
+          statuses.set(label, result.status);
+        }
+      },
+      { shouldStart: () => !stop.signal.aborted, onFailure: () => stop.abort() },
+    );
+  } finally {
+    cb.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  const unfinished = planned.filter((p) => statuses.get(p.spec.label) !== 'completed').map((p) => p.spec.label);
+  if (unfinished.length > 0)
+    throw new ScionError(
+      `experiment interrupted (unfinished: ${unfinished.join(', ')}); run the same command again to continue`,
+      'E_INTERRUPTED',
+      planned.find((p) => p.spec.label === unfinished[0])!.runDir,
+    );
+  const trained = new Map<string, { metrics: Awaited<ReturnType<typeof readMetrics>>; seconds: number; finalModel: string; runDir: string; warmup: number }>();
+  for (const p of planned) {
+    const isScratch = p.spec.method === 'scratch';
+    const summary = JSON.parse(await fs.readFile(path.join(p.runDir, 'result.json'), 'utf8')) as { seconds: number; finalModel: string };
+    trained.set(p.spec.label, {
+      metrics: await readMetrics(metricsFile(p.runDir)),
       seconds: summary.seconds,
       finalModel: summary.finalModel,
-      runDir,
-      warmup: isScratch ? r0.warmup : (train.rewarm ?? 0),
+      runDir: p.runDir,
+      warmup: p.warmup,
     });
     evaluations.push({
       model: summary.finalModel,
       stage: isScratch ? 'scratch' : 'trained',
-      run: s.label,
+      run: p.spec.label,
       scores: await scoreModel(summary.finalModel, sets, evalCtx),
     });
   }
@@ -394,6 +451,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
       eval_every: r0.evalEvery,
       eval_windows: r0.evalWindows,
       eval_ctx: evalCtx,
+      jobs,
       ...(needsDepth ? { depth: opts.depth ?? 'identity' } : {}),
       ...(momentFiles.size > 0 ? { moment_source: sourceMomentsOrigin } : {}),
     },

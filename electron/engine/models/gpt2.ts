@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT2Config } from './config.ts';
-import { causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, matmulIO, matmulOI, splitHeads } from './layers.ts';
+import { affineIO, causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, matmulOI, splitHeads } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 /** Every tensor of the checkpoint, with its HF name and shape. */
@@ -64,13 +64,13 @@ export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: Fo
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
       const h1 = layerNorm(x, v1('ln_1.weight'), v1('ln_1.bias'), c.layerNormEpsilon);
-      const qkv = tf.add(matmulIO(h1, w('attn.c_attn.weight')), v1('attn.c_attn.bias')) as tf.Tensor2D; // [B*T, 3D]
+      const qkv = affineIO(h1, w('attn.c_attn.weight'), v1('attn.c_attn.bias')); // [B*T, 3D]
       const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, D]
       const a = causalAttention(splitHeads(q, b, t, c.nHead, hd), splitHeads(k, b, t, c.nHead, hd), splitHeads(v, b, t, c.nHead, hd), mask); // [B*T, D]
-      x = tf.add(x, tf.add(matmulIO(a, w('attn.c_proj.weight')), v1('attn.c_proj.bias')));
+      x = tf.add(x, affineIO(a, w('attn.c_proj.weight'), v1('attn.c_proj.bias')));
       const h2 = layerNorm(x, v1('ln_2.weight'), v1('ln_2.bias'), c.layerNormEpsilon);
-      const m = act(tf.add(matmulIO(h2, w('mlp.c_fc.weight')), v1('mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, F]
-      x = tf.add(x, tf.add(matmulIO(m, w('mlp.c_proj.weight')), v1('mlp.c_proj.bias')));
+      const m = act(affineIO(h2, w('mlp.c_fc.weight'), v1('mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, F]
+      x = tf.add(x, affineIO(m, w('mlp.c_proj.weight'), v1('mlp.c_proj.bias')));
       if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
     }
     const xf = layerNorm(x, param(p, 'transformer.ln_f.weight') as tf.Tensor1D, param(p, 'transformer.ln_f.bias') as tf.Tensor1D, c.layerNormEpsilon);

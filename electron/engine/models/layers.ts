@@ -6,9 +6,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** The result of a custom-gradient op's forward part. */
+interface CustomResult {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+}
+
+/** tf.customGrad for a forward part `(x1, ..., xn, save)`, a signature tfjs's own declaration cannot express. */
+function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
+}
+
 /** y = x · W for x [N, in] and W [in, out] (GPT-2 Conv1D layout). Returns [N, out]. */
 export function matmulIO(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, b]);
     return {
       value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
@@ -24,7 +35,7 @@ export function matmulIO(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 
 /** y = x · Wᵀ for x [N, in] and W [out, in] (torch Linear layout). Returns [N, out]. */
 export function matmulOI(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, b]);
     return {
       value: tf.matMul(a as tf.Tensor2D, tf.transpose(b as tf.Tensor2D)),
@@ -44,7 +55,7 @@ function swapLast(t: tf.Tensor4D): tf.Tensor4D {
 
 /** Batched a · b for a [B, H, M, K], b [B, H, K, N]. Returns [B, H, M, N]. */
 export function bmm(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
-  const f = tf.customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
       value: tf.matMul(x as tf.Tensor4D, y as tf.Tensor4D),
@@ -59,7 +70,7 @@ export function bmm(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
 
 /** Batched a · bᵀ for a [B, H, M, K], b [B, H, N, K]. Returns [B, H, M, N]. */
 export function bmmT(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
-  const f = tf.customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
       value: tf.matMul(x as tf.Tensor4D, swapLast(y as tf.Tensor4D)),
@@ -77,7 +88,7 @@ export function bmmT(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
 export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const [vocab, dim] = table.shape;
   // `ids` is saved (kept) for the backward pass: the caller's tidy may dispose the original.
-  const f = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ids]);
     return {
       value: tf.gather(t, ids),
@@ -91,7 +102,7 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
 export function pickLabels(x: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   const [n, v] = x.shape;
   const flatIdx = tf.tidy(() => tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), labels));
-  const f = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = customOp((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([flatIdx]);
     return {
       value: tf.gather(tf.reshape(t, [-1]), flatIdx),
@@ -103,23 +114,96 @@ export function pickLabels(x: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   return out;
 }
 
-/** LayerNorm over the last axis (biased variance, as torch). x [N, D]. */
+/** Column sums of x [N, F] as a matrix product ones[1, N] · x (much faster than sum over axis 0 on wasm). Returns [F]. */
+function columnSums(x: tf.Tensor2D): tf.Tensor1D {
+  const [n, f] = x.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, n]), x), [f]);
+}
+
+/** y = x · W + b for x [N, in], W [in, out] (GPT-2 Conv1D layout), b [out]. One tape node. Returns [N, out]. */
+export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const f = customOp((a: tf.Tensor, wt: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([a, wt]);
+    return {
+      value: tf.add(tf.matMul(a as tf.Tensor2D, wt as tf.Tensor2D), bias),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const g = dy as tf.Tensor2D; // [N, out]
+        // dx = dy · Wᵀ; dW = xᵀ · dy; db = column sums of dy
+        return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(sa), g), columnSums(g)];
+      },
+    };
+  });
+  return f(x, w, b) as tf.Tensor2D;
+}
+
+/**
+ * LayerNorm over the last axis (biased variance, as torch). x [N, D]. The gradient is
+ * written out (one tape node, row means instead of the generic broadcast reductions).
+ */
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gain), bias);
+  const f = customOp((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const mean = tf.mean(xi, -1, true); // [N, 1]
+    const xc = tf.sub(xi, mean); // [N, D]
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps)); // [N, 1]
+    const xhat = tf.mul(xc, rstd); // [N, D]
+    save([xhat, rstd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sxhat, srstd, sg] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const dxhat = tf.mul(dy, sg); // [N, D]
+        // dx = rstd · (dxhat - mean(dxhat) - xhat · mean(dxhat · xhat))
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(sxhat, tf.mean(tf.mul(dxhat, sxhat), -1, true))), srstd);
+        return [dx, columnSums(tf.mul(dy, sxhat) as tf.Tensor2D), columnSums(dy as tf.Tensor2D)];
+      },
+    };
+  });
+  return f(x, gain, bias) as tf.Tensor2D;
 }
 
-/** RMSNorm as HF Llama: x * rsqrt(mean(x^2) + eps) * weight. x [N, D]. */
+/** RMSNorm as HF Llama: x * rsqrt(mean(x^2) + eps) * weight. x [N, D]. Gradient written out. */
 export function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
-  const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+  const f = customOp((xi: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps)); // [N, 1]
+    const xr = tf.mul(xi, r); // [N, D]
+    save([xr, r, w]);
+    return {
+      value: tf.mul(xr, w),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sxr, sr, sw] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const dxr = tf.mul(dy, sw); // [N, D]
+        // dx = r · (dxr - xr · mean(dxr · xr))
+        const dx = tf.mul(tf.sub(dxr, tf.mul(sxr, tf.mean(tf.mul(dxr, sxr), -1, true))), sr);
+        return [dx, columnSums(tf.mul(dy, sxr) as tf.Tensor2D)];
+      },
+    };
+  });
+  return f(x, weight) as tf.Tensor2D;
 }
 
-/** GELU, tanh form (`gelu_new`): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+/**
+ * GELU, tanh form (`gelu_new`): 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3),
+ * computed as x · sigmoid(2u), the same function (0.5 (1 + tanh(u)) = sigmoid(2u)): the
+ * wasm backend's sigmoid is vectorised, its tanh is ~20x slower. Gradient written out:
+ * s + x s (1 - s) 2 sqrt(2/pi) (1 + 3 · 0.044715 x^2), s = sigmoid(2u).
+ */
 export function geluTanh(x: tf.Tensor): tf.Tensor {
-  const c = Math.sqrt(2 / Math.PI);
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), c);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  const c2 = 2 * Math.sqrt(2 / Math.PI);
+  const f = customOp((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const x2 = tf.square(xi);
+    const s = tf.sigmoid(tf.mul(tf.mul(xi, tf.add(tf.mul(x2, 0.044715), 1)), c2)); // sigmoid(2u)
+    save([xi, x2, s]);
+    return {
+      value: tf.mul(xi, s),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sx2, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const du = tf.mul(tf.add(tf.mul(sx2, 3 * 0.044715), 1), c2); // d(2u)/dx
+        return [tf.mul(dy, tf.add(ss, tf.mul(tf.mul(sx, tf.mul(ss, tf.sub(1, ss))), du)))];
+      },
+    };
+  });
+  return f(x);
 }
 
 /** GELU, exact erf form. */
@@ -135,15 +219,40 @@ export function causalMask(t: number): tf.Tensor2D {
 }
 
 /**
- * Causal self-attention on heads already split: q [B, H, T, hd], k and v [B, H, T, hd].
- * Returns [B*T, H*hd].
+ * Causal self-attention on heads already split: q [B, H, T, hd], k and v [B, K, T, hd] with
+ * K dividing H (grouped-query attention: query head i reads KV head floor(i / (H/K)), as HF
+ * repeat_kv). `mask` is the [T, T] additive causal mask. Returns [B*T, H*hd].
+ * The query heads of a group are stacked along the rows ([B, K, r*T, hd]) so that no KV head
+ * is copied, and the whole softmax(q·kᵀ/sqrt(hd) + mask)·v is one tape node whose gradient
+ * uses only plain (untransposed) batched products.
  */
 export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor2D {
   const [b, h, t, hd] = q.shape;
-  const scores = tf.add(tf.mul(bmmT(q, k), 1 / Math.sqrt(hd)), mask); // [B, H, T, T]
-  const probs = tf.softmax(scores) as tf.Tensor4D;
-  const out = bmm(probs, v); // [B, H, T, hd]
-  return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b * t, h * hd]); // [B*T, H*hd]
+  const kvHeads = k.shape[1];
+  const r = h / kvHeads;
+  const scale = 1 / Math.sqrt(hd);
+  const rowMask = r === 1 ? mask : (tf.tile(mask, [r, 1]) as tf.Tensor2D); // [r*T, T]
+  const f = customOp((qg: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
+    const scores = tf.add(tf.mul(tf.matMul(qg as tf.Tensor4D, swapLast(kk as tf.Tensor4D)), scale), rowMask); // [B, K, r*T, T]
+    const probs = tf.softmax(scores) as tf.Tensor4D;
+    save([qg, kk, vv, probs]);
+    return {
+      value: tf.matMul(probs, vv as tf.Tensor4D), // [B, K, r*T, hd]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const dO = dy as tf.Tensor4D; // [B, K, r*T, hd]
+        const dP = tf.matMul(dO, swapLast(sv)); // [B, K, r*T, T]
+        const dV = tf.matMul(swapLast(sp), dO); // [B, K, T, hd]
+        const dS = tf.mul(tf.mul(sp, tf.sub(dP, tf.sum(tf.mul(dP, sp), -1, true))), scale) as tf.Tensor4D; // [B, K, r*T, T]
+        const dQ = tf.matMul(dS, sk); // [B, K, r*T, hd]
+        const dK = tf.matMul(swapLast(dS), sq); // [B, K, T, hd]
+        return [dQ, dK, dV];
+      },
+    };
+  });
+  const out = f(tf.reshape(q, [b, kvHeads, r * t, hd]), k, v) as tf.Tensor4D; // [B, K, r*T, hd]
+  if (rowMask !== mask) rowMask.dispose();
+  return tf.reshape(tf.transpose(tf.reshape(out, [b, h, t, hd]), [0, 2, 1, 3]), [b * t, h * hd]); // [B*T, H*hd]
 }
 
 /** [B*T, H*hd] -> [B, H, T, hd] */

@@ -75,14 +75,6 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.T
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
 }
 
-/** [B, K, T, hd] -> [B, K*r, T, hd], query head i using KV head floor(i / r) (HF repeat_kv). */
-function repeatKV(x: tf.Tensor4D, r: number): tf.Tensor4D {
-  if (r === 1) return x;
-  const [b, k, t, hd] = x.shape;
-  const tiled = tf.tile(tf.reshape(x, [b, k, 1, t, hd]), [1, 1, r, 1, 1]); // [B, K, r, T, hd]
-  return tf.reshape(tiled, [b, k * r, t, hd]);
-}
-
 export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const [b, t] = ids.shape;
   const hd = c.headDim;
@@ -93,15 +85,19 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
     const mask = causalMask(t);
     const { cos, sin } = ropeTables(t, hd, c.ropeTheta);
     const rot = rotateHalfMatrix(hd);
-    const groups = c.numAttentionHeads / c.numKeyValueHeads;
+    const qd = c.numAttentionHeads * hd;
+    const kvd = c.numKeyValueHeads * hd;
     for (let i = 0; i < c.numHiddenLayers; i++) {
       const pre = `model.layers.${i}.`;
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
       const h1 = rmsNorm(x, param(p, pre + 'input_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
-      const q = applyRope(splitHeads(matmulOI(h1, w('self_attn.q_proj.weight')), b, t, c.numAttentionHeads, hd), cos, sin, rot); // [B, H, T, hd]
-      const k = applyRope(splitHeads(matmulOI(h1, w('self_attn.k_proj.weight')), b, t, c.numKeyValueHeads, hd), cos, sin, rot); // [B, K, T, hd]
-      const v = splitHeads(matmulOI(h1, w('self_attn.v_proj.weight')), b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
-      const a = causalAttention(q, repeatKV(k, groups), repeatKV(v, groups), mask); // [B*T, H*hd]
+      // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
+      const wqkv = tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D;
+      const [qf, kf, vf] = tf.split(matmulOI(h1, wqkv), [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
+      const q = applyRope(splitHeads(qf, b, t, c.numAttentionHeads, hd), cos, sin, rot); // [B, H, T, hd]
+      const k = applyRope(splitHeads(kf, b, t, c.numKeyValueHeads, hd), cos, sin, rot); // [B, K, T, hd]
+      const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
+      const a = causalAttention(q, k, v, mask); // [B*T, H*hd]
       x = tf.add(x, matmulOI(a, w('self_attn.o_proj.weight')));
       const h2 = rmsNorm(x, param(p, pre + 'post_attention_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
       const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]

@@ -2,10 +2,8 @@
  * The one ScionBridge the app uses: the preload's `window.scion` inside Electron, or the
  * WebSocket client in a browser opened on the URL `scion serve` printed (token in the query).
  */
-import type { ScionBridge } from '../../../electron/shared/contract.ts';
+import type { AppBridge } from './app-bridge.ts';
 import { createWsBridge, type WsBridge } from './ws-bridge.ts';
-
-export type AppBridge = ScionBridge & { mode: 'electron' | 'browser'; ready: Promise<void>; onClose(listener: () => void): void };
 
 export function connectBridge(): AppBridge {
   const native = window.scion;

@@ -21,7 +21,9 @@ export function createWsBridge(url: string): WsBridge {
 
   const ready = new Promise<void>((resolve, reject) => {
     ws.addEventListener('open', () => resolve(), { once: true });
-    ws.addEventListener('error', () => reject(new ApiError('Could not connect to scion serve (wrong or missing token in the URL?)', 'E_CONNECT')), { once: true });
+    ws.addEventListener('error', () => reject(new ApiError('Could not connect to scion serve (wrong or missing token in the URL?)', 'E_CONNECT')), {
+      once: true,
+    });
   });
 
   ws.addEventListener('message', (m: MessageEvent<string>) => {

@@ -28,13 +28,23 @@ export function smooth(values: number[], weight: number): number[] {
   return out;
 }
 
-/** Merges points by step (a resumed run resends nothing twice), in step order. */
+/**
+ * Merges points by step, in step order: a point sent again (a resumed run) replaces the old
+ * one field by field, so a validation point does not erase the training loss of its step.
+ */
 export function mergePoints(a: MetricPoint[], b: MetricPoint[]): MetricPoint[] {
   const byStep = new Map<number, MetricPoint>();
-  for (const p of a) byStep.set(p.step, p);
-  for (const p of b) byStep.set(p.step, p);
+  for (const p of [...a, ...b]) byStep.set(p.step, { ...byStep.get(p.step), ...p });
   return [...byStep.values()].sort((x, y) => x.step - y.step);
 }
+
+export type LossField = 'train_loss' | 'val_loss';
+
+/** Points that carry the loss `field` (validation-only points have no training loss, and most points no validation loss). */
+export function pointsWith(points: MetricPoint[], field: LossField = 'train_loss'): MetricPoint[] {
+  return points.filter((p) => typeof p[field] === 'number' && Number.isFinite(p[field]));
+}
+export const trainPoints = (points: MetricPoint[]): MetricPoint[] => pointsWith(points, 'train_loss');
 
 export interface StepsSaved {
   /** Final smoothed loss of the scratch baseline: the target the grown run must reach. */
@@ -52,6 +62,8 @@ export interface StepsSaved {
  * Undefined when either run is empty or the grown run never reaches the target.
  */
 export function stepsSaved(grown: MetricPoint[], scratch: MetricPoint[], weight = 0.6): StepsSaved | undefined {
+  grown = trainPoints(grown);
+  scratch = trainPoints(scratch);
   if (grown.length === 0 || scratch.length === 0) return undefined;
   const s = smooth(
     scratch.map((p) => p.train_loss),

@@ -6,7 +6,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { ApiMethod, ApiParams, ApiResult, MethodInfo, ModelEntry, ProjectState } from '../../../electron/shared/contract.ts';
 import { readableError } from '../bridge/api-error.ts';
-import type { AppBridge } from '../bridge/bridge.ts';
+import type { AppBridge } from '../bridge/app-bridge.ts';
 
 export type Screen = 'projects' | 'models' | 'grow' | 'datasets' | 'evaluations' | 'training' | 'experiments';
 
@@ -95,5 +95,25 @@ export const useAppStore = defineStore('app', () => {
     error.value = undefined;
   }
 
-  return { bridge, info, state, recent, methods, screen, error, notice, connected, models, datasets, modelById, call, attempt, connect, refresh, setProject, children, say };
+  return {
+    bridge,
+    info,
+    state,
+    recent,
+    methods,
+    screen,
+    error,
+    notice,
+    connected,
+    models,
+    datasets,
+    modelById,
+    call,
+    attempt,
+    connect,
+    refresh,
+    setProject,
+    children,
+    say,
+  };
 });

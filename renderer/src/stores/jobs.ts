@@ -86,9 +86,16 @@ export const useJobsStore = defineStore('jobs', () => {
     if (points) addPoints(trainingId, points);
   }
 
+  /** Picks up the jobs the engine side already knows (after a reload or a project switch). */
+  async function sync(): Promise<void> {
+    const app = useAppStore();
+    if (!app.state) return;
+    for (const j of (await app.attempt('job.list', {})) ?? []) track(j);
+  }
+
   function activeFor(entryId: Id): JobInfo | undefined {
     return Object.values(jobs.value).find((j) => j.entryId === entryId && (j.status === 'running' || j.status === 'queued'));
   }
 
-  return { jobs, progress, results, logs, metrics, track, handle, finished, loadMetrics, activeFor };
+  return { jobs, progress, results, logs, metrics, track, handle, finished, loadMetrics, sync, activeFor };
 });

@@ -1,0 +1,83 @@
+// @ts-nocheck -- a frozen copy of the commit-8b5a60f forward code, kept only as the "before" of `npm run bench`.
+/**
+ * GPT-2 (`GPT2LMHeadModel`), as Hugging Face `transformers` computes it: learned positions,
+ * pre-LN blocks with LayerNorm, fused q/k/v in `c_attn` (Conv1D layout [in, out]),
+ * GELU (tanh form) MLP of 4d, final LayerNorm, head tied to the token embedding.
+ * References: Radford et al. 2019; transformers `modeling_gpt2.py`; nanoGPT `model.py`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { GPT2Config } from '../../electron/engine/models/config.ts';
+import { causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, matmulIO, matmulOI, splitHeads } from './layers.ts';
+import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from '../../electron/engine/models/params.ts';
+
+/** Every tensor of the checkpoint, with its HF name and shape. */
+export function gpt2TensorSpecs(c: GPT2Config): TensorSpec[] {
+  const d = c.nEmbd;
+  const specs: TensorSpec[] = [
+    { name: 'transformer.wte.weight', shape: [c.vocabSize, d] },
+    { name: 'transformer.wpe.weight', shape: [c.nPositions, d] },
+  ];
+  for (let i = 0; i < c.nLayer; i++) {
+    const p = `transformer.h.${i}.`;
+    specs.push(
+      { name: p + 'ln_1.weight', shape: [d] },
+      { name: p + 'ln_1.bias', shape: [d] },
+      { name: p + 'attn.c_attn.weight', shape: [d, 3 * d] },
+      { name: p + 'attn.c_attn.bias', shape: [3 * d] },
+      { name: p + 'attn.c_proj.weight', shape: [d, d] },
+      { name: p + 'attn.c_proj.bias', shape: [d] },
+      { name: p + 'ln_2.weight', shape: [d] },
+      { name: p + 'ln_2.bias', shape: [d] },
+      { name: p + 'mlp.c_fc.weight', shape: [d, c.nInner] },
+      { name: p + 'mlp.c_fc.bias', shape: [c.nInner] },
+      { name: p + 'mlp.c_proj.weight', shape: [c.nInner, d] },
+      { name: p + 'mlp.c_proj.bias', shape: [d] },
+    );
+  }
+  specs.push({ name: 'transformer.ln_f.weight', shape: [d] }, { name: 'transformer.ln_f.bias', shape: [d] });
+  return specs;
+}
+
+/** Checkpoint names that are buffers or the tied head, not parameters: skipped on load. */
+export function gpt2IgnoredTensor(name: string): boolean {
+  return name === 'lm_head.weight' || /\.attn\.(bias|masked_bias)$/.test(name);
+}
+
+/** Maps checkpoint names without the `transformer.` prefix onto the canonical names. */
+export function gpt2CanonicalName(name: string): string {
+  return name.startsWith('transformer.') || name === 'lm_head.weight' ? name : 'transformer.' + name;
+}
+
+/** Logits [B, T, V] for token ids [B, T]. */
+export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+  const [b, t] = ids.shape;
+  const d = c.nEmbd;
+  const hd = d / c.nHead;
+  const hidden: tf.Tensor2D[] = [];
+  const logits = tf.tidy(() => {
+    const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
+    const positions = tf.tile(tf.range(0, t, 1, 'int32'), [b]) as tf.Tensor1D; // [B*T]
+    let x = tf.add(embed(param(p, 'transformer.wte.weight') as tf.Tensor2D, flatIds), embed(param(p, 'transformer.wpe.weight') as tf.Tensor2D, positions)) as tf.Tensor2D; // [B*T, D]
+    const mask = causalMask(t);
+    const act = c.activation === 'gelu' ? geluErf : geluTanh;
+    for (let i = 0; i < c.nLayer; i++) {
+      const pre = `transformer.h.${i}.`;
+      const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
+      const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
+      const h1 = layerNorm(x, v1('ln_1.weight'), v1('ln_1.bias'), c.layerNormEpsilon);
+      const qkv = tf.add(matmulIO(h1, w('attn.c_attn.weight')), v1('attn.c_attn.bias')) as tf.Tensor2D; // [B*T, 3D]
+      const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, D]
+      const a = causalAttention(splitHeads(q, b, t, c.nHead, hd), splitHeads(k, b, t, c.nHead, hd), splitHeads(v, b, t, c.nHead, hd), mask); // [B*T, D]
+      x = tf.add(x, tf.add(matmulIO(a, w('attn.c_proj.weight')), v1('attn.c_proj.bias')));
+      const h2 = layerNorm(x, v1('ln_2.weight'), v1('ln_2.bias'), c.layerNormEpsilon);
+      const m = act(tf.add(matmulIO(h2, w('mlp.c_fc.weight')), v1('mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, F]
+      x = tf.add(x, tf.add(matmulIO(m, w('mlp.c_proj.weight')), v1('mlp.c_proj.bias')));
+      if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
+    }
+    const xf = layerNorm(x, param(p, 'transformer.ln_f.weight') as tf.Tensor1D, param(p, 'transformer.ln_f.bias') as tf.Tensor1D, c.layerNormEpsilon);
+    if (opts.collectHidden) hidden.push(tf.keep(tf.clone(xf)));
+    const out = matmulOI(xf, param(p, 'transformer.wte.weight') as tf.Tensor2D); // [B*T, V] (tied head)
+    return tf.reshape(out, [b, t, c.vocabSize]) as tf.Tensor3D;
+  });
+  return opts.collectHidden ? { logits, hidden } : { logits };
+}

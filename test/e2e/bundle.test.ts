@@ -1,0 +1,75 @@
+/**
+ * The desktop app's build (build/build-app.mjs): the preload is one CommonJS file that needs
+ * nothing but electron (so it runs sandboxed), and the bundled job worker the app gives to
+ * utilityProcess runs a real job (here under a forked Node, the same entry file).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { JobEvent } from '../../electron/shared/contract.ts';
+import { createService } from '../../electron/service/service.ts';
+import { cleanup, REPO, tempHome } from './harness.ts';
+
+const DIST = join(REPO, 'dist', 'electron');
+
+before(() => {
+  execFileSync(process.execPath, [join(REPO, 'build', 'build-app.mjs'), '--no-renderer'], { cwd: REPO, stdio: 'pipe' });
+});
+
+test('the preload bundle is CommonJS and requires only electron', () => {
+  const code = readFileSync(join(DIST, 'preload', 'preload.cjs'), 'utf8');
+  const requires = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(requires)], ['electron']);
+  assert.doesNotMatch(code, /^\s*(import|export)\s/m, 'no ES module syntax');
+  assert.match(code, /exposeInMainWorld\("scion"/);
+});
+
+test('the main bundle loads the preload, renderer and worker from dist/', () => {
+  const code = readFileSync(join(DIST, 'main', 'main.js'), 'utf8');
+  for (const part of [
+    '"preload.cjs"',
+    '"renderer"',
+    '"worker.js"',
+    'sandbox: true',
+    'contextIsolation: true',
+    'nodeIntegration: false',
+    'requestSingleInstanceLock',
+  ])
+    assert.ok(code.includes(part), part);
+});
+
+let home = '';
+after(() => home && cleanup(home));
+
+test('the bundled worker runs a real evaluate job', { timeout: 90_000 }, async () => {
+  home = tempHome('scion-bundle-');
+  const service = createService({ workerEntry: join(DIST, 'worker', 'worker.js'), recentFile: join(home, 'recent.json'), backend: 'wasm' });
+  const events: JobEvent[] = [];
+  service.onEvent((e) => events.push(e));
+  try {
+    await service.call('project.create', { dir: join(home, 'p'), name: 'bundle' });
+    const model = await service.call('model.import', { path: join(REPO, 'test', 'fixtures', 'hf', 'gpt2-shakespeare-d64-l2'), name: 'm', copy: false });
+    const data = join(home, 'data.txt');
+    const text = readFileSync(join(REPO, 'resources', 'data', 'tinyshakespeare.txt'), 'utf8').slice(0, 8000);
+    (await import('node:fs')).writeFileSync(data, text);
+    const ds = await service.call('dataset.add', { path: data, name: 'd', copy: false });
+    const job = await service.call('evaluate.start', { modelIds: [model.id], datasetIds: [ds.id], maxWindows: 2 });
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        const last = events.filter((e): e is Extract<JobEvent, { type: 'status' }> => e.type === 'status' && e.jobId === job.id).at(-1);
+        if (last?.job.status === 'done') resolve();
+        else if (last && ['failed', 'cancelled', 'interrupted'].includes(last.job.status)) reject(new Error(`job ${last.job.status}: ${last.job.error}`));
+        else setTimeout(check, 100);
+      };
+      check();
+    });
+    const state = await service.call('project.state', {});
+    const ev = state.evaluations.find((e) => e.modelId === model.id && e.datasetId === ds.id);
+    assert.ok(ev, 'the evaluation is recorded');
+    assert.ok(ev.metrics.loss > 0 && ev.metrics.loss < 10, `loss ${ev.metrics.loss}`);
+  } finally {
+    await service.close();
+  }
+});

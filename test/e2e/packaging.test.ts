@@ -1,0 +1,56 @@
+/**
+ * The electron-builder configuration is valid for electron-builder's own schema, names the
+ * installers for Linux, macOS and Windows, keeps the native and wasm tfjs files out of the
+ * asar, and package.json's "main" is the file build/build-app.mjs writes.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { REPO } from './harness.ts';
+
+const require = createRequire(import.meta.url);
+const yaml = require('js-yaml') as { load(text: string): unknown };
+const { validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
+  validateConfiguration(cfg: unknown, log: { add(): void; isEnabled: boolean }): Promise<void>;
+};
+
+interface BuilderConfig {
+  linux: { target: string[] };
+  mac: { target: string[] };
+  win: { target: string[] };
+  asar: boolean;
+  asarUnpack: string[];
+  files: string[];
+}
+const config = yaml.load(readFileSync(join(REPO, 'build', 'electron-builder.yml'), 'utf8')) as BuilderConfig;
+
+test('electron-builder accepts the configuration (its own schema)', async () => {
+  await validateConfiguration(config, { add() {}, isEnabled: false });
+  await assert.rejects(validateConfiguration({ ...config, notAnOption: true }, { add() {}, isEnabled: false }), /notAnOption/);
+});
+
+test('installers for Linux (AppImage, deb), macOS (dmg) and Windows (nsis)', () => {
+  assert.deepEqual(config.linux.target, ['AppImage', 'deb']);
+  assert.deepEqual(config.mac.target, ['dmg']);
+  assert.deepEqual(config.win.target, ['nsis']);
+});
+
+test('native and wasm tfjs packages are unpacked from the asar', () => {
+  assert.equal(config.asar, true);
+  for (const p of [
+    'node_modules/@tensorflow/tfjs-node/**',
+    'node_modules/@tensorflow/tfjs-node-gpu/**',
+    'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',
+  ])
+    assert.ok(config.asarUnpack.includes(p), p);
+});
+
+test('package.json main is the built main process, and the build output is packaged', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { main: string; scripts: Record<string, string> };
+  assert.equal(pkg.main, 'dist/electron/main/main.js');
+  assert.match(readFileSync(join(REPO, 'build', 'build-app.mjs'), 'utf8'), /'electron\/main\/main': 'electron\/main\/main\.ts'/);
+  assert.ok(config.files.includes('dist/electron/**/*') && config.files.includes('dist/renderer/**/*'));
+  assert.match(pkg.scripts['dist'] ?? '', /electron-builder --config build\/electron-builder\.yml/);
+});
