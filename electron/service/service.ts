@@ -56,13 +56,19 @@ export interface ScionService {
   close(): Promise<void>;
 }
 
+/** Scion's version: the nearest package.json named 'scion' above this file (source tree or built app). */
 function appVersion(): string {
-  try {
-    const pkg = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'scion' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: look one folder up
+    }
+    dir = path.dirname(dir);
   }
+  return '0.0.0';
 }
 
 type Handlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };

@@ -28,7 +28,6 @@ const CASES: Array<{ name: string; source: FixtureName; opts: GrowOptions }> = [
   { name: 'llama-hypercloning-x3-noise10', source: 'llama-shakespeare-h64-l2', opts: { method: 'hypercloning', widthMult: 3, noiseDb: 10, seed: 2 } },
   { name: 'llama-zero-pad-h128', source: 'llama-shakespeare-h64-l2', opts: { method: 'zero-pad', hidden: 128, heads: 8, ffn: 300 } },
   { name: 'llama-add-heads-8', source: 'llama-shakespeare-h64-l2', opts: { method: 'add-heads', heads: 8 } },
-  { name: 'llama-add-heads-6', source: 'llama-shakespeare-h64-l2', opts: { method: 'add-heads', heads: 6 } },
   { name: 'llama-identity-l3', source: 'llama-shakespeare-h64-l2', opts: { method: 'identity', layers: 3 } },
   { name: 'llama-stack-l4', source: 'llama-shakespeare-h64-l2', opts: { method: 'stack', layers: 4 } },
 ];

@@ -5,13 +5,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type GrowOptions, checkFunctionPreservation, growModelDir } from '../../electron/engine/growth/index.ts';
+import { type GrowOptions, checkFunctionPreservation, growModelDir, planGrowth } from '../../electron/engine/growth/index.ts';
+import { parseHFConfig } from '../../electron/engine/models/config.ts';
 import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
 import { forward } from '../../electron/engine/models/family.ts';
+import { fixtureDir } from '../helpers/fixtures.ts';
 import { disposeAll, evalWindows, fixture, growInMemory, toParams, useWasm } from './helpers.ts';
 
 const GPT2 = ['gpt2-random-d64-l2', 'gpt2-shakespeare-d64-l2'];
@@ -42,8 +45,8 @@ const LLAMA_CASES: Case[] = [
   { label: 'zero-pad hidden 128, heads 8, ffn 300', opts: { method: 'zero-pad', hidden: 128, heads: 8, ffn: 300 } },
   { label: 'mlp-zero ffn 200', opts: { method: 'mlp-zero', ffn: 200 }, zero: true },
   { label: 'add-heads 8 (KV heads 4)', opts: { method: 'add-heads', heads: 8 }, zero: true },
-  { label: 'add-heads 6 on 2 KV heads (3 per group)', opts: { method: 'add-heads', heads: 6, kvHeads: 2 }, zero: true },
-  { label: 'net2net MLP 200 + heads 6', opts: { method: 'net2net', ffn: 200, heads: 6, seed: 4 } },
+  { label: 'add-heads 8 on 2 KV heads (4 per group)', opts: { method: 'add-heads', heads: 8, kvHeads: 2 }, zero: true },
+  { label: 'net2net MLP 200 + heads 16', opts: { method: 'net2net', ffn: 200, heads: 16, seed: 4 } },
   { label: 'identity blocks x2 (depth only), at 0 and 2', opts: { method: 'identity', layers: 4, insertAt: [0, 2] }, zero: true },
   { label: 'zero-pad hidden 96 + identity block', opts: { method: 'zero-pad', hidden: 96, layers: 3, depth: 'identity', insertAt: [1] } },
 ];
@@ -151,4 +154,9 @@ describe('clone structure', () => {
       }
     });
   }
+});
+
+test('a Llama head count that transformers could not load is refused, with the counts that work', () => {
+  const cfg = JSON.parse(readFileSync(path.join(fixtureDir('llama-shakespeare-h64-l2'), 'config.json'), 'utf8')) as unknown;
+  assert.throws(() => planGrowth(parseHFConfig(cfg), { method: 'add-heads', heads: 6 }), /hidden 64 is not a multiple of 6 heads.*use --heads 8, 16/);
 });

@@ -107,6 +107,12 @@ function resolveHeads(source: ModelConfig, s: Dims, spec: MethodSpec, D: number,
   if (kvHeads < s.kvHeads) refuse(`KV heads ${kvHeads} is fewer than the source's ${s.kvHeads}`);
   if (heads % kvHeads !== 0) refuse(`heads ${heads} is not a multiple of KV heads ${kvHeads}; try --kv-heads ${heads % g === 0 ? heads / g : s.kvHeads} or --heads a multiple of ${kvHeads}`);
   if (heads / kvHeads < g) refuse(`heads ${heads} over KV heads ${kvHeads} gives ${heads / kvHeads} query heads per KV head, fewer than the source's ${g}: use --kv-heads ${Math.floor(heads / g)} or fewer`);
+  // transformers (5.x) refuses a Llama config whose hidden size is not a multiple of the heads,
+  // even with head_dim set; such a model could not be exported back to Hugging Face.
+  if (D % heads !== 0) {
+    const ok = Array.from({ length: 4 * heads }, (_, i) => i + 1).filter((h) => h > s.heads && D % h === 0 && h % g === 0);
+    refuse(`hidden ${D} is not a multiple of ${heads} heads, which transformers requires of a Llama config (it would refuse to load the grown model)${ok.length ? `: use --heads ${ok.slice(0, 4).join(', ')}` : ''}`);
+  }
   return { heads, kvHeads };
 }
 

@@ -147,6 +147,19 @@ export function parseHFConfig(raw: unknown, file = 'config.json'): ModelConfig {
   bad(file, 'model_type', type, 'supported: gpt2, llama');
 }
 
+/**
+ * Token ids a config names must lie inside the vocabulary; transformers' defaults (GPT-2's
+ * 50256) do not for a small model made from scratch, so those are written as null.
+ */
+function specialTokens(cfg: ModelConfig, base: Json): Json {
+  const out: Json = {};
+  for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id']) {
+    const v = base[k];
+    out[k] = typeof v === 'number' && v >= 0 && v < cfg.vocabSize ? v : null;
+  }
+  return out;
+}
+
 /** The Hugging Face config.json for a config; `base` keeps fields we do not model. */
 export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
   if (cfg.family === 'gpt2') {
@@ -169,6 +182,7 @@ export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
       attn_pdrop: base['attn_pdrop'] ?? 0,
       embd_pdrop: base['embd_pdrop'] ?? 0,
       resid_pdrop: base['resid_pdrop'] ?? 0,
+      ...specialTokens(cfg, base),
       dtype: 'float32',
     };
   }
@@ -190,6 +204,7 @@ export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
     attention_bias: false,
     mlp_bias: false,
     tie_word_embeddings: cfg.tieWordEmbeddings,
+    ...specialTokens(cfg, base),
     dtype: 'float32',
   };
   if (base['rope_parameters'] !== undefined) out['rope_parameters'] = { rope_theta: cfg.ropeTheta, rope_type: 'default' };
