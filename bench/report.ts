@@ -33,7 +33,7 @@ export function formatReport(r: BenchResult): string {
   const lines = [
     `Scion bench ${r.date} on ${r.machine.cpus} x ${r.machine.model} (load average at start ${r.machine.loadavg.join(', ')})`,
     `configs: ${r.configs.map((c) => `${c.name} (batch ${c.batch}, ctx ${c.ctx})`).join('; ')}; AdamW, no weight decay or clipping`,
-    `"x PyTorch" = the fastest PyTorch run's ms/step / ours (above 1: faster than PyTorch); "x before" = speed-up over the pre-optimisation forward code (commit 8b5a60f), steps interleaved`,
+    `"x PyTorch" = the fastest PyTorch run's ms/step / ours (above 1: faster than PyTorch); "x before" = speed-up over the code before the speed work (forward of commit 8b5a60f, per-parameter AdamW), steps interleaved`,
     '',
     pad(rows),
   ];

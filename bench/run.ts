@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: training throughput of the fixed GPT-2 and Llama bench configs on every
- * tfjs backend found, before (the forward code of commit 8b5a60f) and after the speed work,
+ * tfjs backend found, before (the forward code of commit 8b5a60f, the per-parameter AdamW) and after the speed work,
  * PyTorch on the same configs where a python3 with torch exists, the ratios, and a per-op
  * profile of one step. Prints one table and writes bench-results/bench-<time>.json.
  *

@@ -8,8 +8,8 @@ import type { ModelConfig } from '../electron/engine/models/config.ts';
 import { AdamW, DEFAULT_ADAMW } from '../electron/engine/train/adamw.ts';
 import type { Batch } from '../electron/engine/train/batches.ts';
 import { initArrays } from '../electron/engine/train/init.ts';
-import type { Variables } from '../electron/engine/train/step.ts';
-import { meanLoss } from '../electron/engine/eval/loss.ts';
+import { trainStep, type Variables } from '../electron/engine/train/step.ts';
+import { BaselineAdamW } from './baseline/adamw.ts';
 import { baselineMeanLoss } from './baseline/loss.ts';
 
 export type StepKind = 'engine' | 'baseline';
@@ -36,19 +36,21 @@ export function randomBatch(vocab: number, batch: number, ctx: number, seed: num
 
 /**
  * A model (seeded init), an AdamW without weight decay or clipping, and one batch, on the
- * active backend. A step is loss + gradients (tf.variableGrads) + AdamW.apply; "engine" and
- * "baseline" differ only in the forward code. The loss is read back with the async data()
- * (the webgpu backend cannot read synchronously in Node), outside any tidy.
+ * active backend. "engine" runs the product's step (train/step.ts: flat gradients, the flat
+ * AdamW); "baseline" the code from before the speed work: tf.variableGrads of the old forward
+ * code and the per-parameter AdamW (bench/baseline). The loss is read back with the async
+ * data() (the webgpu backend cannot read synchronously in Node), outside any tidy.
  */
 export function makeRig(kind: StepKind, cfg: ModelConfig, batchSize: number, ctx: number, lr: number, tag = `bench/${kind}`): StepRig & { vars: Variables } {
   const vars: Variables = {};
   for (const [name, { shape, data }] of initArrays(cfg, 0)) vars[name] = tf.variable(tf.tensor(data, shape, 'float32'), true, `${tag}/${name}`);
-  const opt = new AdamW(vars, { ...DEFAULT_ADAMW, weightDecay: 0 });
+  const opts = { ...DEFAULT_ADAMW, weightDecay: 0 };
+  const opt = kind === 'engine' ? new AdamW(vars, opts) : new BaselineAdamW(vars, opts);
   const batch = randomBatch(cfg.vocabSize, batchSize, ctx, 1);
   const varList = Object.values(vars);
-  const lossFn = kind === 'engine' ? meanLoss : baselineMeanLoss;
   const step = async () => {
-    const { value, grads } = tf.variableGrads(() => lossFn(cfg, vars, batch.inputs, batch.targets), varList);
+    if (opt instanceof AdamW) return (await trainStep(cfg, vars, opt, [batch], lr, 0)).loss;
+    const { value, grads } = tf.variableGrads(() => baselineMeanLoss(cfg, vars, batch.inputs, batch.targets), varList);
     const byParam: Record<string, tf.Tensor> = {}; // variableGrads keys by variable name
     for (const [name, v] of Object.entries(vars)) byParam[name] = grads[v.name]!;
     opt.apply(byParam, lr);

@@ -80,7 +80,8 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.T
 function repeatKV(x: tf.Tensor4D, r: number): tf.Tensor4D {
   if (r === 1) return x;
   const [b, k, t, hd] = x.shape;
-  const tiled = tf.tile(tf.reshape(x, [b, k, 1, t, hd]), [1, 1, r, 1, 1]); // [B, K, r, T, hd]
+  // rank 3, not 5: tfjs has no gradient for a rank-5 tile (the only change to the old code)
+  const tiled = tf.tile(tf.reshape(x, [b * k, 1, t * hd]), [1, r, 1]); // [B*K, r, T*hd]
   return tf.reshape(tiled, [b, k * r, t, hd]);
 }
 

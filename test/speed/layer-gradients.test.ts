@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../electron/engine/backend.ts';
 import { ensureGradients } from '../../electron/engine/train/gradients.ts';
-import { affineIO, causalAttention, causalMask, geluTanh, layerNorm, rmsNorm } from '../../electron/engine/models/layers.ts';
+import { affineIO, causalAttention, causalMask, geluTanh, layerNorm, matmulConst, rmsNorm } from '../../electron/engine/models/layers.ts';
 
 let seed = 1;
 function rand(shape: number[]): tf.Tensor {
@@ -57,6 +57,10 @@ test('fused layers: gradients match autodiff of the plain formulas', async () =>
     return tf.add(tf.mul(tf.div(tf.sub(xi!, mean), tf.sqrt(tf.add(variance, 1e-5))), gi!), bi!);
   }, [x, g, beta]);
   await compare('rmsNorm', (xi, gi) => rmsNorm(xi as tf.Tensor2D, gi as tf.Tensor1D, 1e-5), (xi, gi) => tf.mul(tf.mul(xi!, tf.rsqrt(tf.add(tf.mean(tf.square(xi!), -1, true), 1e-5))), gi!), [x, g]);
+  const c = rand([16, 12]);
+  const ct = tf.transpose(c);
+  await compare('matmulConst', (xi) => matmulConst(xi as tf.Tensor2D, c as tf.Tensor2D, ct as tf.Tensor2D), (xi) => tf.matMul(xi as tf.Tensor2D, c as tf.Tensor2D), [x]);
+  tf.dispose([c, ct]);
   const x3 = tf.mul(x, 3);
   await compare('geluTanh', (xi) => geluTanh(xi!), (xi) => {
     const inner = tf.mul(tf.add(xi!, tf.mul(tf.pow(xi!, 3), 0.044715)), Math.sqrt(2 / Math.PI));

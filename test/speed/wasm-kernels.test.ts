@@ -50,7 +50,15 @@ test('SIMD batched matMul and transpose equal the wasm backend own kernels', { s
     assert.ok(maxDiff(ref, fast) < 1e-5, `matMul ${sa} x ${sb}: ${maxDiff(ref, fast)}`);
     tf.dispose([a, b]);
   }
-  for (const [shape, perm] of [[[37, 19], [1, 0]], [[3, 4, 5, 6], [0, 1, 3, 2]], [[2, 3, 4], [1, 0, 2]]] as [number[], number[]][]) {
+  const transposes: [number[], number[]][] = [
+    [[37, 19], [1, 0]], // scalar swap
+    [[3, 4, 5, 6], [0, 1, 3, 2]],
+    [[2, 3, 4], [1, 0, 2]], // other permutations: the backend's kernel
+    [[512, 128], [1, 0]], // 4 x 4 register tiles (swap4)
+    [[3, 8, 12], [0, 2, 1]],
+    [[2, 4, 4, 8], [0, 1, 3, 2]],
+  ];
+  for (const [shape, perm] of transposes) {
     const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
     const [ref, fast] = await both(() => tf.transpose(x, perm));
     assert.equal(maxDiff(ref, fast), 0, `transpose ${shape} ${perm}`);
@@ -76,4 +84,53 @@ test('a training step runs no matMul with a transpose flag, and leaks nothing', 
     assert.equal(tf.memory().numTensors, before);
     tf.dispose([ids, inputs, targets, ...Object.values(vars)]);
   }
+});
+
+test('split in heap copies equals the wasm backend own split, on every axis and for int32', { skip: !onWasm && 'wasm only' }, async () => {
+  await initBackend('wasm');
+  const cases: [number[], number[] | number, number, 'float32' | 'int32'][] = [
+    [[1000], [1, 600, 0, 399], 0, 'float32'], // a flat vector, with an empty piece
+    [[6, 12], [3, 4, 5], 1, 'float32'],
+    [[6, 12], 3, 0, 'float32'],
+    [[2, 9, 4], [2, 7], 1, 'float32'],
+    [[2, 3, 8], [5, 3], -1, 'int32'],
+  ];
+  for (const [shape, sizes, axis, dtype] of cases) {
+    const x = dtype === 'int32' ? tf.randomUniformInt(shape, -1000, 1000, 4) : tf.randomNormal(shape, 0, 1, 'float32', 4);
+    uninstallWasmKernels();
+    const ref = tf.split(x, sizes, axis);
+    installWasmKernels();
+    const fast = tf.split(x, sizes, axis);
+    assert.equal(fast.length, ref.length);
+    for (let i = 0; i < ref.length; i++) {
+      assert.deepEqual(fast[i]!.shape, ref[i]!.shape);
+      assert.equal(fast[i]!.dtype, dtype);
+      assert.deepEqual(await fast[i]!.data(), await ref[i]!.data(), `split ${shape} ${JSON.stringify(sizes)} axis ${axis} piece ${i}`);
+    }
+    tf.dispose([x, ...ref, ...fast]);
+  }
+});
+
+test('gather in heap copies equals the wasm backend own gather, and rejects an index out of range', { skip: !onWasm && 'wasm only' }, async () => {
+  await initBackend('wasm');
+  const idx = tf.tensor1d([3, 0, 3, 7, 1], 'int32');
+  const cases: [number[], number, 'float32' | 'int32'][] = [
+    [[8, 5], 0, 'float32'], // embedding rows
+    [[40], 0, 'float32'], // single elements (pickLabels)
+    [[2, 8, 3], 1, 'int32'],
+    [[3, 8], 1, 'float32'],
+  ];
+  for (const [shape, axis, dtype] of cases) {
+    const x = dtype === 'int32' ? tf.randomUniformInt(shape, -1000, 1000, 5) : tf.randomNormal(shape, 0, 1, 'float32', 5);
+    uninstallWasmKernels();
+    const ref = tf.gather(x, idx, axis);
+    installWasmKernels();
+    const fast = tf.gather(x, idx, axis);
+    assert.deepEqual(fast.shape, ref.shape);
+    assert.deepEqual(await fast.data(), await ref.data(), `gather ${shape} axis ${axis}`);
+    tf.dispose([x, ref, fast]);
+  }
+  const x = tf.zeros([4, 2]);
+  assert.throws(() => tf.gather(x, idx), /index value 7 is not in \[0, 3\]/);
+  tf.dispose([x, idx]);
 });

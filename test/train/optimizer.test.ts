@@ -53,15 +53,15 @@ describe('AdamW', () => {
 });
 
 describe('gradient clipping', () => {
-  test('scales by maxNorm / ||g|| over all gradients, only when above', () => {
+  test('scales by maxNorm / ||g|| over all gradients, only when above', async () => {
     const grads = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([0, 4]) }; // global norm 5
-    const c = clipByGlobalNorm(grads, 1);
+    const c = await clipByGlobalNorm(grads, 1);
     assert.ok(Math.abs(c.norm - 5) < 1e-6);
     near(c.grads['a']!.dataSync(), [0.6, 0]);
     near(c.grads['b']!.dataSync(), [0, 0.8]);
-    const u = clipByGlobalNorm(grads, 10);
+    const u = await clipByGlobalNorm(grads, 10);
     near(u.grads['b']!.dataSync(), [0, 4]);
-    const off = clipByGlobalNorm(grads, 0);
+    const off = await clipByGlobalNorm(grads, 0);
     near(off.grads['a']!.dataSync(), [3, 0]);
     for (const r of [c, u, off]) Object.values(r.grads).forEach((t) => t.dispose());
     Object.values(grads).forEach((t) => t.dispose());
@@ -71,14 +71,14 @@ describe('gradient clipping', () => {
 describe('train step', () => {
   const ids = Uint32Array.from({ length: 400 }, (_, i) => (i * 37 + (i >> 3)) % 256);
 
-  test('leaves no tensors behind and lowers the loss on a repeated batch', () => {
+  test('leaves no tensors behind and lowers the loss on a repeated batch', async () => {
     const vars = toVariables(initParams(TINY, 3));
     const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
     const batch = batchFromStarts(ids, [0, 50, 100, 150], 16);
-    trainStep(TINY, vars, opt, [batch], 1e-2, 1); // warm any kernel caches
+    await trainStep(TINY, vars, opt, [batch], 1e-2, 1); // warm any kernel caches
     const before = tf.memory().numTensors;
     const losses: number[] = [];
-    for (let i = 0; i < 5; i++) losses.push(trainStep(TINY, vars, opt, [batch], 1e-2, 1).loss);
+    for (let i = 0; i < 5; i++) losses.push((await trainStep(TINY, vars, opt, [batch], 1e-2, 1)).loss);
     assert.equal(tf.memory().numTensors, before, 'no tensor leaked by trainStep');
     assert.ok(losses[4]! < losses[0]!, `loss falls: ${losses.join(', ')}`);
     disposeBatch(batch);
@@ -86,13 +86,13 @@ describe('train step', () => {
     Object.values(vars).forEach((v) => v.dispose());
   });
 
-  test('gradient accumulation over two halves equals one full batch', () => {
+  test('gradient accumulation over two halves equals one full batch', async () => {
     const vars = toVariables(initParams(TINY, 4));
     const full = batchFromStarts(ids, [0, 50, 100, 150], 16);
     const h1 = batchFromStarts(ids, [0, 50], 16);
     const h2 = batchFromStarts(ids, [100, 150], 16);
-    const a = accumulatedGradients(TINY, vars, [full]);
-    const b = accumulatedGradients(TINY, vars, [h1, h2]);
+    const a = await accumulatedGradients(TINY, vars, [full]);
+    const b = await accumulatedGradients(TINY, vars, [h1, h2]);
     assert.ok(Math.abs(a.loss - b.loss) < 1e-5);
     for (const name of Object.keys(vars)) {
       const x = a.grads[name]!.dataSync();

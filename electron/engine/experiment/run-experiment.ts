@@ -296,10 +296,13 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   if (cb.signal?.aborted) stop.abort();
   const statuses = new Map<string, 'completed' | 'interrupted'>();
   try {
+    // scratch starts first: it defines the target, and its curve shows early whether the budget is enough
+    const order = [...planned.filter((p) => p.spec.method === 'scratch'), ...planned.filter((p) => p.spec.method !== 'scratch')];
     await runPool(
-      planned,
+      order,
       jobs,
-      async (p, i) => {
+      async (p) => {
+        const i = planned.indexOf(p);
         const label = p.spec.label;
         cb.onRunStart?.(label, i, specs.length);
         if (p.mode === 'done') {

@@ -55,6 +55,8 @@ export const op = {
   v128Store: (offset = 0) => [0xfd, 0x0b, 0x02, ...uleb(offset)],
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   f32x4Splat: [0xfd, 0x13],
+  /** i8x16.shuffle of two vectors, picking float lanes (0-3 from the first, 4-7 from the second). */
+  f32x4Shuffle: (lanes: [number, number, number, number]) => [0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   f32x4Add: [0xfd, ...uleb(0xe4)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
 };

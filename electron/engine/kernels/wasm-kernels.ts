@@ -2,7 +2,7 @@
  * Faster kernels for the tfjs wasm backend, registered through tfjs's plugin API
  * (registerKernel) over the backend's own: batched matrix products (attention) and
  * transposes of the last two axes run in the SIMD module of simd-kernels.ts, on the
- * backend's heap, with no copies. Anything they do not cover (transpose flags, broadcast
+ * backend's heap, with no copies; splits and gathers are block copies within the heap. Anything they do not cover (transpose flags, broadcast
  * batches, widths not a multiple of 4, other permutations, rank-2 products, which XNNPACK
  * already does well) goes to the original kernel. install/uninstall swap them in and out
  * (the bench times both); exactness: same float32 products, summed in the same k order.
@@ -14,8 +14,9 @@ import { instantiateSimdKernels, type SimdKernels, type WasmMemory } from './sim
 type KernelConfig = ReturnType<typeof tf.getKernel> & object;
 type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
 
-let originals: { matMul: KernelConfig; transpose: KernelConfig } | undefined;
+let originals: { matMul: KernelConfig; transpose: KernelConfig; splitV: KernelConfig; gather: KernelConfig } | undefined;
 let simd: SimdKernels | undefined;
+let heap: WasmMemory | undefined;
 
 function offset(backend: BackendWasm, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset;
@@ -51,7 +52,68 @@ function transpose(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const cols = x.shape[r - 1]!;
   const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
   const g = size(x.shape.slice(0, -2));
-  if (g * rows * cols > 0) simd.swap(offset(backend, x), offset(backend, out), g, rows, cols);
+  if (g * rows * cols > 0) (rows % 4 === 0 && cols % 4 === 0 ? simd.swap4 : simd.swap)(offset(backend, x), offset(backend, out), g, rows, cols);
+  return out;
+}
+
+/**
+ * Split along any axis as block copies inside the heap (memmove). The backend's own SplitV
+ * slices each output through `readSync`, which copies the whole input once per output: a
+ * 50-way split of an optimizer's flat parameter vector moved 160 MB. Bit-exact (a copy).
+ */
+function splitV(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+  const backend = args.backend as BackendWasm;
+  if (!heap || (x.dtype !== 'float32' && x.dtype !== 'int32')) return originals!.splitV.kernelFunc(args);
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const outer = size(x.shape.slice(0, ax)); // rows of the [outer, axis * inner] view
+  const inner = size(x.shape.slice(ax + 1));
+  const row = x.shape[ax]! * inner;
+  const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), x.dtype));
+  const view = new Float32Array(heap.buffer); // after the outputs' allocations (the heap may have grown); copyWithin moves bytes, so int32 too
+  const src = offset(backend, x) >> 2;
+  let col = 0;
+  outs.forEach((out, i) => {
+    const len = sizes[i]! * inner;
+    const dst = offset(backend, out) >> 2;
+    if (len > 0) for (let o = 0; o < outer; o++) view.copyWithin(dst + o * len, src + o * row + col, src + o * row + col + len);
+    col += len;
+  });
+  return outs;
+}
+
+/**
+ * Gather (batchDims 0) as row copies inside the heap: out[o, i, :] = x[o, indices[i], :].
+ * The backend's own runs a generic strided loop per element (about 1 ms for an embedding
+ * lookup of 512 rows of 128). Bit-exact (a copy; the elements move as int32 bit patterns).
+ */
+function gatherV2(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
+  const backend = args.backend as BackendWasm;
+  if (!heap || batchDims !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32') return originals!.gather.kernelFunc(args);
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const dim = x.shape[ax]!;
+  const outer = size(x.shape.slice(0, ax));
+  const inner = size(x.shape.slice(ax + 1));
+  const n = size(indices.shape);
+  const out = backend.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
+  const words = new Int32Array(heap.buffer); // after the output's allocation (the heap may have grown)
+  const xo = offset(backend, x) >> 2;
+  const io = offset(backend, indices) >> 2;
+  const oo = offset(backend, out) >> 2;
+  for (let i = 0; i < n; i++) {
+    const k = words[io + i]!;
+    if (!(k >= 0 && k < dim)) throw new Error(`GatherV2: the index value ${k} is not in [0, ${dim - 1}]`);
+  }
+  for (let o = 0; o < outer; o++) {
+    const src = xo + o * dim * inner;
+    const dst = oo + o * n * inner;
+    if (inner === 1) for (let i = 0; i < n; i++) words[dst + i] = words[src + words[io + i]!]!;
+    else for (let i = 0; i < n; i++) words.copyWithin(dst + i * inner, src + words[io + i]! * inner, src + (words[io + i]! + 1) * inner);
+  }
   return out;
 }
 
@@ -70,14 +132,17 @@ export function installWasmKernels(): boolean {
   const memory = (backend?.wasm as unknown as { asm?: { memory?: WasmMemory } } | undefined)?.asm?.memory;
   const matMul = tf.getKernel('BatchMatMul', 'wasm');
   const tr = tf.getKernel('Transpose', 'wasm');
-  if (!memory || !matMul || !tr) return false;
+  const sv = tf.getKernel('SplitV', 'wasm');
+  const gather = tf.getKernel('GatherV2', 'wasm');
+  if (!memory || !matMul || !tr || !sv || !gather) return false;
   try {
     simd = instantiateSimdKernels(memory);
   } catch {
     return false; // no WebAssembly SIMD here
   }
-  originals = { matMul, transpose: tr };
-  for (const [name, kernelFunc] of [['BatchMatMul', batchMatMul], ['Transpose', transpose]] as const) {
+  originals = { matMul, transpose: tr, splitV: sv, gather };
+  heap = memory;
+  for (const [name, kernelFunc] of [['BatchMatMul', batchMatMul], ['Transpose', transpose], ['SplitV', splitV], ['GatherV2', gatherV2]] as const) {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
   }
@@ -87,7 +152,7 @@ export function installWasmKernels(): boolean {
 /** Puts the backend's own kernels back. */
 export function uninstallWasmKernels(): void {
   if (!originals) return;
-  for (const k of [originals.matMul, originals.transpose]) {
+  for (const k of [originals.matMul, originals.transpose, originals.splitV, originals.gather]) {
     tf.unregisterKernel(k.kernelName, 'wasm');
     tf.registerKernel({ ...k, setupFunc: undefined });
   }

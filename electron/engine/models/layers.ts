@@ -53,6 +53,23 @@ function swapLast(t: tf.Tensor4D): tf.Tensor4D {
   return tf.transpose(t, [0, 1, 3, 2]);
 }
 
+/**
+ * y = x · C for x [N, in] and a constant C [in, out] that takes no gradient (e.g. RoPE's
+ * rotate-half matrix), with `ct` = Cᵀ [out, in] given. Only dx [N, in] = dy · Cᵀ is computed:
+ * no transposes of x and no product for C's gradient, which nothing would use. Returns [N, out].
+ */
+export function matmulConst(x: tf.Tensor2D, c: tf.Tensor2D, ct: tf.Tensor2D): tf.Tensor2D {
+  // `ct` is saved (kept) for the backward pass: the caller's tidy may dispose the original.
+  const f = customOp((a: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ct]);
+    return {
+      value: tf.matMul(a as tf.Tensor2D, c),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, saved[0] as tf.Tensor2D)],
+    };
+  });
+  return f(x) as tf.Tensor2D;
+}
+
 /** Batched a · b for a [B, H, M, K], b [B, H, K, N]. Returns [B, H, M, N]. */
 export function bmm(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
   const f = customOp((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.ts';
-import { causalAttention, causalMask, embed, matmulIO, matmulOI, rmsNorm, splitHeads } from './layers.ts';
+import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, splitHeads } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
@@ -68,10 +68,10 @@ export function rotateHalfMatrix(hd: number): tf.Tensor2D {
   return tf.tensor2d(r, [hd, hd]);
 }
 
-/** Applies RoPE to x [B, H, T, hd]. */
-function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D): tf.Tensor4D {
+/** Applies RoPE to x [B, H, T, hd]; `rotT` is rotᵀ (= -rot), for the gradient. */
+function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D, rotT: tf.Tensor2D): tf.Tensor4D {
   const [b, h, t, hd] = x.shape;
-  const rotated = tf.reshape(matmulIO(tf.reshape(x, [b * h * t, hd]) as tf.Tensor2D, rot), [b, h, t, hd]); // [B, H, T, hd]
+  const rotated = tf.reshape(matmulConst(tf.reshape(x, [b * h * t, hd]) as tf.Tensor2D, rot, rotT), [b, h, t, hd]); // [B, H, T, hd]
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
 }
 
@@ -85,6 +85,7 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
     const mask = causalMask(t);
     const { cos, sin } = ropeTables(t, hd, c.ropeTheta);
     const rot = rotateHalfMatrix(hd);
+    const rotT = tf.transpose(rot); // [hd, hd]
     const qd = c.numAttentionHeads * hd;
     const kvd = c.numKeyValueHeads * hd;
     for (let i = 0; i < c.numHiddenLayers; i++) {
@@ -94,8 +95,8 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
       // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
       const wqkv = tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D;
       const [qf, kf, vf] = tf.split(matmulOI(h1, wqkv), [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
-      const q = applyRope(splitHeads(qf, b, t, c.numAttentionHeads, hd), cos, sin, rot); // [B, H, T, hd]
-      const k = applyRope(splitHeads(kf, b, t, c.numKeyValueHeads, hd), cos, sin, rot); // [B, K, T, hd]
+      const q = applyRope(splitHeads(qf, b, t, c.numAttentionHeads, hd), cos, sin, rot, rotT); // [B, H, T, hd]
+      const k = applyRope(splitHeads(kf, b, t, c.numKeyValueHeads, hd), cos, sin, rot, rotT); // [B, K, T, hd]
       const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
       const a = causalAttention(q, k, v, mask); // [B*T, H*hd]
       x = tf.add(x, matmulOI(a, w('self_attn.o_proj.weight')));

@@ -95,7 +95,10 @@ export class AdamW {
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     const parts = this.names.length === 1 ? [flat] : tf.split(flat, this.sizes);
-    return parts.map((t, i) => tf.reshape(t, this.params[this.names[i]!]!.shape));
+    return parts.map((t, i) => {
+      const shape = this.params[this.names[i]!]!.shape;
+      return shape.length === 1 ? t : tf.reshape(t, shape); // [size] -> the parameter's shape
+    });
   }
 
   private namedMoments(): { m: Record<string, tf.Variable>; v: Record<string, tf.Variable> } {

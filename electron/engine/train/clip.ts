@@ -10,9 +10,9 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
  * Returns the clipped gradients (new tensors; the inputs are not disposed) and the norm
  * before clipping. `maxNorm` <= 0 or Infinity disables clipping (the gradients are cloned).
  */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+export async function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Promise<{ grads: Record<string, tf.Tensor>; norm: number }> {
   const normT = globalNorm(grads);
-  const norm = normT.dataSync()[0]!;
+  const norm = (await normT.data())[0]!; // data(), not dataSync(): WebGPU in Node reads asynchronously only
   normT.dispose();
   const scale = maxNorm > 0 && Number.isFinite(maxNorm) && norm > maxNorm ? maxNorm / norm : 1;
   const out: Record<string, tf.Tensor> = {};

@@ -116,9 +116,9 @@ export async function estimateMoments(cfg: ModelConfig, params: Params, ids: Uin
   try {
     for (let k = 0; k < o.steps; k++) {
       const b = sampleBatch(rng, ids, o.ctx, o.batch);
-      const { grads } = accumulatedGradients(cfg, vars, [b]);
+      const { grads } = await accumulatedGradients(cfg, vars, [b]);
       disposeBatch(b);
-      const clipped = clipByGlobalNorm(grads, o.clip);
+      const clipped = await clipByGlobalNorm(grads, o.clip);
       for (const g of Object.values(grads)) g.dispose();
       for (const name of Object.keys(vars)) {
         const g = clipped.grads[name]!;

@@ -298,7 +298,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
       live.state.batches += o.gradAccum;
       let r;
       try {
-        r = trainStep(live.config, live.vars, live.optimizer, batches, lr, o.clip);
+        r = await trainStep(live.config, live.vars, live.optimizer, batches, lr, o.clip);
       } finally {
         batches.forEach(disposeBatch);
       }
