@@ -1,61 +1,90 @@
 /**
- * The forward pass against the Hugging Face reference outputs in test/fixtures/hf: probe
- * logits within 1e-4 and the 16-window eval loss within 1e-4, on the backend that
- * SCION_BACKEND names (npm test uses wasm; run with SCION_BACKEND=cpu or webgpu for the others).
+ * The engine against the reference implementation: logits, eval loss and tokenizer ids for
+ * every fixture model must equal what Hugging Face transformers produced (test/fixtures/hf).
+ * Runs on wasm and cpu by default; SCION_TEST_BACKENDS=a,b (or SCION_BACKEND=webgpu, as the
+ * GPU script does) picks others.
  */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
 import { initBackend } from '../../electron/engine/backend.ts';
+import { evaluate } from '../../electron/engine/eval/evaluate.ts';
+import { lossAndCorrect, meanLoss } from '../../electron/engine/eval/loss.ts';
 import { forward } from '../../electron/engine/models/family.ts';
 import { disposeParams, loadModel } from '../../electron/engine/models/model.ts';
-import { meanLoss } from '../../electron/engine/eval/loss.ts';
-import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
+import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
+import { FIXTURE_MODELS, expectedJson, expectedTensors, fixtureDir } from '../helpers/fixtures.ts';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'hf');
-const NAMES = ['gpt2-random-d64-l2', 'gpt2-shakespeare-d64-l2', 'llama-shakespeare-h64-l2', 'llama-shakespeare-h64-l2-hypercloned-x2'];
+const envBackend = process.env['SCION_BACKEND'];
+const BACKENDS = (process.env['SCION_TEST_BACKENDS'] ?? (envBackend && envBackend !== 'wasm' ? envBackend : 'wasm,cpu')).split(',');
 
-async function maxAbsDiff(a: tf.Tensor, b: Float32Array): Promise<number> {
-  const x = await a.data<'float32'>();
-  assert.equal(x.length, b.length, 'element count');
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - b[i]!));
-  return m;
-}
+for (const backend of BACKENDS)
+  for (const name of FIXTURE_MODELS) {
+    describe(`fixture ${name} on ${backend}`, () => {
+      before(async () => {
+        await initBackend(backend);
+      });
 
-for (const name of NAMES) {
-  test(`${name}: logits and eval loss match transformers`, async () => {
-    await initBackend();
-    const dir = join(FIXTURES, name);
-    const model = await loadModel(dir);
-    const expected = await SafetensorsFile.open(join(dir, 'expected.safetensors'));
-    const refJson = JSON.parse(await readFile(join(dir, 'expected.json'), 'utf8')) as { eval_loss: number };
-    const before = tf.memory().numTensors;
-    try {
-      const probeIds = await expected.readInt32('probe_input_ids');
-      const probeShape = expected.info('probe_input_ids').shape as [number, number];
-      const refLogits = await expected.readFloat32('probe_logits');
-      const ids = tf.tensor2d(probeIds, probeShape, 'int32');
-      const { logits } = forward(model.config, model.params, ids);
-      const diff = await maxAbsDiff(logits, refLogits);
-      tf.dispose([ids, logits]);
-      assert.ok(diff < 1e-4, `probe logits differ by ${diff} (limit 1e-4)`);
+      test('probe logits equal the reference within 1e-4', async () => {
+        const model = await loadModel(fixtureDir(name));
+        const exp = await expectedTensors(name);
+        const before = tf.memory().numTensors;
+        const ids = tf.tensor2d(exp.probeIds, exp.probeShape, 'int32');
+        const { logits } = forward(model.config, model.params, ids);
+        const got = await logits.data();
+        tf.dispose([logits, ids]);
+        assert.equal(tf.memory().numTensors, before, 'forward pass leaked tensors');
+        assert.equal(got.length, exp.probeLogits.length);
+        let maxDiff = 0;
+        for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i]! - exp.probeLogits[i]!));
+        assert.ok(maxDiff <= 1e-4, `max |logit diff| = ${maxDiff}`);
+        disposeParams(model.params);
+      });
 
-      const evalIds = await expected.readInt32('eval_input_ids');
-      const [n, t] = expected.info('eval_input_ids').shape as [number, number];
-      const all = tf.tensor2d(evalIds, [n, t], 'int32');
-      const inputs = tf.slice(all, [0, 0], [n, t - 1]) as tf.Tensor2D; // [16, 127]
-      const targets = tf.slice(all, [0, 1], [n, t - 1]) as tf.Tensor2D; // [16, 127]
-      const loss = meanLoss(model.config, model.params, inputs, targets);
-      const got = (await loss.data())[0]!;
-      tf.dispose([all, inputs, targets, loss]);
-      assert.ok(Math.abs(got - refJson.eval_loss) < 1e-4, `eval loss ${got} vs reference ${refJson.eval_loss}`);
-      assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
-    } finally {
-      await expected.close();
-      disposeParams(model.params);
-    }
-  });
-}
+      test('eval loss equals the reference within 1e-4 (evaluation and the training loss)', async () => {
+        const model = await loadModel(fixtureDir(name));
+        const exp = await expectedTensors(name);
+        const [n, t] = exp.evalShape;
+        const before = tf.memory().numTensors;
+        const all = tf.tensor2d(exp.evalIds, [n, t], 'int32');
+        const inputs = tf.slice(all, [0, 0], [n, t - 1]) as tf.Tensor2D; // [16, 127]: tokens 1..127
+        const targets = tf.slice(all, [0, 1], [n, t - 1]) as tf.Tensor2D; // [16, 127]: tokens 2..128
+        const { lossSum } = await lossAndCorrect(model.config, model.params, inputs, targets);
+        const mean = meanLoss(model.config, model.params, inputs, targets);
+        const trainLoss = (await mean.data())[0]!;
+        tf.dispose([all, inputs, targets, mean]);
+        assert.equal(tf.memory().numTensors, before, 'evaluation leaked tensors');
+        const ref = expectedJson(name).eval_loss;
+        const loss = lossSum / (n * (t - 1));
+        assert.ok(Math.abs(loss - ref) <= 1e-4, `loss ${loss} vs reference ${ref}`);
+        assert.ok(Math.abs(trainLoss - ref) <= 1e-4, `training loss ${trainLoss} vs reference ${ref}`);
+        disposeParams(model.params);
+      });
+
+      test('scion eval windows over the concatenated eval ids give the reference loss', async () => {
+        const model = await loadModel(fixtureDir(name));
+        const exp = await expectedTensors(name);
+        const before = tf.memory().numTensors;
+        // 16 windows of 128 laid end to end, plus a partial window that must be dropped.
+        const ids = new Uint32Array(exp.evalIds.length + 50);
+        ids.set(Uint32Array.from(exp.evalIds));
+        const r = await evaluate(model, ids, { ctx: exp.evalShape[1], batch: 5 });
+        assert.equal(tf.memory().numTensors, before, 'evaluate leaked tensors');
+        assert.equal(r.windows, exp.evalShape[0]);
+        assert.equal(r.tokens, exp.evalShape[0] * (exp.evalShape[1] - 1));
+        assert.ok(Math.abs(r.loss - expectedJson(name).eval_loss) <= 1e-4, `loss ${r.loss}`);
+        assert.ok(Math.abs(r.perplexity - Math.exp(r.loss)) < 1e-9);
+        assert.ok(r.accuracy > 0 && r.accuracy < 1);
+        disposeParams(model.params);
+      });
+
+      test('tokenizer reproduces the reference ids', async () => {
+        const tok = await loadTokenizer(fixtureDir(name));
+        assert.equal(tok.kind, 'tokenizer.json');
+        for (const s of expectedJson(name).tokenizer_samples) {
+          assert.deepEqual(tok.encode(s.text), s.ids, `ids for ${JSON.stringify(s.text)}`);
+          assert.equal(tok.decode(s.ids), s.text);
+        }
+      });
+    });
+  }
