@@ -120,7 +120,7 @@ test('impossible shapes say why and what would work', () => {
   assert.throws(() => planGrowth(llama, { method: 'identity', layers: 3, insertAt: [5] }), /not a block boundary: use 0\.\.2/);
   assert.throws(() => planGrowth(llama, { method: 'zero-pad', hidden: 64 }), /nothing to grow/);
   assert.throws(() => planGrowth(llama, { method: 'zero-pad', hidden: 96, noiseDb: 10 }), /--noise-db .* hypercloning/);
-  assert.equal(growthMethods().length, 10);
+  assert.equal(growthMethods().length, 11);
 });
 
 test('the CLI reports an impossible shape and writes nothing', async () => {

@@ -113,9 +113,11 @@ export const trainCommand: Command = {
   usage:
     'scion train <model-dir> --data <file> [--val <file>] --steps N --out <run-dir> [--init pretrained|scratch] [--batch B] [--ctx T] ' +
     '[--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--weight-decay X] [--clip X] [--grad-accum K] ' +
-    '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--force] [--project DIR] [--json]\n' +
+    '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--force] [--project DIR] [--json]\n' +
     '       scion train --resume <run-dir> [--project DIR] [--json]\n' +
-    'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).',
+    'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).\n' +
+    '--mask-ramp K: for a model grown with --method msg: its new parts (growth-mask.safetensors) ramp in over K steps,\n' +
+    '               W_eff = W * (M + (1 - M) * min(1, step / K)); checkpoints and the final model hold W_eff.',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('train', argv, {
       ...COMMON_OPTIONS,
@@ -125,6 +127,7 @@ export const trainCommand: Command = {
       out: { type: 'string' },
       init: { type: 'string' },
       moments: { type: 'string' },
+      'mask-ramp': { type: 'string' },
       resume: { type: 'string' },
       force: { type: 'boolean', default: false },
       project: { type: 'string' },
@@ -135,11 +138,13 @@ export const trainCommand: Command = {
     let result: TrainResult;
     try {
       if (values.resume !== undefined) {
-        if (positionals.length > 0) throw new ScionError('scion train: --resume takes the run folder only; its options come from run.json', 'E_USAGE');
+        if (positionals.length > 0 || values['mask-ramp'] !== undefined)
+          throw new ScionError('scion train: --resume takes the run folder only; its options come from run.json', 'E_USAGE');
         result = await resumeRun(values.resume, cb);
       } else {
         const model = requireOption('train', '<model-dir>', positionals[0]);
         const flags = trainingFlags('train', values);
+        const maskRamp = intOption('train', 'mask-ramp', values['mask-ramp']);
         const init = values.init ?? 'pretrained';
         if (init !== 'pretrained' && init !== 'scratch')
           throw new ScionError(`scion train: --init must be 'pretrained' or 'scratch', got '${init}'`, 'E_USAGE');
@@ -153,6 +158,7 @@ export const trainCommand: Command = {
             steps: requireOption('train', 'steps', flags.steps),
             ...(values.val !== undefined ? { val: values.val } : {}),
             ...(values.moments !== undefined ? { moments: values.moments } : {}),
+            ...(maskRamp !== undefined ? { maskRamp } : {}),
             force: values.force,
           },
           cb,

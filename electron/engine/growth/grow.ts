@@ -11,7 +11,7 @@ import { llamaRule } from './compose-llama.ts';
 import type { GrowOptions } from './options.ts';
 import { type GrowthPlan, makePlan } from './plan.ts';
 import { type NewEntryStd, ZERO_FILL, addPairedNoise, mapMatrix, mapVector, rms } from './primitives.ts';
-import { rngFor } from './random.ts';
+import { type Rng, rngFor } from './random.ts';
 import type { MatrixRule, TensorRule } from './rules.ts';
 
 /** Fetches a source tensor (float32, HF name and layout) by canonical name. */
@@ -42,15 +42,22 @@ function fillFor(plan: GrowthPlan, rule: MatrixRule): NewEntryStd {
   return { inNew: silentIn ? 0 : std, outNew: rule.writer ? 0 : std, both: rule.writer || silentIn ? 0 : std };
 }
 
+/** `size` draws of N(0, std): the residual writers of a masked (MSG) identity block, which the mask silences. */
+function randomArray(size: number, std: number, rng: Rng): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = std * rng.normal();
+  return out;
+}
+
 /** Grows one target tensor. */
 export async function growTensor(plan: GrowthPlan, name: string, get: SourceGetter): Promise<Float32Array> {
   const rule = tensorRule(plan, name);
   const size = rule.type === 'matrix' ? rule.maps.rows.size * rule.maps.cols.size : rule.map.size;
-  if (rule.zero) return new Float32Array(size);
-  const w = await get(rule.source);
-  const next = rule.next !== undefined ? await get(rule.next) : undefined;
   const zeroNew = plan.resolved.newEntries === 'zero';
   const rng = rngFor(plan.resolved.seed, `fill:${name}`);
+  if (rule.zero) return plan.spec.masked && !zeroNew ? randomArray(size, plan.resolved.padStd, rng) : new Float32Array(size);
+  const w = await get(rule.source);
+  const next = rule.next !== undefined ? await get(rule.next) : undefined;
   if (rule.type === 'matrix') {
     const expect = rule.maps.rows.sourceSize * rule.maps.cols.sourceSize;
     if (w.length !== expect) throw new ScionError(`growth: source tensor '${rule.source}' has ${w.length} values, expected ${expect}`, 'E_GROW');

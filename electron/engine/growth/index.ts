@@ -5,3 +5,4 @@ export { growArrays, growPlanArrays, growTensor, type GrownTensor, type SourceGe
 export { growModelDir, growthJson, type GrowDirOptions, type GrowthReport } from './model-dir.ts';
 export { checkFunctionPreservation, randomWindows, windowsFromTokens, type CheckWindows, type FunctionCheck, LOGIT_ABS_TOL, LOGIT_REL_TOL, LOSS_TOL } from './check.ts';
 export { WIDTH_METHODS, DEPTH_MODES, type GrowOptions, type MethodName, type DepthMode, type Verdict, type NegativeControl } from './options.ts';
+export { MASK_FILE, type GrowthMasks, type MaskSummary, tensorMask, writeGrowthMask, readGrowthMask, disposeMasks, rampAt, rampMultipliers, maskedParams, effectiveParams, disposeMasked } from './mask.ts';

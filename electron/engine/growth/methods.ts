@@ -15,6 +15,8 @@ export interface MethodSpec {
   aki?: boolean;
   /** For depth-only methods: the depth mode. */
   depth?: DepthMode;
+  /** Masked growth (MSG): new entries are multiplied by a mask that ramps 0 -> 1 in training (growth-mask.safetensors). */
+  masked?: boolean;
 }
 
 const SPECS: Record<MethodName, MethodSpec> = {
@@ -50,6 +52,12 @@ const SPECS: Record<MethodName, MethodSpec> = {
     info: { name: 'add-heads', kind: 'width', exact: true, summary: 'add attention heads (head_dim fixed): new q/k/v random, their output-projection rows zero; exact (Llama; GPT-2 ties heads to hidden, use zero-pad there)' },
     mapping: 'pad',
     pad: 'zero',
+  },
+  msg: {
+    info: { name: 'msg', kind: 'width', exact: 'depends', summary: 'masked growth (MSG, Yao et al. 2024): random-pad values plus growth-mask.safetensors (1 copied, 0 new); new entries ramp in over K steps with scion train --mask-ramp K; at ramp 0 exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm when hidden grows; identity blocks with --depth identity' },
+    mapping: 'pad',
+    pad: 'random',
+    masked: true,
   },
   identity: {
     info: { name: 'identity', kind: 'depth', exact: true, summary: 'depth only: new blocks copy a neighbour with attention and MLP output projections zero (identity blocks); exact; place them with --insert-at' },

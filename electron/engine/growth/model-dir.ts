@@ -12,10 +12,11 @@ import { atomicWriteDir } from '../io/atomic.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
-import { copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
+import { type Model, copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { type CheckWindows, type FunctionCheck, checkFunctionPreservation, randomWindows, windowsFromTokens } from './check.ts';
 import { growTensor } from './grow.ts';
+import { MASK_FILE, type MaskSummary, disposeMasked, disposeMasks, effectiveParams, readGrowthMask, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
 import { type GrowthPlan, type LayerSource, makePlan } from './plan.ts';
 import { openSourceReader, weightsHash } from './source-reader.ts';
@@ -48,6 +49,8 @@ export interface GrowthReport {
   paramsSource: number;
   paramsTarget: number;
   theory: { verdict: Verdict; why: string };
+  /** Masked growth (msg): the mask file written beside the model; the check ran on the masked model at ramp 0. */
+  mask?: MaskSummary;
   /** Undefined only when the check was skipped (benchmarks). */
   check?: FunctionCheck;
   verdict?: Verdict;
@@ -97,6 +100,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
     let growSeconds = 0;
     let checkSeconds = 0;
     let bytesWritten = 0;
+    let mask: MaskSummary | undefined;
     await atomicWriteDir(outDir, async (tmp) => {
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
@@ -106,6 +110,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
         return data;
       }, { format: 'pt' });
+      if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
       await copySideFiles(sourceDir, tmp);
       bytesWritten = (await fs.stat(path.join(tmp, 'model.safetensors'))).size;
       growSeconds = (Date.now() - started) / 1000;
@@ -113,12 +118,12 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       if (opts.check !== false) {
         const checkStart = Date.now();
         const windows = await checkWindowsFor(sourceDir, plan, opts);
-        log(`checking on ${windows.count} windows of ${windows.length} tokens (${windows.origin})`);
+        log(`checking${mask ? ' the masked model at ramp 0' : ''} on ${windows.count} windows of ${windows.length} tokens (${windows.origin})`);
         const a = await loadModel(sourceDir);
         try {
           const b = await loadModel(tmp);
           try {
-            check = await checkFunctionPreservation(a, b, windows, plan.theory.verdict);
+            check = mask ? await checkMasked(a, b, tmp, windows, plan) : await checkFunctionPreservation(a, b, windows, plan.theory.verdict);
           } finally {
             disposeParams(b.params);
           }
@@ -141,6 +146,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         paramsSource: parameterCount(plan.source),
         paramsTarget: parameterCount(plan.target),
         theory: plan.theory,
+        ...(mask ? { mask } : {}),
         ...(check ? { check, verdict: check.verdict } : {}),
         seconds: { grow: growSeconds, check: checkSeconds },
         bytesWritten,
@@ -152,6 +158,21 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   }
   if (!report) throw new ScionError(`growing into ${outDir} produced no report`, 'E_GROW', outDir);
   return report;
+}
+
+/** The check of a masked (msg) model: the grown weights times the mask read back from `dir`, at ramp 0. */
+async function checkMasked(source: Model, grown: Model, dir: string, windows: CheckWindows, plan: GrowthPlan): Promise<FunctionCheck> {
+  const masks = await readGrowthMask(dir, grown.config);
+  try {
+    const params = effectiveParams(grown.params, masks, 0);
+    try {
+      return await checkFunctionPreservation(source, { config: grown.config, params }, windows, plan.theory.verdict);
+    } finally {
+      disposeMasked(params, grown.params);
+    }
+  } finally {
+    disposeMasks(masks);
+  }
 }
 
 /** growth.json: the record of how a model was grown. */
@@ -169,6 +190,19 @@ export function growthJson(r: GrowthReport): Record<string, unknown> {
     params_source: r.paramsSource,
     params_target: r.paramsTarget,
     theory: r.theory,
+    ...(r.mask
+      ? {
+          mask: {
+            file: r.mask.file,
+            tensors: r.mask.tensors,
+            new_entries: r.mask.newEntries,
+            entries: r.mask.entries,
+            values: '1 where the entry is copied from the source, 0 where it is new',
+            ramp: 'W_eff = W * (M + (1 - M) * r), r = min(1, step / K): scion train --mask-ramp K',
+            check_at_ramp: 0,
+          },
+        }
+      : {}),
     check: r.check
       ? {
           verdict: r.check.verdict,

@@ -1,6 +1,6 @@
 /** What a user asks `scion grow` for, and the names of the methods. */
 
-export const WIDTH_METHODS = ['hypercloning', 'zero-pad', 'random-pad', 'net2net', 'aki', 'mlp-zero', 'add-heads'] as const;
+export const WIDTH_METHODS = ['hypercloning', 'zero-pad', 'random-pad', 'net2net', 'aki', 'mlp-zero', 'add-heads', 'msg'] as const;
 export const DEPTH_MODES = ['identity', 'stack', 'interpolate'] as const;
 export type WidthMethod = (typeof WIDTH_METHODS)[number];
 export type DepthMode = (typeof DEPTH_MODES)[number];

@@ -200,7 +200,14 @@ function theoryOf(spec: MethodSpec, source: ModelConfig, s: Dims, t: Dims, depth
   const hiddenGrows = t.hidden > s.hidden;
   if (widthGrows) {
     if (spec.mapping === 'tile') why.push('n-fold cloning keeps every hidden state as n copies (exact)');
-    else if (spec.aki) {
+    else if (spec.masked) {
+      const at0 = 'masked growth: at ramp 0 every new entry is masked to zero, so the masked model is the zero-pad function';
+      if (hiddenGrows && source.family === 'gpt2') {
+        verdict = 'approximate';
+        why.push(`${at0}; the zero hidden units still change LayerNorm's mean and variance (approximate: MSG's LayerNorm over the old units only is not implemented)`);
+      } else why.push(hiddenGrows ? `${at0}, exact under RMSNorm with gains x sqrt(d/D) and eps x d/D` : `${at0}, exact (the new units are silent)`);
+      why.push('during the ramp (scion train --mask-ramp K) the new entries are scaled by min(1, step/K); after it the model is the random-pad model');
+    } else if (spec.aki) {
       verdict = 'not preserving';
       why.push("AKI fills added units from the next block's weights (not function-preserving)");
     } else if (spec.mapping === 'net2net') {
@@ -216,7 +223,7 @@ function theoryOf(spec: MethodSpec, source: ModelConfig, s: Dims, t: Dims, depth
       why.push("zero-padded hidden units change LayerNorm's mean and variance (approximate)");
     } else why.push(hiddenGrows ? 'zero pad under RMSNorm with gains x sqrt(d/D) and eps x d/D (exact)' : 'new units have zero fan-out (exact)');
   }
-  if (depth === 'identity') why.push('new blocks have zero residual writers (exact)');
+  if (depth === 'identity') why.push(spec.masked ? 'new blocks have masked (small random) residual writers (exact at ramp 0)' : 'new blocks have zero residual writers (exact)');
   if (depth === 'stack' || depth === 'interpolate') {
     verdict = worst(verdict, 'not preserving');
     why.push(`${depth === 'stack' ? 'stacked' : 'interpolated'} blocks add their updates twice (not function-preserving)`);
@@ -248,6 +255,9 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
     if (depth !== undefined && depth !== spec.depth) refuse(`--method ${spec.info.name} and --depth ${depth} disagree: give one`);
     depth = spec.depth;
     if (opts.layers === undefined) refuse(`--method ${spec.info.name} needs --layers (more than the source's ${s.layers})`);
+  }
+  if (spec.masked && depth !== undefined && depth !== 'identity') {
+    refuse(`--method msg masks new entries, but ${depth === 'stack' ? 'stacked' : 'interpolated'} blocks are copies, not new: use --depth identity (new blocks ramp in) or --method ${depth}`);
   }
   if (opts.noiseDb !== undefined && spec.mapping !== 'tile') refuse('--noise-db is HyperCloning\'s symmetry-breaking noise: use it with --method hypercloning');
   if (opts.noiseDb !== undefined && !Number.isFinite(opts.noiseDb)) refuse(`--noise-db must be a number, got ${opts.noiseDb}`);

@@ -41,6 +41,8 @@ export interface SaveCheckpointInput {
   state: CheckpointState;
   /** Folder to copy tokenizer files from. */
   tokenizerFrom?: string;
+  /** Writes more files into the checkpoint folder before the manifest (so they are listed and verified). */
+  extra?: (dir: string) => Promise<void>;
 }
 
 export function checkpointsDir(runDir: string): string {
@@ -118,6 +120,7 @@ export async function saveCheckpoint(runDir: string, input: SaveCheckpointInput)
     await saveModel(path.join(tmp, 'model'), input.config, input.params, input.rawConfig, input.tokenizerFrom ? { copyFrom: input.tokenizerFrom } : {});
     await writeMoments(path.join(tmp, 'optimizer.safetensors'), input.m, input.v, input.state.optimizerStep);
     await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(input.state, null, 2) + '\n');
+    if (input.extra) await input.extra(tmp);
     const files: Record<string, { bytes: number; sha256: string }> = {};
     for (const rel of await listFiles(tmp)) {
       const st = await fs.stat(path.join(tmp, rel));

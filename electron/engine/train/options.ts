@@ -36,11 +36,17 @@ export interface TrainOptions {
   keepCheckpoints?: number;
   /** Safetensors of AdamW moments to start from (`m/<name>`, `v/<name>`, metadata `t`), e.g. a source run's moments mapped through a growth operator. */
   moments?: string;
+  /**
+   * Masked growth (MSG): ramp the new entries of a model grown with `--method msg` in over this
+   * many steps, W_eff = W * (M + (1 - M) * min(1, step / K)), M from the model's growth-mask.safetensors.
+   */
+  maskRamp?: number;
   /** Replace an existing run folder. */
   force?: boolean;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'val' | 'rewarm' | 'moments' | 'force'>> & Pick<TrainOptions, 'val' | 'rewarm' | 'moments'>;
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'force'>> &
+  Pick<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp'>;
 
 function need(ok: boolean, field: string, why: string): void {
   if (!ok) throw new ScionError(`train: ${field} ${why}`, 'E_USAGE');
@@ -78,6 +84,7 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
     ...(o.val !== undefined ? { val: absoluteDataSpec(o.val) } : {}),
     ...(o.rewarm !== undefined ? { rewarm: o.rewarm } : {}),
     ...(o.moments !== undefined ? { moments: path.resolve(o.moments) } : {}),
+    ...(o.maskRamp !== undefined ? { maskRamp: o.maskRamp } : {}),
   };
   need(r.init === 'pretrained' || r.init === 'scratch', '--init', `must be 'pretrained' or 'scratch', got '${r.init}'`);
   for (const [k, v] of [
@@ -91,6 +98,10 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
     need(Number.isInteger(v) && v >= 1, k, `must be an integer >= 1, got ${v}`);
   }
   need(Number.isInteger(r.ctx) && r.ctx >= 1 && r.ctx <= maxCtx, '--ctx', `must be between 1 and the model's context ${maxCtx}, got ${r.ctx}`);
+  if (r.maskRamp !== undefined) {
+    need(Number.isInteger(r.maskRamp) && r.maskRamp >= 1, '--mask-ramp', `must be an integer >= 1 (steps), got ${r.maskRamp}`);
+    need(r.init === 'pretrained', '--mask-ramp', 'ramps in the new parts of a grown model: it needs --init pretrained');
+  }
   need(Number.isInteger(r.warmup) && r.warmup >= 0, '--warmup', `must be an integer >= 0, got ${r.warmup}`);
   if (r.rewarm !== undefined) need(Number.isInteger(r.rewarm) && r.rewarm >= 0, '--rewarm', `must be an integer >= 0, got ${r.rewarm}`);
   need(r.lr > 0 && Number.isFinite(r.lr), '--lr', `must be a positive number, got ${r.lr}`);

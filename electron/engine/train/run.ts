@@ -27,6 +27,8 @@ import { disposeBatch, sampleBatch, type Batch } from './batches.ts';
 import { latestValidCheckpoint, pruneCheckpoints, readMoments, removeCheckpointLeftovers, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { loadTokens, spreadWindows } from './data.ts';
 import { ensureGradients } from './gradients.ts';
+import { disposeMasks } from '../growth/mask.ts';
+import { MaskRamp, RAW_WEIGHTS_FILE } from './mask-ramp.ts';
 import { initParams } from './init.ts';
 import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './metrics.ts';
 import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
@@ -112,11 +114,18 @@ interface Live {
   state: CheckpointState;
   rng: Rng;
   tokenizerDir: string;
+  /** Masked growth: the new entries ramp in over `o.maskRamp` steps. */
+  ramp?: MaskRamp;
 }
 
-function dispose(live: Pick<Live, 'vars' | 'optimizer'>): void {
+function dispose(live: Pick<Live, 'vars' | 'optimizer' | 'ramp'>): void {
   live.optimizer.dispose();
   for (const v of Object.values(live.vars)) v.dispose();
+  live.ramp?.dispose();
+}
+
+async function loadRamp(o: ResolvedTrainOptions, config: ModelConfig): Promise<MaskRamp | undefined> {
+  return o.maskRamp !== undefined ? MaskRamp.load(o.model, config, o.maskRamp) : undefined;
 }
 
 function makeOptimizer(o: ResolvedTrainOptions, vars: Variables): AdamW {
@@ -173,20 +182,26 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
   const tok = await loadTokenizer(o.model);
   await loadTokens(o.data, tok, config.vocabSize);
   if (o.val) await loadTokens(o.val, tok, config.vocabSize);
-  if (isRun) await fs.rm(runDir, { recursive: true, force: true });
-  await fs.mkdir(runDir, { recursive: true });
-  await ensureGradients();
-  const shape = describeShape(config);
-  const runConfig: RunConfig = {
-    version: 1,
-    created: new Date().toISOString(),
-    options: o,
-    model: { family: config.family, ...shape, parameters: parameterCount(config) },
-    backend: currentBackend()?.name ?? tf.getBackend(),
-  };
-  await atomicWriteJson(path.join(runDir, RUN_FILE), runConfig);
-  await fs.writeFile(metricsFile(runDir), '');
-  return startFresh(runDir, o, config, raw, cb);
+  const ramp = await loadRamp(o, config);
+  try {
+    if (isRun) await fs.rm(runDir, { recursive: true, force: true });
+    await fs.mkdir(runDir, { recursive: true });
+    await ensureGradients();
+    const shape = describeShape(config);
+    const runConfig: RunConfig = {
+      version: 1,
+      created: new Date().toISOString(),
+      options: o,
+      model: { family: config.family, ...shape, parameters: parameterCount(config) },
+      backend: currentBackend()?.name ?? tf.getBackend(),
+    };
+    await atomicWriteJson(path.join(runDir, RUN_FILE), runConfig);
+    await fs.writeFile(metricsFile(runDir), '');
+  } catch (e) {
+    ramp?.dispose();
+    throw e;
+  }
+  return startFresh(runDir, o, config, raw, cb, ramp);
 }
 
 async function startFresh(
@@ -195,17 +210,26 @@ async function startFresh(
   config: ModelConfig,
   raw: Record<string, unknown>,
   cb: TrainCallbacks,
+  ramp?: MaskRamp,
 ): Promise<TrainResult> {
-  const vars = toVariables(await loadStartParams(o, config));
-  const optimizer = makeOptimizer(o, vars);
+  let vars: Variables = {};
+  let optimizer: AdamW | undefined;
   try {
+    ramp ??= await loadRamp(o, config);
+    vars = toVariables(await loadStartParams(o, config));
+    optimizer = makeOptimizer(o, vars);
     if (o.moments) await applyMoments(o.moments, optimizer, vars);
   } catch (e) {
-    dispose({ vars, optimizer });
+    optimizer?.dispose();
+    for (const v of Object.values(vars)) v.dispose();
+    ramp?.dispose();
     throw e;
   }
   const state: CheckpointState = { version: 1, step: 0, optimizerStep: optimizer.t, rng: subSeed(o.seed, 'data'), batches: 0, tokens: 0, time: 0 };
-  return loop({ runDir, o, config, rawConfig: raw, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: o.model }, cb);
+  return loop(
+    { runDir, o, config, rawConfig: raw, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: o.model, ...(ramp ? { ramp } : {}) },
+    cb,
+  );
 }
 
 /** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none). */
@@ -227,8 +251,9 @@ export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promis
   cb.onLog?.(`resuming ${runDir} from step ${ckpt.state.step}`);
   const modelDir = path.join(ckpt.dir, 'model');
   const model = await loadModel(modelDir);
-  const vars = toVariables(model.params);
+  const vars = toVariables(model.params); // W_eff of the checkpoint's step
   const optimizer = makeOptimizer(o, vars);
+  let ramp: MaskRamp | undefined;
   try {
     const { m, v, t } = await readMoments(path.join(ckpt.dir, 'optimizer.safetensors'));
     try {
@@ -236,14 +261,28 @@ export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promis
     } finally {
       for (const x of [...Object.values(m), ...Object.values(v)]) x.dispose();
     }
+    ramp = await loadRamp(o, model.config);
+    // inside the ramp the checkpoint's model is W_eff; the raw W of the masked tensors is beside it
+    if (ramp?.active(ckpt.state.step)) await ramp.restoreRaw(ckpt.dir, vars);
   } catch (e) {
-    dispose({ vars, optimizer });
+    dispose({ vars, optimizer, ...(ramp ? { ramp } : {}) });
     throw e;
   }
   await truncateMetrics(metricsFile(runDir), ckpt.state.step);
   const state = { ...ckpt.state };
   return loop(
-    { runDir, o, config: model.config, rawConfig: model.rawConfig, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: modelDir },
+    {
+      runDir,
+      o,
+      config: model.config,
+      rawConfig: model.rawConfig,
+      vars,
+      optimizer,
+      state,
+      rng: Rng.fromState(state.rng),
+      tokenizerDir: modelDir,
+      ...(ramp ? { ramp } : {}),
+    },
     cb,
   );
 }
@@ -251,21 +290,37 @@ export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promis
 async function writeCheckpoint(live: Live): Promise<string> {
   live.state.rng = live.rng.state;
   live.state.optimizerStep = live.optimizer.t;
-  const dir = await saveCheckpoint(live.runDir, {
-    config: live.config,
-    rawConfig: live.rawConfig,
-    params: live.vars,
-    m: live.optimizer.m,
-    v: live.optimizer.v,
-    state: live.state,
-    tokenizerFrom: live.tokenizerDir,
-  });
+  const { ramp, vars } = live;
+  const rampOn = ramp?.active(live.state.step) === true;
+  const dir = await withEffective(live, (params) =>
+    saveCheckpoint(live.runDir, {
+      config: live.config,
+      rawConfig: live.rawConfig,
+      params,
+      m: live.optimizer.m,
+      v: live.optimizer.v,
+      state: live.state,
+      tokenizerFrom: live.tokenizerDir,
+      ...(rampOn ? { extra: (tmp: string) => ramp!.writeRaw(path.join(tmp, RAW_WEIGHTS_FILE), vars) } : {}),
+    }),
+  );
   await pruneCheckpoints(live.runDir, live.o.keepCheckpoints);
   return dir;
 }
 
+/** Runs `fn` on the weights the user sees: W_eff during a mask ramp, else the variables. */
+async function withEffective<T>(live: Live, fn: (params: Params) => Promise<T>): Promise<T> {
+  if (!live.ramp) return fn(live.vars);
+  const params = live.ramp.effective(live.vars, live.state.step);
+  try {
+    return await fn(params);
+  } finally {
+    live.ramp.release(params, live.vars);
+  }
+}
+
 async function validationLoss(live: Live, valIds: Uint32Array, evalCtx: number): Promise<number> {
-  const r = await evaluate({ config: live.config, params: live.vars, rawConfig: live.rawConfig }, valIds, { ctx: evalCtx });
+  const r = await withEffective(live, (params) => evaluate({ config: live.config, params, rawConfig: live.rawConfig }, valIds, { ctx: evalCtx }));
   return r.loss;
 }
 
@@ -296,11 +351,13 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
       const batches: Batch[] = [];
       for (let k = 0; k < o.gradAccum; k++) batches.push(sampleBatch(live.rng, trainIds, o.ctx, o.batch));
       live.state.batches += o.gradAccum;
+      const multipliers = live.ramp?.multipliers(live.state.step);
       let r;
       try {
-        r = await trainStep(live.config, live.vars, live.optimizer, batches, lr, o.clip);
+        r = await trainStep(live.config, live.vars, live.optimizer, batches, lr, o.clip, multipliers);
       } finally {
         batches.forEach(disposeBatch);
+        if (multipliers) disposeMasks(multipliers);
       }
       if (!Number.isFinite(r.loss))
         throw new ScionError(`training diverged: the loss is ${r.loss} at step ${step} (try a lower --lr or --clip)`, 'E_DIVERGED', runDir);
@@ -342,7 +399,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     };
     if (completed) {
       const finalDir = path.join(runDir, 'final');
-      await saveModel(finalDir, live.config, live.vars, live.rawConfig, { copyFrom: live.tokenizerDir });
+      await withEffective(live, (params) => saveModel(finalDir, live.config, params, live.rawConfig, { copyFrom: live.tokenizerDir }));
       result.finalModel = finalDir;
       const summary: Partial<TrainResult> = { ...result };
       delete summary.metrics;

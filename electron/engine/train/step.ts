@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { meanLoss } from '../eval/loss.ts';
+import { maskedParams } from '../growth/mask.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Params } from '../models/params.ts';
 import type { AdamW } from './adamw.ts';
@@ -35,10 +36,13 @@ export function toVariables(params: Params): Variables {
   return vars;
 }
 
-/** Loss (scalar tensor) and gradients by parameter name of one micro-batch. */
-function batchGradients(cfg: ModelConfig, vars: Variables, b: Batch): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+/**
+ * Loss (scalar tensor) and gradients by parameter name of one micro-batch. With `multipliers`
+ * (masked growth) the loss sees W * multiplier, so W's gradient is the multiplier times W_eff's.
+ */
+function batchGradients(cfg: ModelConfig, vars: Variables, b: Batch, multipliers?: Record<string, tf.Tensor>): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const names = Object.keys(vars);
-  const { value, grads: byVarName } = tf.variableGrads(() => meanLoss(cfg, vars, b.inputs, b.targets), names.map((n) => vars[n]!));
+  const { value, grads: byVarName } = tf.variableGrads(() => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, b.inputs, b.targets), names.map((n) => vars[n]!));
   // variableGrads keys gradients by the variables' engine names; map back to parameter names
   const grads: Record<string, tf.Tensor> = {};
   for (const n of names) grads[n] = byVarName[vars[n]!.name]!;
@@ -89,16 +93,25 @@ export async function accumulatedGradients(cfg: ModelConfig, vars: Variables, ba
  * One training step on `batches` (one per accumulated micro-batch) at learning rate `lr`,
  * clipping the global gradient norm to `clip` (0 = off): every gradient is scaled by
  * min(1, clip / ||g||). Leaves no tensors behind. `optimizer` must be the AdamW over `vars`.
- * Call `await ensureGradients()` (gradients.ts) once before the first step.
+ * Call `await ensureGradients()` (gradients.ts) once before the first step. With `multipliers`
+ * (masked growth: M + (1 - M) r by parameter name, not disposed) the loss is that of W_eff.
  */
-export async function trainStep(cfg: ModelConfig, vars: Variables, optimizer: AdamW, batches: Batch[], lr: number, clip: number): Promise<StepResult> {
+export async function trainStep(
+  cfg: ModelConfig,
+  vars: Variables,
+  optimizer: AdamW,
+  batches: Batch[],
+  lr: number,
+  clip: number,
+  multipliers?: Record<string, tf.Tensor>,
+): Promise<StepResult> {
   if (batches.length === 0) throw new Error('trainStep: no batches');
   const losses: tf.Tensor[] = [];
   let sum: tf.Tensor | undefined; // [P], the optimizer's flat layout
   let norm: tf.Tensor | undefined;
   try {
     for (const b of batches) {
-      const { value, grads } = batchGradients(cfg, vars, b);
+      const { value, grads } = batchGradients(cfg, vars, b, multipliers);
       losses.push(value);
       let flat: tf.Tensor1D;
       try {
