@@ -28,7 +28,16 @@ export function formatReport(r: BenchResult): string {
   };
   for (const m of r.measurements) rows.push(row(m));
   for (const run of r.torch.filter((x) => x.ok)) {
-    for (const t of run.results ?? []) rows.push([`pytorch ${run.torch} ${run.device} ${run.threads} thread${run.threads === 1 ? '' : 's'}`, t.name, 'ref', t.ms_per_step.toFixed(1), t.tokens_per_s.toFixed(0), (torch.get(t.name)!.ms_per_step / t.ms_per_step).toFixed(2), '-']);
+    for (const t of run.results ?? [])
+      rows.push([
+        `pytorch ${run.torch} ${run.device} ${run.threads} thread${run.threads === 1 ? '' : 's'}`,
+        t.name,
+        'ref',
+        t.ms_per_step.toFixed(1),
+        t.tokens_per_s.toFixed(0),
+        (torch.get(t.name)!.ms_per_step / t.ms_per_step).toFixed(2),
+        '-',
+      ]);
   }
   const lines = [
     `Scion bench ${r.date} on ${r.machine.cpus} x ${r.machine.model} (load average at start ${r.machine.loadavg.join(', ')})`,
@@ -42,7 +51,10 @@ export function formatReport(r: BenchResult): string {
   for (const run of r.torch.filter((x) => !x.ok)) lines.push(`PyTorch: not measured: ${run.reason}`);
   if (r.torch.length === 0) lines.push('PyTorch: not run (--no-torch)');
   for (const p of r.profiles) {
-    lines.push('', `profile of one step: ${p.backend} ${p.config} ${p.code === 'engine' ? 'now' : 'before'}: ${p.profile.kernels} kernels, ${p.profile.kernelMs.toFixed(1)} ms in kernels; BatchMatMul with a transpose flag: ${p.profile.transposedMatMuls} of ${p.profile.matMuls}`);
+    lines.push(
+      '',
+      `profile of one step: ${p.backend} ${p.config} ${p.code === 'engine' ? 'now' : 'before'}: ${p.profile.kernels} kernels, ${p.profile.kernelMs.toFixed(1)} ms in kernels; BatchMatMul with a transpose flag: ${p.profile.transposedMatMuls} of ${p.profile.matMuls}`,
+    );
     lines.push(pad([['kernel', '', '', 'ms', 'calls'], ...p.profile.top.map((o) => [o.kernel, '', '', o.ms.toFixed(1), String(o.calls)])]));
   }
   if (r.growth !== undefined) lines.push('', `growth benchmark: ${JSON.stringify(r.growth)}`);

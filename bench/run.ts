@@ -64,7 +64,19 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backends: undefined, steps: 8, budgetMs: 20_000, torch: true, baseline: true, profile: true, torchDevice: 'cpu', growth: false, out: undefined, json: false, configs: BENCH_CONFIGS };
+  const a: Args = {
+    backends: undefined,
+    steps: 8,
+    budgetMs: 20_000,
+    torch: true,
+    baseline: true,
+    profile: true,
+    torchDevice: 'cpu',
+    growth: false,
+    out: undefined,
+    json: false,
+    configs: BENCH_CONFIGS,
+  };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
     const val = () => {
@@ -74,7 +86,8 @@ function parseArgs(argv: string[]): Args {
     };
     if (f === '--backends') {
       const names = val().split(',');
-      for (const n of names) if (!(BACKEND_NAMES as readonly string[]).includes(n)) throw new Error(`--backends: unknown backend '${n}' (one of ${BACKEND_NAMES.join(', ')})`);
+      for (const n of names)
+        if (!(BACKEND_NAMES as readonly string[]).includes(n)) throw new Error(`--backends: unknown backend '${n}' (one of ${BACKEND_NAMES.join(', ')})`);
       a.backends = names as BackendName[];
     } else if (f === '--steps') a.steps = Math.max(1, Number.parseInt(val(), 10));
     else if (f === '--budget-s') a.budgetMs = Number(val()) * 1000;
@@ -86,13 +99,14 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--out') a.out = val();
     else if (f === '--json') a.json = true;
     else if (f === '--configs') {
-      a.configs = val().split(',').map((n) => {
-        const c = ALL_CONFIGS.find((x) => x.name === n);
-        if (!c) throw new Error(`--configs: unknown config '${n}' (one of ${ALL_CONFIGS.map((x) => x.name).join(', ')})`);
-        return c;
-      });
-    }
-    else throw new Error(`unknown flag ${f} (see the header of bench/run.ts)`);
+      a.configs = val()
+        .split(',')
+        .map((n) => {
+          const c = ALL_CONFIGS.find((x) => x.name === n);
+          if (!c) throw new Error(`--configs: unknown config '${n}' (one of ${ALL_CONFIGS.map((x) => x.name).join(', ')})`);
+          return c;
+        });
+    } else throw new Error(`unknown flag ${f} (see the header of bench/run.ts)`);
   }
   return a;
 }
@@ -153,7 +167,12 @@ async function main(): Promise<void> {
   await ensureGradients();
   const result: BenchResult = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}`, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))) },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? 'unknown',
+      platform: `${process.platform}-${process.arch}`,
+      loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+    },
     versions: {},
     configs: args.configs,
     backends: [],
@@ -177,7 +196,9 @@ async function main(): Promise<void> {
       for (const m of await measureKinds(kinds, bc, name, args)) {
         const kind = m.code;
         result.measurements.push(m);
-        log(`bench: ${name} ${bc.name} ${kind === 'engine' ? 'now' : 'before'}: ${m.ok ? `${m.msPerStep!.toFixed(1)} ms/step, ${m.tokensPerS!.toFixed(0)} tokens/s` : `failed: ${m.reason}`}`);
+        log(
+          `bench: ${name} ${bc.name} ${kind === 'engine' ? 'now' : 'before'}: ${m.ok ? `${m.msPerStep!.toFixed(1)} ms/step, ${m.tokensPerS!.toFixed(0)} tokens/s` : `failed: ${m.reason}`}`,
+        );
       }
       if (args.profile && name === wanted.find((w) => result.backends.some((b) => b.name === w && b.ok))) {
         for (const kind of kinds) {

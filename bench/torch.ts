@@ -40,7 +40,12 @@ export function runTorch(configs: BenchConfig[], steps: number, device = 'cpu', 
     timeout: 180_000,
     env: threads ? { ...process.env, SCION_TORCH_THREADS: String(threads) } : process.env,
   });
-  if (r.status !== 0) return { ok: false, python, reason: `torch_bench.py failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
+  if (r.status !== 0)
+    return {
+      ok: false,
+      python,
+      reason: `torch_bench.py failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`,
+    };
   try {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Omit<TorchResult, 'ok' | 'python'>;
     return { ok: true, python, ...out };

@@ -90,7 +90,8 @@ async function tryBackend(name: BackendName): Promise<void> {
           Object.defineProperty(globalThis, 'navigator', { value: { gpu: webgpu.create([]) }, configurable: true });
         }
         const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<unknown> } } }).navigator.gpu;
-        if (!(await gpu.requestAdapter())) throw new Error('WebGPU found no adapter (no GPU, or no Vulkan/Metal/D3D12 driver: on Linux install libvulkan1 and the GPU vendor driver)');
+        if (!(await gpu.requestAdapter()))
+          throw new Error('WebGPU found no adapter (no GPU, or no Vulkan/Metal/D3D12 driver: on Linux install libvulkan1 and the GPU vendor driver)');
         await import('@tensorflow/tfjs-backend-webgpu');
         if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise');
       });
@@ -154,7 +155,13 @@ export function currentBackend(): BackendInfo | undefined {
 
 function versions(): Record<string, string> {
   const out: Record<string, string> = { node: process.versions.node, 'tfjs-core': tf.version_core };
-  for (const pkg of ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu']) {
+  for (const pkg of [
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-cpu',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs-node-gpu',
+    '@tensorflow/tfjs-backend-webgpu',
+  ]) {
     const v = packageVersion(pkg);
     if (v) out[pkg.replace('@tensorflow/', '')] = v;
   }

@@ -56,7 +56,15 @@ for (const c of CASES) {
   const grown = await logits(out, ids);
   writeFileSync(
     path.join(out, 'scion_check.json'),
-    JSON.stringify({ backend: 'wasm', shape: grown.shape, ids: Array.from(exp.evalIds.slice(0, 2 * 128)), logits_f32_b64: Buffer.from(grown.values.buffer).toString('base64'), source: `../_sources/${c.source}`, verdict: report.verdict, method: c.opts }),
+    JSON.stringify({
+      backend: 'wasm',
+      shape: grown.shape,
+      ids: Array.from(exp.evalIds.slice(0, 2 * 128)),
+      logits_f32_b64: Buffer.from(grown.values.buffer).toString('base64'),
+      source: `../_sources/${c.source}`,
+      verdict: report.verdict,
+      method: c.opts,
+    }),
   );
   ids.dispose();
   process.stderr.write(`${c.name}: ${report.verdict}, max |dlogit| ${report.check?.maxAbsLogitDiff.toExponential(2)}\n`);

@@ -21,7 +21,17 @@ describe('scion CLI', () => {
   });
 
   test('eval --json prints exactly one JSON object, logs go to stderr', () => {
-    const r = scion('eval', fixtureDir('llama-shakespeare-h64-l2'), '--data', path.join(DATA, 'tinyshakespeare.txt'), '--ctx', '64', '--max-windows', '8', '--json');
+    const r = scion(
+      'eval',
+      fixtureDir('llama-shakespeare-h64-l2'),
+      '--data',
+      path.join(DATA, 'tinyshakespeare.txt'),
+      '--ctx',
+      '64',
+      '--max-windows',
+      '8',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 1);

@@ -38,7 +38,14 @@ describe('safetensors round trip', () => {
     const f = path.join(tmp.dir, 'special.safetensors');
     const floats = new Float32Array([0, -0, 1.5e-45, 3.4028235e38, -Infinity, Infinity, NaN, 1 / 3]);
     const ints = new Int32Array([0, -1, 2147483647, -2147483648]);
-    await writeSafetensors(f, [{ name: 'f', shape: [2, 4] }, { name: 'i', shape: [4], dtype: 'I32' }], (n) => (n === 'f' ? floats : ints));
+    await writeSafetensors(
+      f,
+      [
+        { name: 'f', shape: [2, 4] },
+        { name: 'i', shape: [4], dtype: 'I32' },
+      ],
+      (n) => (n === 'f' ? floats : ints),
+    );
     const r = await SafetensorsFile.open(f);
     assert.ok(Buffer.from((await r.readFloat32('f')).buffer).equals(Buffer.from(floats.buffer)));
     assert.deepEqual(await r.readInt32('i'), ints);
@@ -130,7 +137,10 @@ describe('safetensors errors', () => {
   test('a write whose data does not match its shape leaves nothing behind', async () => {
     const before = listFiles(tmp.dir);
     const f = path.join(tmp.dir, 'bad-write.safetensors');
-    await assert.rejects(writeSafetensors(f, [{ name: 'a', shape: [3] }], () => new Float32Array(2)), /has 2 values but shape \[3\] needs 3/);
+    await assert.rejects(
+      writeSafetensors(f, [{ name: 'a', shape: [3] }], () => new Float32Array(2)),
+      /has 2 values but shape \[3\] needs 3/,
+    );
     assert.deepEqual(listFiles(tmp.dir), before);
   });
 
@@ -138,7 +148,12 @@ describe('safetensors errors', () => {
     const f = path.join(tmp.dir, 'keep.safetensors');
     copyFileSync(good, f);
     const original = readFileSync(f);
-    await assert.rejects(writeSafetensors(f, [{ name: 'a', shape: [1] }], () => { throw new Error('disk on fire'); }), /disk on fire/);
+    await assert.rejects(
+      writeSafetensors(f, [{ name: 'a', shape: [1] }], () => {
+        throw new Error('disk on fire');
+      }),
+      /disk on fire/,
+    );
     assert.ok(readFileSync(f).equals(original));
   });
 });

@@ -132,11 +132,13 @@ describe('scion experiment --jobs', () => {
   });
 
   test('--jobs must be a positive integer', async () => {
-    const r = await runCli(['--source', 'x', '--data', 'd', '--val', 'v', '--target', 'hidden=64', '--steps', '1', '--out', 'o', '--jobs', '0']).catch((e: Error) => ({
-      code: -1,
-      stdout: '',
-      stderr: e.message,
-    }));
+    const r = await runCli(['--source', 'x', '--data', 'd', '--val', 'v', '--target', 'hidden=64', '--steps', '1', '--out', 'o', '--jobs', '0']).catch(
+      (e: Error) => ({
+        code: -1,
+        stdout: '',
+        stderr: e.message,
+      }),
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--jobs must be an integer >= 1/);
   });

@@ -45,7 +45,9 @@ describe('approximate operators report a finite loss change below a random model
         assert.equal(r.verdict, theory);
         assert.ok(Number.isFinite(r.lossChange), `loss change ${r.lossChange}`);
         assert.ok(r.lossGrown < random.lossGrown, `grown loss ${r.lossGrown} is not below a random model's ${random.lossGrown}`);
-        console.log(`# ${model} ${opts.method}: loss ${r.lossSource.toFixed(4)} -> ${r.lossGrown.toFixed(4)} (random model of the target size ${random.lossGrown.toFixed(4)})`);
+        console.log(
+          `# ${model} ${opts.method}: loss ${r.lossSource.toFixed(4)} -> ${r.lossGrown.toFixed(4)} (random model of the target size ${random.lossGrown.toFixed(4)})`,
+        );
       } finally {
         disposeAll(a);
         disposeAll(b);

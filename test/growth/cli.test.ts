@@ -64,12 +64,17 @@ test('--json prints one object with the check, and growth.json records the growt
     params_target: number;
     check: { verdict: string };
   };
-  const sha = createHash('sha256').update(await readFile(path.join(LLAMA, 'model.safetensors'))).digest('hex');
+  const sha = createHash('sha256')
+    .update(await readFile(path.join(LLAMA, 'model.safetensors')))
+    .digest('hex');
   assert.equal(g['source'].sha256, sha);
   assert.equal(g['source'].path, LLAMA);
   assert.equal(g['method'], 'hypercloning');
   assert.equal(g['seed'], 7);
-  assert.deepEqual({ hidden: g['options'].hidden, ffn: g['options'].ffn, heads: g['options'].heads, kvHeads: g['options'].kvHeads, layers: g['options'].layers }, { hidden: 128, ffn: 256, heads: 8, kvHeads: 4, layers: 2 });
+  assert.deepEqual(
+    { hidden: g['options'].hidden, ffn: g['options'].ffn, heads: g['options'].heads, kvHeads: g['options'].kvHeads, layers: g['options'].layers },
+    { hidden: 128, ffn: 256, heads: 8, kvHeads: 4, layers: 2 },
+  );
   assert.equal(g['target_config'].hidden_size, 128);
   assert.equal(g['params_target'], 426624);
   assert.equal(g['check'].verdict, 'exact');
@@ -82,7 +87,23 @@ test('depth-only growth: --method stack --layers 4, with --check-data', async ()
   const data = path.join(tmp, 'text.txt');
   await writeFile(data, 'ROMEO:\nBut soft, what light through yonder window breaks?\n'.repeat(60));
   const out = path.join(tmp, 'stack');
-  const r = await scion('grow', GPT2, '--out', out, '--method', 'stack', '--layers', '4', '--check-data', data, '--check-windows', '2', '--check-ctx', '64', '--json');
+  const r = await scion(
+    'grow',
+    GPT2,
+    '--out',
+    out,
+    '--method',
+    'stack',
+    '--layers',
+    '4',
+    '--check-data',
+    data,
+    '--check-windows',
+    '2',
+    '--check-ctx',
+    '64',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.equal(j['verdict'], 'not preserving');
@@ -108,8 +129,31 @@ test('an unknown method is a usage error listing the methods', async () => {
 });
 
 test('impossible shapes say why and what would work', () => {
-  const gpt2 = { family: 'gpt2', vocabSize: 512, nPositions: 128, nEmbd: 64, nLayer: 2, nHead: 4, nInner: 256, layerNormEpsilon: 1e-5, activation: 'gelu_new' } as const;
-  const llama = { family: 'llama', vocabSize: 512, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 16, maxPositionEmbeddings: 128, rmsNormEps: 1e-5, ropeTheta: 10000, tieWordEmbeddings: false } as const;
+  const gpt2 = {
+    family: 'gpt2',
+    vocabSize: 512,
+    nPositions: 128,
+    nEmbd: 64,
+    nLayer: 2,
+    nHead: 4,
+    nInner: 256,
+    layerNormEpsilon: 1e-5,
+    activation: 'gelu_new',
+  } as const;
+  const llama = {
+    family: 'llama',
+    vocabSize: 512,
+    hiddenSize: 64,
+    intermediateSize: 128,
+    numHiddenLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    headDim: 16,
+    maxPositionEmbeddings: 128,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    tieWordEmbeddings: false,
+  } as const;
   assert.throws(() => planGrowth(gpt2, { method: 'hypercloning', hidden: 100 }), /hidden 100 is not a multiple of 64: .*use zero-pad or a multiple/);
   assert.throws(() => planGrowth(gpt2, { method: 'zero-pad', hidden: 100 }), /not a multiple of head_dim 16/);
   assert.throws(() => planGrowth(llama, { method: 'hypercloning', widthMult: 2, kvHeads: 2 }), /KV heads must grow with the query heads .* use --kv-heads 4/);

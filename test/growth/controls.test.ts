@@ -13,7 +13,11 @@ const CONTROLS: Array<[string, string, GrowOptions]> = [
   ['fused q/k/v tiled as one block', 'gpt2-shakespeare-d64-l2', { method: 'hypercloning', widthMult: 2, negativeControl: 'fused-qkv-one-block' }],
   ['tied head without the 1/n', 'gpt2-shakespeare-d64-l2', { method: 'hypercloning', widthMult: 2, negativeControl: 'tied-head-no-scale' }],
   ['KV heads not grown under GQA', 'llama-shakespeare-h64-l2', { method: 'hypercloning', widthMult: 2, negativeControl: 'kv-heads-not-grown' }],
-  ['RMSNorm zero pad without the sqrt(d/D) gain rescale', 'llama-shakespeare-h64-l2', { method: 'zero-pad', hidden: 128, negativeControl: 'rms-pad-no-rescale' }],
+  [
+    'RMSNorm zero pad without the sqrt(d/D) gain rescale',
+    'llama-shakespeare-h64-l2',
+    { method: 'zero-pad', hidden: 128, negativeControl: 'rms-pad-no-rescale' },
+  ],
 ];
 
 for (const [label, model, opts] of CONTROLS) {
@@ -24,7 +28,12 @@ for (const [label, model, opts] of CONTROLS) {
     const a = toParams(g.source.config, g.source.arrays);
     const b = toParams(g.target, g.grown);
     try {
-      const r = await checkFunctionPreservation({ config: g.source.config, params: a }, { config: g.target, params: b }, await evalWindows(fixture(model), 4), 'exact');
+      const r = await checkFunctionPreservation(
+        { config: g.source.config, params: a },
+        { config: g.target, params: b },
+        await evalWindows(fixture(model), 4),
+        'exact',
+      );
       assert.equal(r.withinExactTolerance, false);
       assert.equal(r.verdict, 'not preserving');
       assert.ok(r.maxAbsLogitDiff > 1e-2, `max |dlogit| only ${r.maxAbsLogitDiff}`);

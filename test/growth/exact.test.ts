@@ -53,7 +53,10 @@ const LLAMA_CASES: Case[] = [
 
 before(useWasm);
 
-for (const [models, cases] of [[GPT2, GPT2_CASES], [LLAMA, LLAMA_CASES]] as const) {
+for (const [models, cases] of [
+  [GPT2, GPT2_CASES],
+  [LLAMA, LLAMA_CASES],
+] as const) {
   for (const model of models) {
     describe(`exact growth of ${model}`, () => {
       for (const c of cases) {
@@ -64,7 +67,12 @@ for (const [models, cases] of [[GPT2, GPT2_CASES], [LLAMA, LLAMA_CASES]] as cons
           const a = toParams(g.source.config, g.source.arrays);
           const b = toParams(g.target, g.grown);
           try {
-            const r = await checkFunctionPreservation({ config: g.source.config, params: a }, { config: g.target, params: b }, await evalWindows(fixture(model), 4), 'exact');
+            const r = await checkFunctionPreservation(
+              { config: g.source.config, params: a },
+              { config: g.target, params: b },
+              await evalWindows(fixture(model), 4),
+              'exact',
+            );
             assert.equal(r.windows, 4);
             assert.equal(r.length, 128);
             assert.ok(r.withinExactTolerance, `max |dlogit| ${r.maxAbsLogitDiff}, ratio ${r.worstToleranceRatio}, loss ${r.lossSource} vs ${r.lossGrown}`);

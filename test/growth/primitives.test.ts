@@ -20,7 +20,7 @@ test('repeatVector, padMatrix and zeroBlock', () => {
   assert.deepEqual([...zeroBlock(Float32Array.from(W), 3, 0, 2, 1, 2)], [1, 0, 3, 4, 0, 6]);
 });
 
-test('paired noise cancels for cloned inputs: x·W\' equals (x, x)·tile(W)', () => {
+test("paired noise cancels for cloned inputs: x·W' equals (x, x)·tile(W)", () => {
   const maps = { rows: tileMap(2, 2, 'hidden'), cols: tileMap(3, 1, 'internal'), inAxis: 'rows' as const };
   const grown = mapMatrix(W, maps);
   const noisy = addPairedNoise(Float32Array.from(grown), maps, 0.5, rngFor(1, 'x'));
@@ -50,8 +50,21 @@ test('growth is deterministic from the seed, and the seed matters for random map
 });
 
 test('depth plans: identity insert positions, stack and interpolate orders', () => {
-  const cfg = { family: 'gpt2', vocabSize: 16, nPositions: 8, nEmbd: 8, nLayer: 3, nHead: 2, nInner: 32, layerNormEpsilon: 1e-5, activation: 'gelu_new' } as const;
-  const order = (o: Parameters<typeof makePlan>[1]) => makePlan(cfg, o).layers.map((l) => `${l.src}${l.identity ? 'i' : ''}`).join(' ');
+  const cfg = {
+    family: 'gpt2',
+    vocabSize: 16,
+    nPositions: 8,
+    nEmbd: 8,
+    nLayer: 3,
+    nHead: 2,
+    nInner: 32,
+    layerNormEpsilon: 1e-5,
+    activation: 'gelu_new',
+  } as const;
+  const order = (o: Parameters<typeof makePlan>[1]) =>
+    makePlan(cfg, o)
+      .layers.map((l) => `${l.src}${l.identity ? 'i' : ''}`)
+      .join(' ');
   assert.equal(order({ method: 'identity', layers: 5, insertAt: [0, 2] }), '0i 0 1 1i 2');
   assert.equal(order({ method: 'identity', layers: 4 }), '0 1 2 2i');
   assert.equal(order({ method: 'stack', layers: 6 }), '0 1 2 0 1 2');

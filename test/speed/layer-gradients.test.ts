@@ -28,7 +28,10 @@ async function compare(name: string, fast: (...xs: tf.Tensor[]) => tf.Tensor, re
   const run = (f: (...xs: tf.Tensor[]) => tf.Tensor) => tf.valueAndGrads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), probe)))(inputs);
   const a = run(fast);
   const b = run(ref);
-  const pairs: [string, tf.Tensor, tf.Tensor][] = [['value', a.value, b.value], ...a.grads.map((g, i) => [`grad ${i}`, g, b.grads[i]!] as [string, tf.Tensor, tf.Tensor])];
+  const pairs: [string, tf.Tensor, tf.Tensor][] = [
+    ['value', a.value, b.value],
+    ...a.grads.map((g, i) => [`grad ${i}`, g, b.grads[i]!] as [string, tf.Tensor, tf.Tensor]),
+  ];
   for (const [what, x, y] of pairs) {
     const [xd, yd] = [await x.data(), await y.data()];
     let err = 0;
@@ -51,25 +54,53 @@ test('fused layers: gradients match autodiff of the plain formulas', async () =>
   const b = rand([20]);
   const g = tf.add(rand([16]), 1.5);
   const beta = rand([16]);
-  await compare('affineIO', affineIO as (...xs: tf.Tensor[]) => tf.Tensor, (xi, wi, bi) => tf.add(tf.matMul(xi as tf.Tensor2D, wi as tf.Tensor2D), bi!), [x, w, b]);
-  await compare('layerNorm', (xi, gi, bi) => layerNorm(xi as tf.Tensor2D, gi as tf.Tensor1D, bi as tf.Tensor1D, 1e-5), (xi, gi, bi) => {
-    const { mean, variance } = tf.moments(xi!, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(xi!, mean), tf.sqrt(tf.add(variance, 1e-5))), gi!), bi!);
-  }, [x, g, beta]);
-  await compare('rmsNorm', (xi, gi) => rmsNorm(xi as tf.Tensor2D, gi as tf.Tensor1D, 1e-5), (xi, gi) => tf.mul(tf.mul(xi!, tf.rsqrt(tf.add(tf.mean(tf.square(xi!), -1, true), 1e-5))), gi!), [x, g]);
+  await compare('affineIO', affineIO as (...xs: tf.Tensor[]) => tf.Tensor, (xi, wi, bi) => tf.add(tf.matMul(xi as tf.Tensor2D, wi as tf.Tensor2D), bi!), [
+    x,
+    w,
+    b,
+  ]);
+  await compare(
+    'layerNorm',
+    (xi, gi, bi) => layerNorm(xi as tf.Tensor2D, gi as tf.Tensor1D, bi as tf.Tensor1D, 1e-5),
+    (xi, gi, bi) => {
+      const { mean, variance } = tf.moments(xi!, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(xi!, mean), tf.sqrt(tf.add(variance, 1e-5))), gi!), bi!);
+    },
+    [x, g, beta],
+  );
+  await compare(
+    'rmsNorm',
+    (xi, gi) => rmsNorm(xi as tf.Tensor2D, gi as tf.Tensor1D, 1e-5),
+    (xi, gi) => tf.mul(tf.mul(xi!, tf.rsqrt(tf.add(tf.mean(tf.square(xi!), -1, true), 1e-5))), gi!),
+    [x, g],
+  );
   const c = rand([16, 12]);
   const ct = tf.transpose(c);
-  await compare('matmulConst', (xi) => matmulConst(xi as tf.Tensor2D, c as tf.Tensor2D, ct as tf.Tensor2D), (xi) => tf.matMul(xi as tf.Tensor2D, c as tf.Tensor2D), [x]);
+  await compare(
+    'matmulConst',
+    (xi) => matmulConst(xi as tf.Tensor2D, c as tf.Tensor2D, ct as tf.Tensor2D),
+    (xi) => tf.matMul(xi as tf.Tensor2D, c as tf.Tensor2D),
+    [x],
+  );
   tf.dispose([c, ct]);
   const x3 = tf.mul(x, 3);
-  await compare('geluTanh', (xi) => geluTanh(xi!), (xi) => {
-    const inner = tf.mul(tf.add(xi!, tf.mul(tf.pow(xi!, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-    return tf.mul(tf.mul(xi!, 0.5), tf.add(tf.tanh(inner), 1));
-  }, [x3]);
+  await compare(
+    'geluTanh',
+    (xi) => geluTanh(xi!),
+    (xi) => {
+      const inner = tf.mul(tf.add(xi!, tf.mul(tf.pow(xi!, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+      return tf.mul(tf.mul(xi!, 0.5), tf.add(tf.tanh(inner), 1));
+    },
+    [x3],
+  );
   tf.dispose([x, w, b, g, beta, x3]);
 });
 
-for (const [h, kv, hd] of [[4, 4, 8], [4, 2, 16], [6, 2, 6]] as const) {
+for (const [h, kv, hd] of [
+  [4, 4, 8],
+  [4, 2, 16],
+  [6, 2, 6],
+] as const) {
   test(`fused attention (heads ${h}, kv heads ${kv}, head dim ${hd}): value and gradients match the unfused formula`, async () => {
     await initBackend();
     await ensureGradients();
@@ -80,12 +111,21 @@ for (const [h, kv, hd] of [[4, 4, 8], [4, 2, 16], [6, 2, 6]] as const) {
     const mask = causalMask(t);
     const ref = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor) => {
       const r = h / kv;
-      const rep = (z: tf.Tensor) => tf.concat(tf.split(z, kv, 1).flatMap((part) => new Array<tf.Tensor>(r).fill(part)), 1); // HF repeat_kv
+      const rep = (z: tf.Tensor) =>
+        tf.concat(
+          tf.split(z, kv, 1).flatMap((part) => new Array<tf.Tensor>(r).fill(part)),
+          1,
+        ); // HF repeat_kv
       const s = tf.add(tf.div(tf.matMul(qi, rep(ki), false, true), Math.sqrt(hd)), mask);
       const o = tf.matMul(tf.softmax(s), rep(vi)); // [B, H, T, hd]
       return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [bsz * t, h * hd]);
     };
-    await compare('attention', (qi, ki, vi) => causalAttention(qi as tf.Tensor4D, ki as tf.Tensor4D, vi as tf.Tensor4D, mask), (qi, ki, vi) => ref(qi!, ki!, vi!), [q, k, v]);
+    await compare(
+      'attention',
+      (qi, ki, vi) => causalAttention(qi as tf.Tensor4D, ki as tf.Tensor4D, vi as tf.Tensor4D, mask),
+      (qi, ki, vi) => ref(qi!, ki!, vi!),
+      [q, k, v],
+    );
     tf.dispose([q, k, v, mask]);
   });
 }

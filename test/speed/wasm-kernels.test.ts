@@ -38,10 +38,22 @@ test('SIMD batched matMul and transpose equal the wasm backend own kernels', { s
   await initBackend('wasm');
   assert.ok(wasmKernelsInstalled(), 'the kernels are installed when the wasm backend starts');
   const cases: [number[], number[]][] = [
-    [[2, 3, 5, 7], [2, 3, 7, 32]], // N % 16 == 0
-    [[4, 9, 3], [4, 3, 12]], // N % 4 == 0
-    [[2, 5, 4], [2, 4, 6]], // N % 4 != 0: the backend's kernel
-    [[1, 8, 64, 64], [1, 8, 64, 16]],
+    [
+      [2, 3, 5, 7],
+      [2, 3, 7, 32],
+    ], // N % 16 == 0
+    [
+      [4, 9, 3],
+      [4, 3, 12],
+    ], // N % 4 == 0
+    [
+      [2, 5, 4],
+      [2, 4, 6],
+    ], // N % 4 != 0: the backend's kernel
+    [
+      [1, 8, 64, 64],
+      [1, 8, 64, 16],
+    ],
   ];
   for (const [sa, sb] of cases) {
     const a = tf.randomNormal(sa, 0, 1, 'float32', 1);
@@ -51,12 +63,30 @@ test('SIMD batched matMul and transpose equal the wasm backend own kernels', { s
     tf.dispose([a, b]);
   }
   const transposes: [number[], number[]][] = [
-    [[37, 19], [1, 0]], // scalar swap
-    [[3, 4, 5, 6], [0, 1, 3, 2]],
-    [[2, 3, 4], [1, 0, 2]], // other permutations: the backend's kernel
-    [[512, 128], [1, 0]], // 4 x 4 register tiles (swap4)
-    [[3, 8, 12], [0, 2, 1]],
-    [[2, 4, 4, 8], [0, 1, 3, 2]],
+    [
+      [37, 19],
+      [1, 0],
+    ], // scalar swap
+    [
+      [3, 4, 5, 6],
+      [0, 1, 3, 2],
+    ],
+    [
+      [2, 3, 4],
+      [1, 0, 2],
+    ], // other permutations: the backend's kernel
+    [
+      [512, 128],
+      [1, 0],
+    ], // 4 x 4 register tiles (swap4)
+    [
+      [3, 8, 12],
+      [0, 2, 1],
+    ],
+    [
+      [2, 4, 4, 8],
+      [0, 1, 3, 2],
+    ],
   ];
   for (const [shape, perm] of transposes) {
     const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
@@ -72,7 +102,11 @@ test('a training step runs no matMul with a transpose flag, and leaks nothing', 
   for (const cfg of [PRESETS['gpt2-tiny']!, PRESETS['llama-tiny']!]) {
     const vars: Record<string, tf.Variable> = {};
     for (const [name, { shape, data }] of initArrays(cfg, 0)) vars[name] = tf.variable(tf.tensor(data, shape), true, `flags/${cfg.family}/${name}`);
-    const ids = tf.tensor2d(Int32Array.from({ length: 2 * 17 }, (_, i) => (i * 7) % cfg.vocabSize), [2, 17], 'int32');
+    const ids = tf.tensor2d(
+      Int32Array.from({ length: 2 * 17 }, (_, i) => (i * 7) % cfg.vocabSize),
+      [2, 17],
+      'int32',
+    );
     const inputs = tf.slice(ids, [0, 0], [2, 16]) as tf.Tensor2D;
     const targets = tf.slice(ids, [0, 1], [2, 16]) as tf.Tensor2D;
     const before = tf.memory().numTensors;

@@ -86,7 +86,7 @@ export const demoCommand: Command = {
     'scion demo [--long] [--steps N] [--jobs N] [--out demo-output] [--backend NAME] [--json]\n' +
     `  default: ${SHORT_BUDGET.steps} steps of ${SHORT_BUDGET.batch} x ${SHORT_BUDGET.ctx} tokens (minutes on 2 CPU cores; speed-ups are lower bounds)\n` +
     `  --long:  ${LONG_BUDGET.steps} steps of ${LONG_BUDGET.batch} x ${LONG_BUDGET.ctx} tokens at lr ${LONG_BUDGET.lr}, validated every ${LONG_BUDGET.evalEvery} steps on ${LONG_BUDGET.evalWindows} windows ` +
-    '(a budget at which scratch passes the source\'s loss, so speed-ups are measured ratios; about 40 min with --jobs 2 on 2 idle CPU cores, ' +
+    "(a budget at which scratch passes the source's loss, so speed-ups are measured ratios; about 40 min with --jobs 2 on 2 idle CPU cores, " +
     'about 80 min with one job; re-running resumes; see docs/experiments.md)\n' +
     '  --jobs N: train up to N runs at a time, each in its own process (default 1; use one per free core); same results as one at a time',
   async run(argv, io) {

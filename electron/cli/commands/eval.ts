@@ -45,9 +45,25 @@ export const evalCommand: Command = {
         },
       });
       (progress ?? bar).done();
-      const result = { model: dir, data, loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx, backend: backend.name, seconds: r.seconds };
+      const result = {
+        model: dir,
+        data,
+        loss: r.loss,
+        perplexity: r.perplexity,
+        accuracy: r.accuracy,
+        tokens: r.tokens,
+        windows: r.windows,
+        ctx: r.ctx,
+        backend: backend.name,
+        seconds: r.seconds,
+      };
       if (values.project) {
-        const e = await recordEvaluation(values.project, { modelDir: dir, dataFile: data, metrics: { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx }, backend: backend.name });
+        const e = await recordEvaluation(values.project, {
+          modelDir: dir,
+          dataFile: data,
+          metrics: { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx },
+          backend: backend.name,
+        });
         log(io, `recorded in project ${values.project} as evaluation ${e.id}`);
       }
       if (values.json) writeJson(io, result);

@@ -10,7 +10,7 @@ import type { ExperimentResults } from '../../engine/experiment/results.ts';
 import { parseTarget } from '../../engine/experiment/target.ts';
 import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
-import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
+import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
 import type { TrainProgress } from '../../engine/train/run.ts';
 import { TRAINING_FLAGS, trainingFlags } from './train.ts';
@@ -24,6 +24,7 @@ export const EXPERIMENT_FLAGS = {
   target: { type: 'string' },
   methods: { type: 'string' },
   depth: { type: 'string' },
+  'noise-db': { type: 'string' },
   'growth-seed': { type: 'string' },
   'source-moments': { type: 'string' },
   'moment-steps': { type: 'string' },
@@ -119,8 +120,9 @@ export const experimentCommand: Command = {
   usage:
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
     '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
-    '[--depth identity|stack|interpolate] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] --out <dir> [--json]\n' +
-    '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1.',
+    '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] --out <dir> [--json]\n' +
+    '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1.\n' +
+    '  --noise-db X: grow the hypercloning runs with symmetry-breaking noise at X dB (function kept); without it the clones stay identical in training.',
   async run(argv, io) {
     const { values } = parseCommandArgs('experiment', argv, { ...COMMON_OPTIONS, ...EXPERIMENT_FLAGS }, false);
     const flags = trainingFlags('experiment', values);
@@ -139,6 +141,7 @@ export const experimentCommand: Command = {
       ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
       ...(rewarm !== undefined ? { rewarm } : {}),
       ...(depth !== undefined ? { depth: depth as DepthMode } : {}),
+      ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
       ...(values['growth-seed'] !== undefined ? { growthSeed: intOption('experiment', 'growth-seed', values['growth-seed'], 0, 0)! } : {}),
       ...(values['source-moments'] !== undefined ? { sourceMoments: values['source-moments'] } : {}),
       ...(values['moment-steps'] !== undefined ? { momentSteps: intOption('experiment', 'moment-steps', values['moment-steps'])! } : {}),

@@ -16,7 +16,11 @@ export const exportCommand: Command = {
   summary: 'write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer)',
   usage: 'scion export <model-dir> --out <dir> [--force] [--json]',
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('export', argv, { ...COMMON_OPTIONS, out: { type: 'string' }, force: { type: 'boolean', default: false } });
+    const { values, positionals } = parseCommandArgs('export', argv, {
+      ...COMMON_OPTIONS,
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+    });
     const dir = requireOption('export', '<model-dir>', positionals[0]);
     const out = requireOption('export', 'out', values.out);
     if (path.resolve(out) === path.resolve(dir)) throw new ScionError(`scion export: --out must differ from the model folder ${dir}`, 'E_USAGE');

@@ -10,7 +10,8 @@ import { COMMON_OPTIONS, type Command, intOption, log, numberOption, parseComman
 
 function depthOption(value: string | undefined): DepthMode | undefined {
   if (value === undefined) return undefined;
-  if (!(DEPTH_MODES as readonly string[]).includes(value)) throw new ScionError(`scion grow: --depth must be one of ${DEPTH_MODES.join(', ')}, got '${value}'`, 'E_USAGE');
+  if (!(DEPTH_MODES as readonly string[]).includes(value))
+    throw new ScionError(`scion grow: --depth must be one of ${DEPTH_MODES.join(', ')}, got '${value}'`, 'E_USAGE');
   return value as DepthMode;
 }
 
@@ -18,7 +19,8 @@ function insertAtOption(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
   return value.split(',').map((p) => {
     const n = Number(p.trim());
-    if (!Number.isInteger(n) || n < 0) throw new ScionError(`scion grow: --insert-at takes block positions like 0,2 (after how many source blocks), got '${value}'`, 'E_USAGE');
+    if (!Number.isInteger(n) || n < 0)
+      throw new ScionError(`scion grow: --insert-at takes block positions like 0,2 (after how many source blocks), got '${value}'`, 'E_USAGE');
     return n;
   });
 }
@@ -39,7 +41,7 @@ export const growCommand: Command = {
     'msg:           masked growth: random-pad values plus growth-mask.safetensors (1 copied, 0 new); the check runs',
     '               on the masked model at ramp 0; train it with scion train --mask-ramp K (new parts ramp in over K steps)',
     'The check compares source and grown logits on --check-data (or random token windows) and gives',
-    "the verdict exact / approximate / not preserving; growth.json in the output records everything.",
+    'the verdict exact / approximate / not preserving; growth.json in the output records everything.',
   ].join('\n'),
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('grow', argv, {
@@ -137,7 +139,11 @@ export const growCommand: Command = {
           `grown        ${r.out} (${r.paramsTarget.toLocaleString('en-US')} params: hidden ${t.hidden}, ffn ${t.ffn}, heads ${t.heads}/${t.kvHeads}, layers ${t.layers})`,
           `theory       ${r.theory.verdict}: ${r.theory.why}`,
           `check        ${c.windows} windows of ${c.length} tokens (${c.origin})${r.mask ? ', masked model at ramp 0' : ''}`,
-          ...(r.mask ? [`mask         ${r.mask.file}: ${r.mask.newEntries.toLocaleString('en-US')} new entries in ${r.mask.tensors} tensors (ramp them in with scion train --mask-ramp K)`] : []),
+          ...(r.mask
+            ? [
+                `mask         ${r.mask.file}: ${r.mask.newEntries.toLocaleString('en-US')} new entries in ${r.mask.tensors} tensors (ramp them in with scion train --mask-ramp K)`,
+              ]
+            : []),
           `max |dlogit| ${c.maxAbsLogitDiff.toExponential(3)}${c.withinExactTolerance ? ' (within 1e-4 + 1e-4|logit|)' : ''}`,
           `loss         source ${c.lossSource.toFixed(6)}, grown ${c.lossGrown.toFixed(6)} (change ${c.lossChange >= 0 ? '+' : ''}${c.lossChange.toExponential(3)})`,
           `verdict      ${c.verdict}`,

@@ -52,7 +52,8 @@ export async function readBinTokens(file: string, vocabSize?: number): Promise<U
 
 function checkIds(file: string, ids: Uint32Array, vocabSize: number): void {
   for (let i = 0; i < ids.length; i++) {
-    if (ids[i]! >= vocabSize) throw new ScionError(`${file}: token id ${ids[i]} at position ${i} is outside the model's vocabulary (${vocabSize})`, 'E_DATASET', file);
+    if (ids[i]! >= vocabSize)
+      throw new ScionError(`${file}: token id ${ids[i]} at position ${i} is outside the model's vocabulary (${vocabSize})`, 'E_DATASET', file);
   }
 }
 
@@ -65,7 +66,12 @@ function safeCut(s: string): number {
 }
 
 /** Tokenizes a UTF-8 text file in pieces of about `chunkBytes` (4 MB), cut at newlines. */
-export async function tokenizeTextFile(file: string, tok: TextTokenizer, onProgress?: (bytes: number, total: number) => void, chunkBytes = CHUNK_BYTES): Promise<Uint32Array> {
+export async function tokenizeTextFile(
+  file: string,
+  tok: TextTokenizer,
+  onProgress?: (bytes: number, total: number) => void,
+  chunkBytes = CHUNK_BYTES,
+): Promise<Uint32Array> {
   const st = await statFile(file);
   const handle = await fs.open(file, 'r');
   const decoder = new StringDecoder('utf8');
@@ -115,7 +121,10 @@ function cacheDir(): string {
 }
 
 function cacheKey(file: string, size: number, mtimeMs: number, tok: TextTokenizer): string {
-  return createHash('sha256').update(`${path.resolve(file)}|${size}|${mtimeMs}|${tok.fingerprint}`).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(`${path.resolve(file)}|${size}|${mtimeMs}|${tok.fingerprint}`)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 async function readCache(cache: string): Promise<Uint32Array | undefined> {
@@ -153,7 +162,12 @@ async function writeCache(candidates: string[], ids: Uint32Array): Promise<strin
  * Loads a dataset as token ids for a model with `tok` and `vocabSize`. Text files are
  * tokenized once and cached.
  */
-export async function loadDataset(file: string, tok: TextTokenizer, vocabSize: number, onProgress?: (bytes: number, total: number) => void): Promise<TokenDataset> {
+export async function loadDataset(
+  file: string,
+  tok: TextTokenizer,
+  vocabSize: number,
+  onProgress?: (bytes: number, total: number) => void,
+): Promise<TokenDataset> {
   if (file.endsWith('.bin')) return { file, ids: await readBinTokens(file, vocabSize), kind: 'bin' };
   const st = await statFile(file);
   const key = cacheKey(file, st.size, st.mtimeMs, tok);

@@ -49,6 +49,12 @@ export interface ExperimentOptions {
   rewarm?: number;
   /** Depth operator when the target has more layers (default identity). */
   depth?: DepthMode;
+  /**
+   * HyperCloning's symmetry-breaking noise (signal-to-noise in dB; the function is kept). Without
+   * it the clone copies get identical gradients and stay identical, so the grown model keeps the
+   * source's capacity (docs/experiments.md).
+   */
+  noiseDb?: number;
   /** Growth seed (default the training seed). */
   growthSeed?: number;
   /** AdamW moments of the source run (optimizer.safetensors of a `scion train` checkpoint); else estimated. */
@@ -105,6 +111,16 @@ async function scoreModel(dir: string, sets: EvalSet[], ctx: number): Promise<Re
     return out;
   } finally {
     disposeParams(model.params);
+  }
+}
+
+/** The growth options recorded in a grown model's growth.json, as JSON text (undefined if none). */
+async function growthOptionsIn(dir: string): Promise<string | undefined> {
+  try {
+    const g = JSON.parse(await fs.readFile(path.join(dir, 'growth.json'), 'utf8')) as { options?: unknown };
+    return JSON.stringify(g.options ?? null);
+  } catch {
+    return undefined;
   }
 }
 
@@ -174,6 +190,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
     const o: GrowOptions = { ...baseGrow, method };
     const depthOnly = ['identity', 'stack', 'interpolate'].includes(method);
     if (needsDepth && !depthOnly) o.depth = opts.depth ?? 'identity';
+    if (opts.noiseDb !== undefined && method === 'hypercloning') o.noiseDb = opts.noiseDb;
     return o;
   };
   const firstGrown = specs.find((s) => s.method !== 'scratch');
@@ -197,11 +214,13 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   const sourceScores = await scoreModel(opts.source, sets, evalCtx);
   evaluations.push({ model: path.resolve(opts.source), stage: 'source', scores: sourceScores });
 
-  // 3. grow once per method
+  // 3. grow once per method (a method grown differently than last time cannot reuse its old runs)
   const grown = new Map<string, { dir: string; report: GrowthReport }>();
+  const regrown = new Set<string>();
   for (const s of specs) {
     if (s.method === 'scratch' || grown.has(s.method)) continue;
     const dir = path.join(out, 'models', s.method);
+    const before = await growthOptionsIn(dir);
     log(`growing with ${s.method} -> ${dir}`);
     const report = await growModelDir(opts.source, dir, {
       ...growOpts(s.method),
@@ -210,6 +229,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
       onLog: (l) => log(`  ${l}`),
     });
     grown.set(s.method, { dir, report });
+    if (before !== undefined && before !== (await growthOptionsIn(dir))) regrown.add(s.method);
     evaluations.push({ model: dir, stage: 'grown', run: s.method, scores: await scoreModel(dir, sets, evalCtx) });
   }
   // the scratch run needs a folder with the target's config.json and the tokenizer
@@ -284,7 +304,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
     let reuse = false;
     if (existsSync(path.join(runDir, 'run.json'))) {
       const prev = await readRunConfig(runDir);
-      if (sameRun(prev.options, wanted)) reuse = true;
+      if (sameRun(prev.options, wanted) && !regrown.has(s.method)) reuse = true;
     }
     const mode = reuse && existsSync(path.join(runDir, 'result.json')) ? 'done' : reuse ? 'resume' : 'fresh';
     planned.push({ spec: s, runDir, train, mode, warmup: isScratch ? r0.warmup : (train.rewarm ?? 0) });
@@ -456,6 +476,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
       eval_ctx: evalCtx,
       jobs,
       ...(needsDepth ? { depth: opts.depth ?? 'identity' } : {}),
+      ...(opts.noiseDb !== undefined ? { hypercloning_noise_db: opts.noiseDb } : {}),
       ...(momentFiles.size > 0 ? { moment_source: sourceMomentsOrigin } : {}),
     },
     datasets: sets.map((s) => ({ name: s.name, spec: s.spec, tokens: s.ids.length, windows: Math.floor(s.ids.length / evalCtx) })),

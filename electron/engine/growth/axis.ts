@@ -34,18 +34,34 @@ function make(kind: AxisKind, sourceSize: number, src: Int32Array, scale: Float3
 
 /** The axis unchanged. */
 export function identityMap(size: number, kind: AxisKind = 'fixed'): AxisMap {
-  return make(kind, size, Int32Array.from({ length: size }, (_, j) => j), new Float32Array(size).fill(1));
+  return make(
+    kind,
+    size,
+    Int32Array.from({ length: size }, (_, j) => j),
+    new Float32Array(size).fill(1),
+  );
 }
 
 /** n copies of the axis one after the other: unit j copies j mod d; fan-in scaled by 1/n. */
 export function tileMap(d: number, n: number, kind: AxisKind): AxisMap {
   if (!Number.isInteger(n) || n < 1) throw new ScionError(`tile factor must be a positive integer, got ${n}`, 'E_GROW');
-  return make(kind, d, Int32Array.from({ length: d * n }, (_, j) => j % d), new Float32Array(d * n).fill(1 / n), n);
+  return make(
+    kind,
+    d,
+    Int32Array.from({ length: d * n }, (_, j) => j % d),
+    new Float32Array(d * n).fill(1 / n),
+    n,
+  );
 }
 
 /** The source units first, then `size - d` new units. */
 export function padMap(d: number, size: number, kind: AxisKind): AxisMap {
-  return make(kind, d, Int32Array.from({ length: size }, (_, j) => (j < d ? j : -1)), new Float32Array(size).fill(1));
+  return make(
+    kind,
+    d,
+    Int32Array.from({ length: size }, (_, j) => (j < d ? j : -1)),
+    new Float32Array(size).fill(1),
+  );
 }
 
 /** Units copied by an explicit mapping (Net2Net): fan-in scaled by 1 / number of copies. */
@@ -61,7 +77,14 @@ export function unitMap(d: number, src: Int32Array, kind: AxisKind): AxisMap {
  * Expands a map over heads (head t copies source head `heads[t]`, or -1) to a map over their
  * `headDim` elements; `scales[t]` is the head's fan-in factor.
  */
-export function headsToUnits(heads: Int32Array, sourceHeads: number, headDim: number, scales: Float32Array, kind: AxisKind = 'internal', tiles?: number): AxisMap {
+export function headsToUnits(
+  heads: Int32Array,
+  sourceHeads: number,
+  headDim: number,
+  scales: Float32Array,
+  kind: AxisKind = 'internal',
+  tiles?: number,
+): AxisMap {
   const src = new Int32Array(heads.length * headDim);
   const scale = new Float32Array(heads.length * headDim);
   for (let t = 0; t < heads.length; t++) {

@@ -31,14 +31,26 @@ export interface GrowthBench {
   peakOverFile: number;
 }
 
-export const GPT2_SMALL: GPT2Config = { family: 'gpt2', vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12, nInner: 3072, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
+export const GPT2_SMALL: GPT2Config = {
+  family: 'gpt2',
+  vocabSize: 50257,
+  nPositions: 1024,
+  nEmbd: 768,
+  nLayer: 12,
+  nHead: 12,
+  nInner: 3072,
+  layerNormEpsilon: 1e-5,
+  activation: 'gelu_new',
+};
 
 /** Writes a random model of `cfg` to `dir`, one tensor at a time (never the whole model in memory). */
 async function writeRandomModel(dir: string, cfg: GPT2Config, seed = 1): Promise<void> {
   let s = seed >>> 0;
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(toHFConfig(cfg), null, 2));
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensorSpecs(cfg), (name) => {
-    const n = tensorSpecs(cfg).find((t) => t.name === name)!.shape.reduce((a, b) => a * b, 1);
+    const n = tensorSpecs(cfg)
+      .find((t) => t.name === name)!
+      .shape.reduce((a, b) => a * b, 1);
     const a = new Float32Array(n);
     const gain = /ln_(\d|f)\.weight$/.test(name);
     for (let i = 0; i < n; i++) {

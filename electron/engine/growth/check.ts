@@ -122,7 +122,8 @@ export async function checkFunctionPreservation(source: ParamModel, grown: Param
   const lossGrown = lossG / preds;
   const finite = Number.isFinite(lossGrown) && Number.isFinite(maxAbs);
   const within = finite && worst <= 1 && Math.abs(lossGrown - lossSource) <= LOSS_TOL;
-  const verdict: Verdict = theory === 'exact' ? (within ? 'exact' : 'not preserving') : theory === 'approximate' ? (finite ? 'approximate' : 'not preserving') : 'not preserving';
+  const verdict: Verdict =
+    theory === 'exact' ? (within ? 'exact' : 'not preserving') : theory === 'approximate' ? (finite ? 'approximate' : 'not preserving') : 'not preserving';
   return {
     verdict,
     theory,

@@ -12,15 +12,22 @@ import { type TensorRule, blockSources, newGain } from './rules.ts';
 export function gpt2Rule(plan: GrowthPlan, name: string): TensorRule {
   const { hidden, ffn, q, kv, vocab, positions } = plan.maps;
   const gain = newGain(plan);
-  if (name === 'transformer.wte.weight') return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
-  if (name === 'transformer.wpe.weight') return { type: 'matrix', source: name, maps: { rows: positions, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
-  if (name === 'transformer.ln_f.weight') return { type: 'vector', source: name, map: hidden, newValue: gain, scale: 1, fanInScale: plan.tiedHeadRescale, zero: false };
-  if (name === 'transformer.ln_f.bias') return { type: 'vector', source: name, map: hidden, newValue: 0, scale: 1, fanInScale: plan.tiedHeadRescale, zero: false };
+  if (name === 'transformer.wte.weight')
+    return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
+  if (name === 'transformer.wpe.weight')
+    return { type: 'matrix', source: name, maps: { rows: positions, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
+  if (name === 'transformer.ln_f.weight')
+    return { type: 'vector', source: name, map: hidden, newValue: gain, scale: 1, fanInScale: plan.tiedHeadRescale, zero: false };
+  if (name === 'transformer.ln_f.bias')
+    return { type: 'vector', source: name, map: hidden, newValue: 0, scale: 1, fanInScale: plan.tiedHeadRescale, zero: false };
   const m = /^transformer\.h\.(\d+)\.(.+)$/.exec(name);
   if (!m) throw new ScionError(`GPT-2 growth has no rule for tensor '${name}'`, 'E_GROW');
   const { source, next, identity } = blockSources(plan, 'transformer.h.', Number(m[1]), m[2]!);
   const base = next === undefined ? { source } : { source, next };
-  const qkv = plan.negativeControl === 'fused-qkv-one-block' ? tileMap(3 * plan.sourceDims.hidden, plan.targetDims.hidden / plan.sourceDims.hidden, 'internal') : concatMaps([q, kv, kv]);
+  const qkv =
+    plan.negativeControl === 'fused-qkv-one-block'
+      ? tileMap(3 * plan.sourceDims.hidden, plan.targetDims.hidden / plan.sourceDims.hidden, 'internal')
+      : concatMaps([q, kv, kv]);
   switch (m[2]) {
     case 'ln_1.weight':
     case 'ln_2.weight':

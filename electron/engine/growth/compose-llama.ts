@@ -11,9 +11,11 @@ import { type TensorRule, blockSources, newGain } from './rules.ts';
 export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
   const { hidden, ffn, q, kv, vocab } = plan.maps;
   const gain = newGain(plan);
-  if (name === 'model.embed_tokens.weight') return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
+  if (name === 'model.embed_tokens.weight')
+    return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
   if (name === 'lm_head.weight') return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
-  if (name === 'model.norm.weight') return { type: 'vector', source: name, map: hidden, newValue: gain, scale: plan.rmsGainScale, fanInScale: plan.tiedHeadRescale, zero: false };
+  if (name === 'model.norm.weight')
+    return { type: 'vector', source: name, map: hidden, newValue: gain, scale: plan.rmsGainScale, fanInScale: plan.tiedHeadRescale, zero: false };
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
   if (!m) throw new ScionError(`Llama growth has no rule for tensor '${name}'`, 'E_GROW');
   const { source, next, identity } = blockSources(plan, 'model.layers.', Number(m[1]), m[2]!);

@@ -68,7 +68,8 @@ export async function growTensor(plan: GrowthPlan, name: string, get: SourceGett
     }
     return out;
   }
-  if (w.length !== rule.map.sourceSize) throw new ScionError(`growth: source tensor '${rule.source}' has ${w.length} values, expected ${rule.map.sourceSize}`, 'E_GROW');
+  if (w.length !== rule.map.sourceSize)
+    throw new ScionError(`growth: source tensor '${rule.source}' has ${w.length} values, expected ${rule.map.sourceSize}`, 'E_GROW');
   const randomPad = plan.spec.pad === 'random' && !zeroNew;
   const out = mapVector(w, rule.map, zeroNew ? 0 : rule.newValue, randomPad ? plan.resolved.padStd : 0, rng, next);
   if (rule.scale !== 1 || rule.fanInScale) {
@@ -90,7 +91,8 @@ export async function* growPlanArrays(plan: GrowthPlan, get: SourceGetter): Asyn
   for (const spec of tensorSpecs(plan.target)) {
     const data = await growTensor(plan, spec.name, get);
     const want = spec.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== want) throw new ScionError(`growth produced ${data.length} values for '${spec.name}' but its shape [${spec.shape.join(', ')}] needs ${want}`, 'E_GROW');
+    if (data.length !== want)
+      throw new ScionError(`growth produced ${data.length} values for '${spec.name}' but its shape [${spec.shape.join(', ')}] needs ${want}`, 'E_GROW');
     yield { name: spec.name, shape: spec.shape, data };
   }
 }

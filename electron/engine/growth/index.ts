@@ -3,6 +3,28 @@ export { growthMethods, methodSpec } from './methods.ts';
 export { planGrowth, makePlan, type GrowthPlan, type LayerSource } from './plan.ts';
 export { growArrays, growPlanArrays, growTensor, type GrownTensor, type SourceGetter } from './grow.ts';
 export { growModelDir, growthJson, type GrowDirOptions, type GrowthReport } from './model-dir.ts';
-export { checkFunctionPreservation, randomWindows, windowsFromTokens, type CheckWindows, type FunctionCheck, LOGIT_ABS_TOL, LOGIT_REL_TOL, LOSS_TOL } from './check.ts';
+export {
+  checkFunctionPreservation,
+  randomWindows,
+  windowsFromTokens,
+  type CheckWindows,
+  type FunctionCheck,
+  LOGIT_ABS_TOL,
+  LOGIT_REL_TOL,
+  LOSS_TOL,
+} from './check.ts';
 export { WIDTH_METHODS, DEPTH_MODES, type GrowOptions, type MethodName, type DepthMode, type Verdict, type NegativeControl } from './options.ts';
-export { MASK_FILE, type GrowthMasks, type MaskSummary, tensorMask, writeGrowthMask, readGrowthMask, disposeMasks, rampAt, rampMultipliers, maskedParams, effectiveParams, disposeMasked } from './mask.ts';
+export {
+  MASK_FILE,
+  type GrowthMasks,
+  type MaskSummary,
+  tensorMask,
+  writeGrowthMask,
+  readGrowthMask,
+  disposeMasks,
+  rampAt,
+  rampMultipliers,
+  maskedParams,
+  effectiveParams,
+  disposeMasked,
+} from './mask.ts';

@@ -21,51 +21,106 @@ export interface MethodSpec {
 
 const SPECS: Record<MethodName, MethodSpec> = {
   hypercloning: {
-    info: { name: 'hypercloning', kind: 'width', exact: true, summary: 'HyperCloning (Samragh et al. 2024): every weight tiled n-fold with 1/n on the fan-in; integer multiples of hidden, MLP and heads; optional symmetry-breaking noise (--noise-db) that keeps the function' },
+    info: {
+      name: 'hypercloning',
+      kind: 'width',
+      exact: true,
+      summary:
+        'HyperCloning (Samragh et al. 2024): every weight tiled n-fold with 1/n on the fan-in; integer multiples of hidden, MLP and heads; optional symmetry-breaking noise (--noise-db) that keeps the function',
+    },
     mapping: 'tile',
   },
   'zero-pad': {
-    info: { name: 'zero-pad', kind: 'width', exact: 'depends', summary: 'copy + zero pad (Zhang 2021, the seed paper): source weights in the corner, new residual columns zero; any larger size; exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm' },
+    info: {
+      name: 'zero-pad',
+      kind: 'width',
+      exact: 'depends',
+      summary:
+        'copy + zero pad (Zhang 2021, the seed paper): source weights in the corner, new residual columns zero; any larger size; exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm',
+    },
     mapping: 'pad',
     pad: 'zero',
   },
   'random-pad': {
-    info: { name: 'random-pad', kind: 'width', exact: false, summary: 'copy + small random pad (Zhang 2021 variant): as zero-pad with N(0, 0.02) in every new entry; approximate' },
+    info: {
+      name: 'random-pad',
+      kind: 'width',
+      exact: false,
+      summary: 'copy + small random pad (Zhang 2021 variant): as zero-pad with N(0, 0.02) in every new entry; approximate',
+    },
     mapping: 'pad',
     pad: 'random',
   },
   net2net: {
-    info: { name: 'net2net', kind: 'width', exact: 'depends', summary: 'Net2Net / bert2BERT FPI: new units copy random source units, fan-in divided by the copy count; exact when only the MLP or heads grow, approximate when hidden grows (norm statistics change)' },
+    info: {
+      name: 'net2net',
+      kind: 'width',
+      exact: 'depends',
+      summary:
+        'Net2Net / bert2BERT FPI: new units copy random source units, fan-in divided by the copy count; exact when only the MLP or heads grow, approximate when hidden grows (norm statistics change)',
+    },
     mapping: 'net2net',
   },
   aki: {
-    info: { name: 'aki', kind: 'width', exact: false, summary: "bert2BERT AKI: as Net2Net, but added units take the next block's weights; not function-preserving, reported to converge faster" },
+    info: {
+      name: 'aki',
+      kind: 'width',
+      exact: false,
+      summary: "bert2BERT AKI: as Net2Net, but added units take the next block's weights; not function-preserving, reported to converge faster",
+    },
     mapping: 'net2net',
     aki: true,
   },
   'mlp-zero': {
-    info: { name: 'mlp-zero', kind: 'width', exact: true, summary: 'MLP widening with zero fan-out: new MLP units get random fan-in and zero outgoing weights; any larger --ffn; exact' },
+    info: {
+      name: 'mlp-zero',
+      kind: 'width',
+      exact: true,
+      summary: 'MLP widening with zero fan-out: new MLP units get random fan-in and zero outgoing weights; any larger --ffn; exact',
+    },
     mapping: 'pad',
     pad: 'zero',
   },
   'add-heads': {
-    info: { name: 'add-heads', kind: 'width', exact: true, summary: 'add attention heads (head_dim fixed): new q/k/v random, their output-projection rows zero; exact (Llama; GPT-2 ties heads to hidden, use zero-pad there)' },
+    info: {
+      name: 'add-heads',
+      kind: 'width',
+      exact: true,
+      summary:
+        'add attention heads (head_dim fixed): new q/k/v random, their output-projection rows zero; exact (Llama; GPT-2 ties heads to hidden, use zero-pad there)',
+    },
     mapping: 'pad',
     pad: 'zero',
   },
   msg: {
-    info: { name: 'msg', kind: 'width', exact: 'depends', summary: 'masked growth (MSG, Yao et al. 2024): random-pad values plus growth-mask.safetensors (1 copied, 0 new); new entries ramp in over K steps with scion train --mask-ramp K; at ramp 0 exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm when hidden grows; identity blocks with --depth identity' },
+    info: {
+      name: 'msg',
+      kind: 'width',
+      exact: 'depends',
+      summary:
+        'masked growth (MSG, Yao et al. 2024): random-pad values plus growth-mask.safetensors (1 copied, 0 new); new entries ramp in over K steps with scion train --mask-ramp K; at ramp 0 exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm when hidden grows; identity blocks with --depth identity',
+    },
     mapping: 'pad',
     pad: 'random',
     masked: true,
   },
   identity: {
-    info: { name: 'identity', kind: 'depth', exact: true, summary: 'depth only: new blocks copy a neighbour with attention and MLP output projections zero (identity blocks); exact; place them with --insert-at' },
+    info: {
+      name: 'identity',
+      kind: 'depth',
+      exact: true,
+      summary: 'depth only: new blocks copy a neighbour with attention and MLP output projections zero (identity blocks); exact; place them with --insert-at',
+    },
     mapping: 'none',
     depth: 'identity',
   },
   stack: {
-    info: { name: 'stack', kind: 'depth', exact: false, summary: 'depth only: G_stack (Du et al. 2024), blocks repeated [1..L, 1..L]; not function-preserving' },
+    info: {
+      name: 'stack',
+      kind: 'depth',
+      exact: false,
+      summary: 'depth only: G_stack (Du et al. 2024), blocks repeated [1..L, 1..L]; not function-preserving',
+    },
     mapping: 'none',
     depth: 'stack',
   },

@@ -95,7 +95,9 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   try {
     const hash = await weightsHash(sourceDir);
     const t = describeShape(plan.target);
-    log(`growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`);
+    log(
+      `growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`,
+    );
     const started = Date.now();
     let growSeconds = 0;
     let checkSeconds = 0;
@@ -105,11 +107,16 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
       let done = 0;
-      await writeSafetensors(path.join(tmp, 'model.safetensors'), specs, async (name) => {
-        const data = await growTensor(plan, name, reader.get);
-        if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
-        return data;
-      }, { format: 'pt' });
+      await writeSafetensors(
+        path.join(tmp, 'model.safetensors'),
+        specs,
+        async (name) => {
+          const data = await growTensor(plan, name, reader.get);
+          if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
+          return data;
+        },
+        { format: 'pt' },
+      );
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
       await copySideFiles(sourceDir, tmp);
       bytesWritten = (await fs.stat(path.join(tmp, 'model.safetensors'))).size;

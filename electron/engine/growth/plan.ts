@@ -78,12 +78,18 @@ function resolveSize(name: string, multName: string, base: number, size: number 
 function resolveHeads(source: ModelConfig, s: Dims, spec: MethodSpec, D: number, n: number, opts: GrowOptions): { heads: number; kvHeads: number } {
   const m = spec.info.name;
   if (source.family === 'gpt2') {
-    if (m === 'add-heads') refuse(`add-heads cannot grow GPT-2: its heads x head_dim must equal hidden ${s.hidden}; use zero-pad with a larger --hidden (adds heads) or hypercloning`);
+    if (m === 'add-heads')
+      refuse(
+        `add-heads cannot grow GPT-2: its heads x head_dim must equal hidden ${s.hidden}; use zero-pad with a larger --hidden (adds heads) or hypercloning`,
+      );
     if (D % s.headDim !== 0) {
-      refuse(`hidden ${D} is not a multiple of head_dim ${s.headDim}: GPT-2's heads x head_dim = hidden and head_dim stays fixed; use a multiple of ${s.headDim}`);
+      refuse(
+        `hidden ${D} is not a multiple of head_dim ${s.headDim}: GPT-2's heads x head_dim = hidden and head_dim stays fixed; use a multiple of ${s.headDim}`,
+      );
     }
     const h = D / s.headDim;
-    if (opts.heads !== undefined && opts.heads !== h) refuse(`GPT-2 keeps head_dim ${s.headDim} and heads x head_dim = hidden, so hidden ${D} means ${h} heads, not ${opts.heads}`);
+    if (opts.heads !== undefined && opts.heads !== h)
+      refuse(`GPT-2 keeps head_dim ${s.headDim} and heads x head_dim = hidden, so hidden ${D} means ${h} heads, not ${opts.heads}`);
     if (opts.kvHeads !== undefined && opts.kvHeads !== h) refuse(`GPT-2 has no grouped KV heads: --kv-heads must equal the heads (${h})`);
     return { heads: h, kvHeads: h };
   }
@@ -95,7 +101,9 @@ function resolveHeads(source: ModelConfig, s: Dims, spec: MethodSpec, D: number,
     const kvDefault = s.kvHeads * p;
     const kvHeads = opts.negativeControl === 'kv-heads-not-grown' ? s.kvHeads : (opts.kvHeads ?? kvDefault);
     if (opts.negativeControl !== 'kv-heads-not-grown' && kvHeads !== kvDefault && !(s.kvHeads === 1 && kvHeads === 1)) {
-      refuse(`KV heads must grow with the query heads (x${p}) to keep the function under grouped-query attention: use --kv-heads ${kvDefault}${s.kvHeads === 1 ? ' (or keep 1)' : ''}`);
+      refuse(
+        `KV heads must grow with the query heads (x${p}) to keep the function under grouped-query attention: use --kv-heads ${kvDefault}${s.kvHeads === 1 ? ' (or keep 1)' : ''}`,
+      );
     }
     return { heads, kvHeads };
   }
@@ -105,13 +113,21 @@ function resolveHeads(source: ModelConfig, s: Dims, spec: MethodSpec, D: number,
   if (heads < s.heads) refuse(`heads ${heads} is fewer than the source's ${s.heads}: growth only adds heads`);
   const kvHeads = opts.kvHeads ?? (heads % g === 0 ? heads / g : s.kvHeads);
   if (kvHeads < s.kvHeads) refuse(`KV heads ${kvHeads} is fewer than the source's ${s.kvHeads}`);
-  if (heads % kvHeads !== 0) refuse(`heads ${heads} is not a multiple of KV heads ${kvHeads}; try --kv-heads ${heads % g === 0 ? heads / g : s.kvHeads} or --heads a multiple of ${kvHeads}`);
-  if (heads / kvHeads < g) refuse(`heads ${heads} over KV heads ${kvHeads} gives ${heads / kvHeads} query heads per KV head, fewer than the source's ${g}: use --kv-heads ${Math.floor(heads / g)} or fewer`);
+  if (heads % kvHeads !== 0)
+    refuse(
+      `heads ${heads} is not a multiple of KV heads ${kvHeads}; try --kv-heads ${heads % g === 0 ? heads / g : s.kvHeads} or --heads a multiple of ${kvHeads}`,
+    );
+  if (heads / kvHeads < g)
+    refuse(
+      `heads ${heads} over KV heads ${kvHeads} gives ${heads / kvHeads} query heads per KV head, fewer than the source's ${g}: use --kv-heads ${Math.floor(heads / g)} or fewer`,
+    );
   // transformers (5.x) refuses a Llama config whose hidden size is not a multiple of the heads,
   // even with head_dim set; such a model could not be exported back to Hugging Face.
   if (D % heads !== 0) {
     const ok = Array.from({ length: 4 * heads }, (_, i) => i + 1).filter((h) => h > s.heads && D % h === 0 && h % g === 0);
-    refuse(`hidden ${D} is not a multiple of ${heads} heads, which transformers requires of a Llama config (it would refuse to load the grown model)${ok.length ? `: use --heads ${ok.slice(0, 4).join(', ')}` : ''}`);
+    refuse(
+      `hidden ${D} is not a multiple of ${heads} heads, which transformers requires of a Llama config (it would refuse to load the grown model)${ok.length ? `: use --heads ${ok.slice(0, 4).join(', ')}` : ''}`,
+    );
   }
   return { heads, kvHeads };
 }
@@ -123,7 +139,14 @@ function headMaps(spec: MethodSpec, s: Dims, heads: number, kvHeads: number, see
   const g2 = heads / kvHeads;
   if (spec.mapping === 'tile') {
     const p = heads / s.heads;
-    const q = headsToUnits(Int32Array.from({ length: heads }, (_, t) => t % s.heads), s.heads, hd, new Float32Array(heads).fill(1 / p), 'internal', p);
+    const q = headsToUnits(
+      Int32Array.from({ length: heads }, (_, t) => t % s.heads),
+      s.heads,
+      hd,
+      new Float32Array(heads).fill(1 / p),
+      'internal',
+      p,
+    );
     const kvSrc = Int32Array.from({ length: kvHeads }, (_, k) => k % s.kvHeads);
     const kv = headsToUnits(kvSrc, s.kvHeads, hd, new Float32Array(kvHeads).fill(1), 'internal');
     return { q, kv };
@@ -154,7 +177,11 @@ function unitAxis(spec: MethodSpec, d: number, size: number, kind: 'hidden' | 'i
   if (spec.mapping === 'tile') return tileMap(d, size / d, kind);
   if (spec.mapping === 'net2net') {
     const rng = rngFor(seed, `mapping:${stream}`);
-    return unitMap(d, Int32Array.from({ length: size }, (_, j) => (j < d ? j : rng.int(d))), kind);
+    return unitMap(
+      d,
+      Int32Array.from({ length: size }, (_, j) => (j < d ? j : rng.int(d))),
+      kind,
+    );
   }
   return size === d ? identityMap(d, kind) : padMap(d, size, kind);
 }
@@ -178,7 +205,8 @@ function layerPlan(depth: DepthMode | undefined, L: number, L2: number, insertAt
   }
   const positions = insertAt ?? [L];
   if (positions.length === 0) refuse('--insert-at needs at least one position');
-  for (const p of positions) if (!Number.isInteger(p) || p < 0 || p > L) refuse(`--insert-at ${p} is not a block boundary: use 0..${L} (after how many source blocks)`);
+  for (const p of positions)
+    if (!Number.isInteger(p) || p < 0 || p > L) refuse(`--insert-at ${p} is not a block boundary: use 0..${L} (after how many source blocks)`);
   const count = new Array<number>(L + 1).fill(0);
   for (let j = 0; j < L2 - L; j++) count[positions[j % positions.length]!]! += 1;
   const out: LayerSource[] = [];
@@ -194,7 +222,14 @@ function worst(a: Verdict, b: Verdict): Verdict {
   return ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b;
 }
 
-function theoryOf(spec: MethodSpec, source: ModelConfig, s: Dims, t: Dims, depth: DepthMode | undefined, widthGrows: boolean): { verdict: Verdict; why: string } {
+function theoryOf(
+  spec: MethodSpec,
+  source: ModelConfig,
+  s: Dims,
+  t: Dims,
+  depth: DepthMode | undefined,
+  widthGrows: boolean,
+): { verdict: Verdict; why: string } {
   let verdict: Verdict = 'exact';
   const why: string[] = [];
   const hiddenGrows = t.hidden > s.hidden;
@@ -204,7 +239,9 @@ function theoryOf(spec: MethodSpec, source: ModelConfig, s: Dims, t: Dims, depth
       const at0 = 'masked growth: at ramp 0 every new entry is masked to zero, so the masked model is the zero-pad function';
       if (hiddenGrows && source.family === 'gpt2') {
         verdict = 'approximate';
-        why.push(`${at0}; the zero hidden units still change LayerNorm's mean and variance (approximate: MSG's LayerNorm over the old units only is not implemented)`);
+        why.push(
+          `${at0}; the zero hidden units still change LayerNorm's mean and variance (approximate: MSG's LayerNorm over the old units only is not implemented)`,
+        );
       } else why.push(hiddenGrows ? `${at0}, exact under RMSNorm with gains x sqrt(d/D) and eps x d/D` : `${at0}, exact (the new units are silent)`);
       why.push('during the ramp (scion train --mask-ramp K) the new entries are scaled by min(1, step/K); after it the model is the random-pad model');
     } else if (spec.aki) {
@@ -223,7 +260,8 @@ function theoryOf(spec: MethodSpec, source: ModelConfig, s: Dims, t: Dims, depth
       why.push("zero-padded hidden units change LayerNorm's mean and variance (approximate)");
     } else why.push(hiddenGrows ? 'zero pad under RMSNorm with gains x sqrt(d/D) and eps x d/D (exact)' : 'new units have zero fan-out (exact)');
   }
-  if (depth === 'identity') why.push(spec.masked ? 'new blocks have masked (small random) residual writers (exact at ramp 0)' : 'new blocks have zero residual writers (exact)');
+  if (depth === 'identity')
+    why.push(spec.masked ? 'new blocks have masked (small random) residual writers (exact at ramp 0)' : 'new blocks have zero residual writers (exact)');
   if (depth === 'stack' || depth === 'interpolate') {
     verdict = worst(verdict, 'not preserving');
     why.push(`${depth === 'stack' ? 'stacked' : 'interpolated'} blocks add their updates twice (not function-preserving)`);
@@ -231,7 +269,23 @@ function theoryOf(spec: MethodSpec, source: ModelConfig, s: Dims, t: Dims, depth
   return { verdict, why: why.join('; ') };
 }
 
-const GROW_KEYS = ['method', 'hidden', 'widthMult', 'ffn', 'ffnMult', 'heads', 'kvHeads', 'layers', 'depth', 'insertAt', 'noiseDb', 'seed', 'padStd', 'newEntries', 'negativeControl'] as const;
+const GROW_KEYS = [
+  'method',
+  'hidden',
+  'widthMult',
+  'ffn',
+  'ffnMult',
+  'heads',
+  'kvHeads',
+  'layers',
+  'depth',
+  'insertAt',
+  'noiseDb',
+  'seed',
+  'padStd',
+  'newEntries',
+  'negativeControl',
+] as const;
 
 /** Only the growth options of a larger options object (no callbacks or CLI flags). */
 function pickGrowOptions(opts: GrowOptions): GrowOptions {
@@ -249,27 +303,41 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   const padStd = opts.padStd ?? DEFAULT_PAD_STD;
   let depth = opts.depth;
   if (spec.depth) {
-    if (opts.hidden !== undefined || opts.widthMult !== undefined || opts.ffn !== undefined || opts.ffnMult !== undefined || opts.heads !== undefined || opts.kvHeads !== undefined) {
-      refuse(`--method ${spec.info.name} grows depth only: to widen too, use a width method with --depth ${spec.depth} (e.g. --method hypercloning --width-mult 2 --depth ${spec.depth})`);
+    if (
+      opts.hidden !== undefined ||
+      opts.widthMult !== undefined ||
+      opts.ffn !== undefined ||
+      opts.ffnMult !== undefined ||
+      opts.heads !== undefined ||
+      opts.kvHeads !== undefined
+    ) {
+      refuse(
+        `--method ${spec.info.name} grows depth only: to widen too, use a width method with --depth ${spec.depth} (e.g. --method hypercloning --width-mult 2 --depth ${spec.depth})`,
+      );
     }
     if (depth !== undefined && depth !== spec.depth) refuse(`--method ${spec.info.name} and --depth ${depth} disagree: give one`);
     depth = spec.depth;
     if (opts.layers === undefined) refuse(`--method ${spec.info.name} needs --layers (more than the source's ${s.layers})`);
   }
   if (spec.masked && depth !== undefined && depth !== 'identity') {
-    refuse(`--method msg masks new entries, but ${depth === 'stack' ? 'stacked' : 'interpolated'} blocks are copies, not new: use --depth identity (new blocks ramp in) or --method ${depth}`);
+    refuse(
+      `--method msg masks new entries, but ${depth === 'stack' ? 'stacked' : 'interpolated'} blocks are copies, not new: use --depth identity (new blocks ramp in) or --method ${depth}`,
+    );
   }
-  if (opts.noiseDb !== undefined && spec.mapping !== 'tile') refuse('--noise-db is HyperCloning\'s symmetry-breaking noise: use it with --method hypercloning');
+  if (opts.noiseDb !== undefined && spec.mapping !== 'tile') refuse("--noise-db is HyperCloning's symmetry-breaking noise: use it with --method hypercloning");
   if (opts.noiseDb !== undefined && !Number.isFinite(opts.noiseDb)) refuse(`--noise-db must be a number, got ${opts.noiseDb}`);
 
   const m = spec.info.name;
   const D = resolveSize('hidden', 'width-mult', s.hidden, opts.hidden, opts.widthMult, s.hidden);
-  if (spec.mapping === 'tile' && D % s.hidden !== 0) refuse(`hidden ${D} is not a multiple of ${s.hidden}: hypercloning needs an integer multiple (${multiples(s.hidden)}); use zero-pad or a multiple`);
-  if ((m === 'mlp-zero' || m === 'add-heads') && D !== s.hidden) refuse(`${m} keeps the hidden size ${s.hidden}: to grow hidden to ${D} use zero-pad, net2net or hypercloning`);
+  if (spec.mapping === 'tile' && D % s.hidden !== 0)
+    refuse(`hidden ${D} is not a multiple of ${s.hidden}: hypercloning needs an integer multiple (${multiples(s.hidden)}); use zero-pad or a multiple`);
+  if ((m === 'mlp-zero' || m === 'add-heads') && D !== s.hidden)
+    refuse(`${m} keeps the hidden size ${s.hidden}: to grow hidden to ${D} use zero-pad, net2net or hypercloning`);
   const n = D / s.hidden;
   const ffnFallback = spec.mapping === 'tile' ? s.ffn * n : spec.mapping === 'pad' || spec.mapping === 'net2net' ? Math.round((s.ffn * D) / s.hidden) : s.ffn;
   const F = resolveSize('ffn', 'ffn-mult', s.ffn, opts.ffn, opts.ffnMult, ffnFallback);
-  if (spec.mapping === 'tile' && F % s.ffn !== 0) refuse(`ffn ${F} is not a multiple of ${s.ffn}: hypercloning needs an integer multiple (${multiples(s.ffn)}); use zero-pad or mlp-zero for other sizes`);
+  if (spec.mapping === 'tile' && F % s.ffn !== 0)
+    refuse(`ffn ${F} is not a multiple of ${s.ffn}: hypercloning needs an integer multiple (${multiples(s.ffn)}); use zero-pad or mlp-zero for other sizes`);
   if (m === 'mlp-zero' && F === s.ffn) refuse(`mlp-zero needs --ffn or --ffn-mult larger than the source's ${s.ffn}`);
   let heads = s.heads;
   let kvHeads = s.kvHeads;
@@ -280,7 +348,13 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   const t: Dims = { hidden: D, ffn: F, heads, kvHeads, headDim: s.headDim, layers: L2 };
   const widthGrows = D > s.hidden || F > s.ffn || heads > s.heads || kvHeads > s.kvHeads;
   if (!widthGrows && L2 === s.layers) refuse('nothing to grow: give a larger --hidden/--width-mult, --ffn/--ffn-mult, --heads or --layers');
-  if (spec.mapping === 'tile' && opts.negativeControl !== 'kv-heads-not-grown' && source.family === 'llama' && heads / s.heads !== kvHeads / s.kvHeads && !(s.kvHeads === 1 && kvHeads === 1)) {
+  if (
+    spec.mapping === 'tile' &&
+    opts.negativeControl !== 'kv-heads-not-grown' &&
+    source.family === 'llama' &&
+    heads / s.heads !== kvHeads / s.kvHeads &&
+    !(s.kvHeads === 1 && kvHeads === 1)
+  ) {
     refuse('hypercloning grows query and KV heads by the same factor');
   }
 
@@ -292,8 +366,19 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   const target: ModelConfig =
     source.family === 'gpt2'
       ? { ...source, nEmbd: D, nInner: F, nHead: heads, nLayer: L2 }
-      : { ...source, hiddenSize: D, intermediateSize: F, numAttentionHeads: heads, numKeyValueHeads: kvHeads, numHiddenLayers: L2, rmsNormEps: rmsRescale ? (source.rmsNormEps * s.hidden) / D : source.rmsNormEps };
-  const { q, kv } = spec.mapping === 'none' ? { q: identityMap(s.heads * s.headDim, 'internal'), kv: identityMap(s.kvHeads * s.headDim, 'internal') } : headMaps(spec, s, heads, kvHeads, seed);
+      : {
+          ...source,
+          hiddenSize: D,
+          intermediateSize: F,
+          numAttentionHeads: heads,
+          numKeyValueHeads: kvHeads,
+          numHiddenLayers: L2,
+          rmsNormEps: rmsRescale ? (source.rmsNormEps * s.hidden) / D : source.rmsNormEps,
+        };
+  const { q, kv } =
+    spec.mapping === 'none'
+      ? { q: identityMap(s.heads * s.headDim, 'internal'), kv: identityMap(s.kvHeads * s.headDim, 'internal') }
+      : headMaps(spec, s, heads, kvHeads, seed);
   const vocab = source.vocabSize;
   const ctx = source.family === 'gpt2' ? source.nPositions : source.maxPositionEmbeddings;
   const plan: GrowthPlan = {

@@ -80,7 +80,12 @@ export function repeatVector(v: Float32Array, k: number): Float32Array {
 
 /** W [rows, cols] in the top-left corner of [R, C]; the rest zeros, or N(0, std) with an rng. */
 export function padMatrix(w: Float32Array, rows: number, cols: number, newRows: number, newCols: number, std = 0, rng?: Rng): Float32Array {
-  return mapMatrix(w, { rows: padMap(rows, newRows, 'internal'), cols: padMap(cols, newCols, 'internal'), inAxis: 'rows' }, { inNew: std, outNew: std, both: std }, rng);
+  return mapMatrix(
+    w,
+    { rows: padMap(rows, newRows, 'internal'), cols: padMap(cols, newCols, 'internal'), inAxis: 'rows' },
+    { inNew: std, outNew: std, both: std },
+    rng,
+  );
 }
 
 /** Sets rows [r0, r1) x cols [c0, c1) of a [*, cols] matrix to zero, in place. */

@@ -23,7 +23,12 @@ export async function openSourceReader(dir: string, config: ModelConfig): Promis
     const specs = tensorSpecs(config);
     const wanted = new Set(specs.map((s) => s.name));
     for (const [c, n] of stored) {
-      if (!wanted.has(c)) throw new ScionError(`${dir}: checkpoint tensor '${n}' is not part of a ${config.family} model with this config.json (unsupported tensor)`, 'E_CHECKPOINT', dir);
+      if (!wanted.has(c))
+        throw new ScionError(
+          `${dir}: checkpoint tensor '${n}' is not part of a ${config.family} model with this config.json (unsupported tensor)`,
+          'E_CHECKPOINT',
+          dir,
+        );
     }
     for (const spec of specs) {
       const n = stored.get(spec.name);

@@ -42,10 +42,7 @@ function describeWriteError(target: string, e: unknown): ScionError {
  * Writes a file atomically. `write` receives an open handle on the temporary file and
  * may write to it in pieces (for streaming large tensors).
  */
-export async function atomicWrite(
-  target: string,
-  write: (handle: fs.FileHandle) => Promise<void>,
-): Promise<void> {
+export async function atomicWrite(target: string, write: (handle: fs.FileHandle) => Promise<void>): Promise<void> {
   const tmp = tempSibling(target);
   let handle: fs.FileHandle | undefined;
   try {

@@ -64,13 +64,15 @@ export async function openCheckpoint(dir: string): Promise<TensorSource> {
     const where = new Map<string, SafetensorsFile>();
     try {
       for (const [tensor, shard] of Object.entries(weightMap)) {
-        if (shard.includes('/') || shard.includes('\\')) throw new ScionError(`${index}: shard name '${shard}' must be a file in the same folder`, 'E_SAFETENSORS', index);
+        if (shard.includes('/') || shard.includes('\\'))
+          throw new ScionError(`${index}: shard name '${shard}' must be a file in the same folder`, 'E_SAFETENSORS', index);
         let f = shards.get(shard);
         if (!f) {
           f = await SafetensorsFile.open(path.join(dir, shard));
           shards.set(shard, f);
         }
-        if (!f.tensors.has(tensor)) throw new ScionError(`${path.join(dir, shard)}: the index says it holds '${tensor}', but it does not`, 'E_SAFETENSORS', path.join(dir, shard));
+        if (!f.tensors.has(tensor))
+          throw new ScionError(`${path.join(dir, shard)}: the index says it holds '${tensor}', but it does not`, 'E_SAFETENSORS', path.join(dir, shard));
         where.set(tensor, f);
       }
     } catch (e) {

@@ -58,10 +58,16 @@ function parseHeader(file: string, json: string, dataBytes: number): { tensors: 
     const expected = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[v.dtype];
     if (end < begin) fail(file, `tensor '${name}' has data_offsets [${begin}, ${end}] that end before they begin`);
     if (end - begin !== expected) {
-      fail(file, `tensor '${name}' of dtype ${v.dtype} and shape [${shape.join(', ')}] needs ${expected} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}`);
+      fail(
+        file,
+        `tensor '${name}' of dtype ${v.dtype} and shape [${shape.join(', ')}] needs ${expected} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     if (end > dataBytes) {
-      fail(file, `tensor '${name}' has data_offsets [${begin}, ${end}] past the end of the data (${dataBytes} bytes): the file is truncated or its header lies`);
+      fail(
+        file,
+        `tensor '${name}' has data_offsets [${begin}, ${end}] past the end of the data (${dataBytes} bytes): the file is truncated or its header lies`,
+      );
     }
     spans.push([begin, end, name]);
     tensors.set(name, { name, dtype: v.dtype, shape, begin, end });

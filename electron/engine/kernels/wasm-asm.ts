@@ -64,12 +64,20 @@ export const op = {
 /** `for (v = 0; v < limit; v++) body` with v and limit locals. */
 export function forLoop(v: number, limit: number, body: number[], step: number[] = [...op.get(v), ...op.i32(1), ...op.add]): number[] {
   return [
-    ...op.i32(0), ...op.set(v),
-    ...op.block, ...op.loop,
-    ...op.get(v), ...op.get(limit), ...op.geU, ...op.brIf(1),
+    ...op.i32(0),
+    ...op.set(v),
+    ...op.block,
+    ...op.loop,
+    ...op.get(v),
+    ...op.get(limit),
+    ...op.geU,
+    ...op.brIf(1),
     ...body,
-    ...step, ...op.set(v),
-    ...op.br(0), ...op.end, ...op.end,
+    ...step,
+    ...op.set(v),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
   ];
 }
 
@@ -105,5 +113,19 @@ export function assemble(fns: WasmFunction[]): Uint8Array {
       return [...uleb(body.length), ...body];
     }),
   );
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, funcs), ...section(7, exports), ...section(10, code)]);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
 }

@@ -33,7 +33,8 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const ra = a.shape.length;
   const n = b.shape[b.shape.length - 1]!;
   const sameBatch = ra >= 3 && ra === b.shape.length && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
-  if (!simd || transposeA || transposeB || !sameBatch || a.dtype !== 'float32' || b.dtype !== 'float32' || n % 4 !== 0) return originals!.matMul.kernelFunc(args);
+  if (!simd || transposeA || transposeB || !sameBatch || a.dtype !== 'float32' || b.dtype !== 'float32' || n % 4 !== 0)
+    return originals!.matMul.kernelFunc(args);
   const [m, k] = a.shape.slice(-2) as [number, number];
   const g = size(a.shape.slice(0, -2));
   const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
@@ -71,7 +72,12 @@ function splitV(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const outer = size(x.shape.slice(0, ax)); // rows of the [outer, axis * inner] view
   const inner = size(x.shape.slice(ax + 1));
   const row = x.shape[ax]! * inner;
-  const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), x.dtype));
+  const outs = sizes.map((s) =>
+    backend.makeOutput(
+      x.shape.map((d, i) => (i === ax ? s : d)),
+      x.dtype,
+    ),
+  );
   const view = new Float32Array(heap.buffer); // after the outputs' allocations (the heap may have grown); copyWithin moves bytes, so int32 too
   const src = offset(backend, x) >> 2;
   let col = 0;
@@ -142,7 +148,12 @@ export function installWasmKernels(): boolean {
   }
   originals = { matMul, transpose: tr, splitV: sv, gather };
   heap = memory;
-  for (const [name, kernelFunc] of [['BatchMatMul', batchMatMul], ['Transpose', transpose], ['SplitV', splitV], ['GatherV2', gatherV2]] as const) {
+  for (const [name, kernelFunc] of [
+    ['BatchMatMul', batchMatMul],
+    ['Transpose', transpose],
+    ['SplitV', splitV],
+    ['GatherV2', gatherV2],
+  ] as const) {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
   }

@@ -38,8 +38,18 @@ export type ModelConfig = GPT2Config | LlamaConfig;
 export const PRESETS: Record<string, ModelConfig> = {
   'gpt2-tiny': { family: 'gpt2', vocabSize: 256, nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, nInner: 512, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
   'llama-tiny': {
-    family: 'llama', vocabSize: 256, hiddenSize: 128, intermediateSize: 256, numHiddenLayers: 4, numAttentionHeads: 4, numKeyValueHeads: 2,
-    headDim: 32, maxPositionEmbeddings: 64, rmsNormEps: 1e-5, ropeTheta: 10000, tieWordEmbeddings: false,
+    family: 'llama',
+    vocabSize: 256,
+    hiddenSize: 128,
+    intermediateSize: 256,
+    numHiddenLayers: 4,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    headDim: 32,
+    maxPositionEmbeddings: 64,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    tieWordEmbeddings: false,
   },
 };
 
@@ -215,7 +225,15 @@ export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
 export function describeShape(cfg: ModelConfig): { hidden: number; layers: number; heads: number; kvHeads: number; ffn: number; ctx: number; vocab: number } {
   return cfg.family === 'gpt2'
     ? { hidden: cfg.nEmbd, layers: cfg.nLayer, heads: cfg.nHead, kvHeads: cfg.nHead, ffn: cfg.nInner, ctx: cfg.nPositions, vocab: cfg.vocabSize }
-    : { hidden: cfg.hiddenSize, layers: cfg.numHiddenLayers, heads: cfg.numAttentionHeads, kvHeads: cfg.numKeyValueHeads, ffn: cfg.intermediateSize, ctx: cfg.maxPositionEmbeddings, vocab: cfg.vocabSize };
+    : {
+        hidden: cfg.hiddenSize,
+        layers: cfg.numHiddenLayers,
+        heads: cfg.numAttentionHeads,
+        kvHeads: cfg.numKeyValueHeads,
+        ffn: cfg.intermediateSize,
+        ctx: cfg.maxPositionEmbeddings,
+        vocab: cfg.vocabSize,
+      };
 }
 
 export function contextLength(cfg: ModelConfig): number {

@@ -56,7 +56,10 @@ export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: Fo
   const logits = tf.tidy(() => {
     const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
     const positions = tf.tile(tf.range(0, t, 1, 'int32'), [b]) as tf.Tensor1D; // [B*T]
-    let x = tf.add(embed(param(p, 'transformer.wte.weight') as tf.Tensor2D, flatIds), embed(param(p, 'transformer.wpe.weight') as tf.Tensor2D, positions)) as tf.Tensor2D; // [B*T, D]
+    let x = tf.add(
+      embed(param(p, 'transformer.wte.weight') as tf.Tensor2D, flatIds),
+      embed(param(p, 'transformer.wpe.weight') as tf.Tensor2D, positions),
+    ) as tf.Tensor2D; // [B*T, D]
     const mask = causalMask(t);
     const act = c.activation === 'gelu' ? geluErf : geluTanh;
     for (let i = 0; i < c.nLayer; i++) {

@@ -52,7 +52,11 @@ export async function readModelConfig(dir: string): Promise<{ config: ModelConfi
  * Reads the checkpoint of a model folder as float32 arrays, by canonical name, checking
  * names and shapes. Unknown tensors are an error; known buffers are skipped.
  */
-export async function readCheckpointArrays(dir: string, config: ModelConfig, visit: (name: string, shape: number[], data: Float32Array) => void | Promise<void>): Promise<void> {
+export async function readCheckpointArrays(
+  dir: string,
+  config: ModelConfig,
+  visit: (name: string, shape: number[], data: Float32Array) => void | Promise<void>,
+): Promise<void> {
   const ckpt = await openCheckpoint(dir);
   try {
     const byCanonical = new Map<string, string>();
@@ -64,14 +68,23 @@ export async function readCheckpointArrays(dir: string, config: ModelConfig, vis
     const specs = tensorSpecs(config);
     const wanted = new Set(specs.map((s) => s.name));
     for (const c of byCanonical.keys()) {
-      if (!wanted.has(c)) throw new ScionError(`${dir}: checkpoint tensor '${byCanonical.get(c)}' is not part of a ${config.family} model with this config.json (unsupported tensor)`, 'E_CHECKPOINT', dir);
+      if (!wanted.has(c))
+        throw new ScionError(
+          `${dir}: checkpoint tensor '${byCanonical.get(c)}' is not part of a ${config.family} model with this config.json (unsupported tensor)`,
+          'E_CHECKPOINT',
+          dir,
+        );
     }
     for (const spec of specs) {
       const stored = byCanonical.get(spec.name);
       if (!stored) throw new ScionError(`${dir}: checkpoint has no tensor '${spec.name}' (config.json says the model needs it)`, 'E_CHECKPOINT', dir);
       const info = ckpt.info(stored);
       if (info.shape.join(',') !== spec.shape.join(',')) {
-        throw new ScionError(`${dir}: tensor '${stored}' has shape [${info.shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}]`, 'E_CHECKPOINT', dir);
+        throw new ScionError(
+          `${dir}: tensor '${stored}' has shape [${info.shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}]`,
+          'E_CHECKPOINT',
+          dir,
+        );
       }
       await visit(spec.name, spec.shape, await ckpt.readFloat32(stored));
     }
@@ -115,15 +128,26 @@ export interface SaveOptions {
  * Writes a Hugging Face folder (config.json, model.safetensors, tokenizer files) atomically:
  * built in a temporary folder, then renamed over `dir`. Tensors are read back one at a time.
  */
-export async function saveModel(dir: string, config: ModelConfig, params: Params, rawConfig: Record<string, unknown> = {}, opts: SaveOptions = {}): Promise<void> {
+export async function saveModel(
+  dir: string,
+  config: ModelConfig,
+  params: Params,
+  rawConfig: Record<string, unknown> = {},
+  opts: SaveOptions = {},
+): Promise<void> {
   const specs = tensorSpecs(config);
   await atomicWriteDir(dir, async (tmp) => {
     await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(config, rawConfig), null, 2) + '\n');
-    await writeSafetensors(path.join(tmp, 'model.safetensors'), specs, async (name) => {
-      const t = params[name];
-      if (!t) throw new ScionError(`cannot save ${dir}: parameter '${name}' is missing`, 'E_CHECKPOINT', dir);
-      return (await t.data()) as Float32Array;
-    }, opts.metadata ?? { format: 'pt' });
+    await writeSafetensors(
+      path.join(tmp, 'model.safetensors'),
+      specs,
+      async (name) => {
+        const t = params[name];
+        if (!t) throw new ScionError(`cannot save ${dir}: parameter '${name}' is missing`, 'E_CHECKPOINT', dir);
+        return (await t.data()) as Float32Array;
+      },
+      opts.metadata ?? { format: 'pt' },
+    );
     if (opts.copyFrom) await copySideFiles(opts.copyFrom, tmp);
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await fs.writeFile(path.join(tmp, name), text);
   });

@@ -134,7 +134,8 @@ export class AdamW {
       if (!mm || !vv) throw new Error(`optimizer state has no moments for '${name}'`);
       const want = this.params[name]!.shape;
       for (const x of [mm, vv])
-        if (!tf.util.arraysEqual(x.shape, want)) throw new Error(`optimizer state for '${name}' has shape [${x.shape.join(',')}], the parameter [${want.join(',')}]`);
+        if (!tf.util.arraysEqual(x.shape, want))
+          throw new Error(`optimizer state for '${name}' has shape [${x.shape.join(',')}], the parameter [${want.join(',')}]`);
     }
     tf.tidy(() => {
       this.mFlat.assign(flatConcat(this.names, m, 'first moment'));

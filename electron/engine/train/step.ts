@@ -40,9 +40,17 @@ export function toVariables(params: Params): Variables {
  * Loss (scalar tensor) and gradients by parameter name of one micro-batch. With `multipliers`
  * (masked growth) the loss sees W * multiplier, so W's gradient is the multiplier times W_eff's.
  */
-function batchGradients(cfg: ModelConfig, vars: Variables, b: Batch, multipliers?: Record<string, tf.Tensor>): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+function batchGradients(
+  cfg: ModelConfig,
+  vars: Variables,
+  b: Batch,
+  multipliers?: Record<string, tf.Tensor>,
+): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const names = Object.keys(vars);
-  const { value, grads: byVarName } = tf.variableGrads(() => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, b.inputs, b.targets), names.map((n) => vars[n]!));
+  const { value, grads: byVarName } = tf.variableGrads(
+    () => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, b.inputs, b.targets),
+    names.map((n) => vars[n]!),
+  );
   // variableGrads keys gradients by the variables' engine names; map back to parameter names
   const grads: Record<string, tf.Tensor> = {};
   for (const n of names) grads[n] = byVarName[vars[n]!.name]!;
