@@ -1,13 +1,17 @@
 /**
  * Run specs of an experiment: `scratch`, or a growth method with after-growth options joined
  * by '+': `hypercloning`, `hypercloning+rewarm` (a fresh LR warm-up), `hypercloning+moments`
- * (the source run's AdamW moments carried through the operator), or both.
+ * (the source run's AdamW moments carried through the operator), `+lowlr` (a third of the
+ * peak and final learning rate: a trained model restarted at a from-scratch rate first
+ * forgets), `msg+ramp` (MSG: the new parts ramp in over the re-warm-up length), or several.
  */
 import { ScionError } from '../errors.ts';
 import { growthMethods } from '../growth/index.ts';
 
-export type AfterGrowth = 'rewarm' | 'moments';
-const AFTER: readonly AfterGrowth[] = ['rewarm', 'moments'];
+export type AfterGrowth = 'rewarm' | 'moments' | 'lowlr' | 'ramp';
+const AFTER: readonly AfterGrowth[] = ['rewarm', 'moments', 'lowlr', 'ramp'];
+/** The learning-rate factor of `+lowlr` runs. */
+export const LOW_LR_FACTOR = 1 / 3;
 
 export interface RunSpec {
   /** As the user wrote it, e.g. 'hypercloning+rewarm'; also the run's folder name. */
@@ -31,7 +35,9 @@ export function parseRunSpec(spec: string): RunSpec {
     if (!(AFTER as readonly string[]).includes(a))
       throw new ScionError(`--methods: '${spec}': unknown after-growth option '${a}' (choose from ${AFTER.join(', ')})`, 'E_USAGE');
     if (method === 'scratch') throw new ScionError(`--methods: '${spec}': after-growth options apply to grown models, not to scratch`, 'E_USAGE');
+    if (a === 'ramp' && method !== 'msg') throw new ScionError(`--methods: '${spec}': +ramp ramps in the masked parts of msg growth; use msg+ramp`, 'E_USAGE');
   }
+  if (method === 'msg' && !after.includes('ramp')) throw new ScionError(`--methods: '${spec}': msg growth needs its mask ramp: write msg+ramp`, 'E_USAGE');
   return { label: [method, ...after].join('+'), method, after: after as AfterGrowth[] };
 }
 

@@ -26,7 +26,7 @@ import { type ResolvedTrainOptions, resolveTrainOptions, type TrainOptions } fro
 import { metricsFile, readRunConfig, resumeRun, type TrainCallbacks, type TrainProgress, trainRun } from '../train/run.ts';
 import { subSeed } from '../train/rng.ts';
 import { formatFlops, trainFlops, trainFlopsPerStep } from './flops.ts';
-import { parseRunSpecs, type RunSpec } from './methods.ts';
+import { LOW_LR_FACTOR, parseRunSpecs, type RunSpec } from './methods.ts';
 import { runPool, trainInChild } from './parallel.ts';
 import { writeReports } from '../report/write.ts';
 import type { DatasetScore, ExperimentResults, ModelScores, RunResult } from './results.ts';
@@ -146,6 +146,7 @@ const SAME_RUN_KEYS: (keyof ResolvedTrainOptions)[] = [
   'seed',
   'evalEvery',
   'evalWindows',
+  'maskRamp',
 ];
 
 function sameRun(a: ResolvedTrainOptions, b: ResolvedTrainOptions): boolean {
@@ -299,6 +300,8 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
       // grown runs start at the peak rate unless re-warmed; carried moments need no warm-up
       ...(isScratch ? {} : { rewarm: s.after.includes('rewarm') ? rewarm : 0 }),
       ...(s.after.includes('moments') ? { moments: momentFiles.get(s.method)!.file } : {}),
+      ...(s.after.includes('lowlr') ? { lr: r0.lr * LOW_LR_FACTOR, minLr: r0.minLr * LOW_LR_FACTOR } : {}),
+      ...(s.after.includes('ramp') ? { maskRamp: rewarm } : {}),
     };
     const wanted = resolveTrainOptions(train, targetConfig);
     let reuse = false;
@@ -437,7 +440,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
     `Target: the scratch run's final validation loss on ${valName} (${targetVal.toFixed(4)}), which it first reached at step ${scratchSteps}.`,
     `Validation every ${r0.evalEvery} steps: steps-to-target is the first evaluated step at or below the target, so it is exact to ${r0.evalEvery} steps and an upper bound (speed-ups are conservative).`,
     'A run already at or below the target before training needed 0 steps: its speed-up has no finite value and is shown as a lower bound (">= scratch steps").',
-    `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator.`,
+    `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.`,
     `FLOPs: 3 x forward FLOPs per token x tokens (${tokensPerStep} tokens per step); "with source" adds the source's training${sourceTokens !== null ? ` (${sourceTokens} tokens, ${formatFlops(sourceTrainFlops)})` : ' (unknown here: pass --source-tokens)'} and the moment estimate.`,
   ];
   const results: ExperimentResults = {
