@@ -13,6 +13,7 @@ import { readMetrics } from '../engine/train/metrics.ts';
 import { resolveTrainOptions } from '../engine/train/options.ts';
 import type { JobOutcome } from '../jobs/runner.ts';
 import { inspectModelFolder } from '../store/models.ts';
+import { trainSettingsOf } from '../store/settings.ts';
 import type { Project } from '../store/project.ts';
 import { type JobManager, toMetricPoint } from './jobs.ts';
 
@@ -20,21 +21,7 @@ import { type JobManager, toMetricPoint } from './jobs.ts';
 export async function resolveSettings(modelDir: string, s: Partial<TrainSettings>): Promise<TrainSettings> {
   const { config } = await readModelConfig(modelDir);
   const o = resolveTrainOptions({ model: modelDir, data: '', out: '', steps: s.steps ?? 200, ...withoutUndefined(s) }, config);
-  return {
-    steps: o.steps,
-    batch: o.batch,
-    ctx: o.ctx,
-    lr: o.lr,
-    minLr: o.minLr,
-    warmup: o.warmup,
-    schedule: o.schedule,
-    weightDecay: o.weightDecay,
-    clip: o.clip,
-    gradAccum: o.gradAccum,
-    seed: o.seed,
-    evalEvery: o.evalEvery,
-    checkpointEvery: o.checkpointEvery,
-  };
+  return trainSettingsOf(o);
 }
 
 function withoutError(t: TrainingEntry): TrainingEntry {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { DatasetEntry, EvalMetrics, EvaluationEntry, GrowthCheck, ModelEntry, TrainingEntry, TrainSettings } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 import { PROJECT_FILE } from './layout.ts';
+import { trainSettingsOf } from './settings.ts';
 import { inspectDatasetFile } from './datasets.ts';
 import { inspectModelFolder } from './models.ts';
 import { Project } from './project.ts';
@@ -142,21 +143,7 @@ export async function recordTraining(
   const val = o.val ? await datasetEntryFor(project, o.val) : undefined;
   const known = [...project.trainings.values()].find((t) => t.runDir === abs);
   const id = known?.id ?? project.newId(path.basename(abs));
-  const settings: TrainSettings = {
-    steps: o.steps,
-    batch: o.batch,
-    ctx: o.ctx,
-    lr: o.lr,
-    minLr: o.minLr,
-    warmup: o.warmup,
-    schedule: o.schedule,
-    weightDecay: o.weightDecay,
-    clip: o.clip,
-    gradAccum: o.gradAccum,
-    seed: o.seed,
-    evalEvery: o.evalEvery,
-    checkpointEvery: o.checkpointEvery,
-  };
+  const settings = trainSettingsOf(o);
   let entry: TrainingEntry = {
     id,
     name: known?.name ?? nameFrom(path.basename(abs)),
