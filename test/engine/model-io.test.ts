@@ -48,6 +48,43 @@ describe('export', () => {
   }
 });
 
+describe('checkpoints as other tools write them', () => {
+  test('GPT-2 without the transformer. prefix, with attn.bias buffers and a stored lm_head, in two shards', async () => {
+    const src = fixtureDir('gpt2-shakespeare-d64-l2');
+    const dir = path.join(tmp.dir, 'old-style-gpt2');
+    mkdirSync(dir);
+    cpSync(path.join(src, 'config.json'), path.join(dir, 'config.json'));
+    cpSync(path.join(src, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
+    const { SafetensorsFile } = await import('../../electron/engine/io/safetensors.ts');
+    const f = await SafetensorsFile.open(path.join(src, 'model.safetensors'));
+    const names = f.names();
+    const renamed = names.map((n) => ({ from: n, to: n.replace(/^transformer\./, '') }));
+    const half = Math.floor(renamed.length / 2);
+    const shards: Array<Array<{ from: string; to: string }>> = [renamed.slice(0, half), renamed.slice(half)];
+    const weightMap: Record<string, string> = {};
+    for (const [i, shard] of shards.entries()) {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      const extra =
+        i === 0
+          ? [
+              { name: 'h.0.attn.bias', shape: [1, 1, 128, 128] },
+              { name: 'lm_head.weight', shape: [512, 64] },
+            ]
+          : [];
+      const entries = [...shard.map((r) => ({ name: r.to, shape: f.info(r.from).shape })), ...extra];
+      await writeSafetensors(path.join(dir, file), entries, async (n) => {
+        if (n === 'h.0.attn.bias') return new Float32Array(128 * 128).fill(1);
+        if (n === 'lm_head.weight') return f.readFloat32('transformer.wte.weight');
+        return f.readFloat32(shard.find((r) => r.to === n)!.from);
+      });
+      for (const e of entries) weightMap[e.name] = file;
+    }
+    await f.close();
+    writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    assert.deepEqual(await logitsOf(dir, 'gpt2-shakespeare-d64-l2'), await logitsOf(src, 'gpt2-shakespeare-d64-l2'));
+  });
+});
+
 describe('bad model folders', () => {
   function variant(name: string, edit: (dir: string) => void): string {
     const dir = path.join(tmp.dir, name);
