@@ -29,7 +29,17 @@ export interface LlamaConfig {
   maxPositionEmbeddings: number; // max_position_embeddings: the context
   rmsNormEps: number; // rms_norm_eps
   ropeTheta: number; // rope_theta (or rope_parameters.rope_theta)
+  ropeScaling?: Llama3RopeScaling; // rope_scaling / rope_parameters with rope_type 'llama3' (Llama 3.1+)
   tieWordEmbeddings: boolean; // tie_word_embeddings
+}
+
+/** Llama 3.1's frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
+export interface Llama3RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
 }
 
 export type ModelConfig = GPT2Config | LlamaConfig;
@@ -109,16 +119,40 @@ function parseGPT2(raw: Json, file: string): GPT2Config {
   };
 }
 
+/** The default RoPE, or Llama 3's scaling; any other type is refused with its name. */
+function parseRopeScaling(raw: Json, file: string): Llama3RopeScaling | undefined {
+  const legacy = raw['rope_scaling'];
+  const params = raw['rope_parameters'];
+  const field = legacy !== undefined && legacy !== null ? 'rope_scaling' : 'rope_parameters';
+  const spec = (field === 'rope_scaling' ? legacy : params) as Json | undefined | null;
+  if (spec === undefined || spec === null) return undefined;
+  if (typeof spec !== 'object') bad(file, field, spec, 'expected an object');
+  const type = spec['rope_type'] ?? spec['type'] ?? 'default';
+  if (type === 'default') return undefined;
+  if (type !== 'llama3') bad(file, `${field}.rope_type`, type, 'implemented: default, llama3');
+  const n = (key: string): number => {
+    const v = spec[key];
+    if (typeof v !== 'number' || !(v > 0)) bad(file, `${field}.${key}`, v, 'expected a positive number');
+    return v;
+  };
+  const scaling: Llama3RopeScaling = {
+    type: 'llama3',
+    factor: n('factor'),
+    lowFreqFactor: n('low_freq_factor'),
+    highFreqFactor: n('high_freq_factor'),
+    originalMaxPositionEmbeddings: n('original_max_position_embeddings'),
+  };
+  if (scaling.highFreqFactor <= scaling.lowFreqFactor) bad(file, `${field}.high_freq_factor`, scaling.highFreqFactor, 'must exceed low_freq_factor');
+  return scaling;
+}
+
 function parseLlama(raw: Json, file: string): LlamaConfig {
   requireValue(raw, file, 'hidden_act', ['silu'], 'only silu (SwiGLU) is implemented');
   requireValue(raw, file, 'attention_bias', [false], 'attention biases are not implemented');
   requireValue(raw, file, 'mlp_bias', [false], 'MLP biases are not implemented');
   requireValue(raw, file, 'pretraining_tp', [1], 'only pretraining_tp = 1 is implemented');
-  if (raw['rope_scaling'] !== undefined && raw['rope_scaling'] !== null) bad(file, 'rope_scaling', raw['rope_scaling'], 'only the default RoPE is implemented');
   const ropeParams = raw['rope_parameters'] as Json | undefined;
-  if (ropeParams && ropeParams['rope_type'] !== undefined && ropeParams['rope_type'] !== 'default') {
-    bad(file, 'rope_parameters.rope_type', ropeParams['rope_type'], 'only the default RoPE is implemented');
-  }
+  const ropeScaling = parseRopeScaling(raw, file);
   const ropeTheta = (raw['rope_theta'] as number | undefined) ?? (ropeParams?.['rope_theta'] as number | undefined) ?? 10000;
   if (typeof ropeTheta !== 'number' || !(ropeTheta > 0)) bad(file, 'rope_theta', ropeTheta, 'expected a positive number');
   const hidden = int(raw, file, 'hidden_size');
@@ -140,6 +174,7 @@ function parseLlama(raw: Json, file: string): LlamaConfig {
     maxPositionEmbeddings: int(raw, file, 'max_position_embeddings', 2048),
     rmsNormEps: num(raw, file, 'rms_norm_eps', 1e-6),
     ropeTheta,
+    ...(ropeScaling ? { ropeScaling } : {}),
     tieWordEmbeddings: raw['tie_word_embeddings'] === true,
   };
 }
@@ -217,7 +252,17 @@ export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
     ...specialTokens(cfg, base),
     dtype: 'float32',
   };
-  if (base['rope_parameters'] !== undefined) out['rope_parameters'] = { rope_theta: cfg.ropeTheta, rope_type: 'default' };
+  const scaling = cfg.ropeScaling
+    ? {
+        rope_type: 'llama3',
+        factor: cfg.ropeScaling.factor,
+        low_freq_factor: cfg.ropeScaling.lowFreqFactor,
+        high_freq_factor: cfg.ropeScaling.highFreqFactor,
+        original_max_position_embeddings: cfg.ropeScaling.originalMaxPositionEmbeddings,
+      }
+    : undefined;
+  if (base['rope_parameters'] !== undefined) out['rope_parameters'] = { rope_theta: cfg.ropeTheta, ...(scaling ?? { rope_type: 'default' }) };
+  else out['rope_scaling'] = scaling ?? null;
   return out;
 }
 

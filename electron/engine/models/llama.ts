@@ -5,7 +5,7 @@
  * torch layout [out, in]. References: Touvron et al. 2023; transformers `modeling_llama.py`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LlamaConfig } from './config.ts';
+import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
 import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, splitHeads } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
@@ -41,13 +41,39 @@ export function llamaCanonicalName(name: string): string {
   return name.startsWith('model.') || name === 'lm_head.weight' ? name : 'model.' + name;
 }
 
+/**
+ * RoPE's inverse frequencies 1 / theta^(2j/hd), with Llama 3's scaling when configured: long
+ * wavelengths divided by `factor`, short ones kept, the band between interpolated smoothly.
+ */
+export function ropeInvFreq(hd: number, theta: number, scaling?: Llama3RopeScaling): Float64Array {
+  const out = new Float64Array(hd / 2);
+  for (let j = 0; j < hd / 2; j++) {
+    const base = Math.fround(1 / Math.pow(theta, (2 * j) / hd));
+    if (!scaling) {
+      out[j] = base;
+      continue;
+    }
+    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: ctx0 } = scaling;
+    const wavelen = (2 * Math.PI) / base;
+    if (wavelen < ctx0 / highFreqFactor) out[j] = base;
+    else if (wavelen > ctx0 / lowFreqFactor) out[j] = base / factor;
+    else {
+      const smooth = (ctx0 / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      out[j] = (1 - smooth) * (base / factor) + smooth * base;
+    }
+    out[j] = Math.fround(out[j]!);
+  }
+  return out;
+}
+
 /** cos and sin tables [T, hd] as HF builds them: cat(freqs, freqs) with freqs = pos * inv_freq. */
-export function ropeTables(t: number, hd: number, theta: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+export function ropeTables(t: number, hd: number, theta: number, scaling?: Llama3RopeScaling): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
   const cos = new Float32Array(t * hd);
   const sin = new Float32Array(t * hd);
   const half = hd / 2;
+  const inv = ropeInvFreq(hd, theta, scaling);
   for (let j = 0; j < half; j++) {
-    const invFreq = Math.fround(1 / Math.pow(theta, (2 * j) / hd));
+    const invFreq = inv[j]!;
     for (let pos = 0; pos < t; pos++) {
       const angle = Math.fround(pos * invFreq);
       cos[pos * hd + j] = cos[pos * hd + j + half] = Math.cos(angle);
@@ -83,7 +109,7 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
     const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
     let x = embed(param(p, 'model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, D]
     const mask = causalMask(t);
-    const { cos, sin } = ropeTables(t, hd, c.ropeTheta);
+    const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
     const rot = rotateHalfMatrix(hd);
     const rotT = tf.transpose(rot); // [hd, hd]
     const qd = c.numAttentionHeads * hd;
