@@ -11,7 +11,18 @@ import * as path from 'node:path';
 import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
 import { evaluate } from '../eval/evaluate.ts';
-import { type DepthMode, type GrowOptions, type GrowthReport, growModelDir, planGrowth } from '../growth/index.ts';
+import {
+  type DepthMode,
+  type GrowOptions,
+  type GrowthReport,
+  MASK_FILE,
+  disposeMasked,
+  disposeMasks,
+  effectiveParams,
+  growModelDir,
+  planGrowth,
+  readGrowthMask,
+} from '../growth/index.ts';
 import { atomicWriteJson } from '../io/atomic.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { contextLength, type ModelConfig, toHFConfig } from '../models/config.ts';
@@ -100,16 +111,23 @@ function datasetName(spec: string): string {
   return d.from === 0 && d.to === 1 ? base : `${base}[${d.from}-${d.to}]`;
 }
 
+/** Scores a model folder on every set; a model grown with msg is scored as training starts: masked at ramp 0. */
 async function scoreModel(dir: string, sets: EvalSet[], ctx: number): Promise<Record<string, DatasetScore>> {
   const model = await loadModel(dir);
+  const masks = existsSync(path.join(dir, MASK_FILE)) ? await readGrowthMask(dir, model.config) : undefined;
+  const params = masks ? effectiveParams(model.params, masks, 0) : model.params;
   try {
     const out: Record<string, DatasetScore> = {};
     for (const s of sets) {
-      const r = await evaluate(model, s.ids, { ctx });
+      const r = await evaluate({ ...model, params }, s.ids, { ctx });
       out[s.name] = { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy };
     }
     return out;
   } finally {
+    if (masks) {
+      disposeMasked(params, model.params);
+      disposeMasks(masks);
+    }
     disposeParams(model.params);
   }
 }
