@@ -55,7 +55,10 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
   if (ctx > maxCtx) throw new ScionError(`--ctx ${ctx} is longer than the model's context (${maxCtx})`, 'E_USAGE');
   let windows = Math.floor(ids.length / ctx);
   if (opts.maxWindows !== undefined) windows = Math.min(windows, opts.maxWindows);
-  if (windows === 0) throw new ScionError(`the dataset has ${ids.length} tokens, fewer than one window of ${ctx}`, 'E_DATASET');
+  if (windows === 0) {
+    const hint = ids.length >= 2 ? ` (a shorter --ctx, at most ${ids.length}, would fit)` : '';
+    throw new ScionError(`the dataset has ${ids.length} tokens, fewer than one window of ${ctx}${hint}`, 'E_DATASET');
+  }
   const batch = opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize);
   const start = Date.now();
   let lossSum = 0;
