@@ -1,5 +1,5 @@
 /** The fixed benchmark configs of issues 4 and 7: vocab 256, d 128, 4 layers, 4 heads, ctx 64, batch 8. */
-import type { ModelConfig } from '../electron/engine/models/config.ts';
+import { type ModelConfig, PRESETS } from '../electron/engine/models/config.ts';
 
 export interface BenchConfig {
   name: string;
@@ -10,33 +10,8 @@ export interface BenchConfig {
 }
 
 export const BENCH_CONFIGS: BenchConfig[] = [
-  {
-    name: 'gpt2-d128-l4',
-    model: { family: 'gpt2', vocabSize: 256, nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, nInner: 512, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
-    batch: 8,
-    ctx: 64,
-    lr: 1e-3,
-  },
-  {
-    name: 'llama-d128-l4',
-    model: {
-      family: 'llama',
-      vocabSize: 256,
-      hiddenSize: 128,
-      intermediateSize: 344,
-      numHiddenLayers: 4,
-      numAttentionHeads: 4,
-      numKeyValueHeads: 2,
-      headDim: 32,
-      maxPositionEmbeddings: 64,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      tieWordEmbeddings: false,
-    },
-    batch: 8,
-    ctx: 64,
-    lr: 1e-3,
-  },
+  { name: 'gpt2-d128-l4', model: PRESETS['gpt2-tiny']!, batch: 8, ctx: 64, lr: 1e-3 },
+  { name: 'llama-d128-l4', model: PRESETS['llama-tiny']!, batch: 8, ctx: 64, lr: 1e-3 },
 ];
 
 /** Larger configs for a GPU (`--configs`), as in docs/measurements.md. */

@@ -5,52 +5,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ScionError } from '../errors.ts';
-import { openCheckpoint } from '../io/checkpoint.ts';
-import type { ModelConfig } from '../models/config.ts';
-import { canonicalName, ignoredTensor, tensorSpecs } from '../models/family.ts';
+import { type CheckpointReader, openModelCheckpoint } from '../models/model.ts';
 
-export interface SourceReader {
-  get(name: string): Promise<Float32Array>;
-  close(): Promise<void>;
-}
-
-export async function openSourceReader(dir: string, config: ModelConfig): Promise<SourceReader> {
-  const ckpt = await openCheckpoint(dir);
-  try {
-    const stored = new Map<string, string>();
-    for (const n of ckpt.names()) if (!ignoredTensor(config, n)) stored.set(canonicalName(config, n), n);
-    const specs = tensorSpecs(config);
-    const wanted = new Set(specs.map((s) => s.name));
-    for (const [c, n] of stored) {
-      if (!wanted.has(c))
-        throw new ScionError(
-          `${dir}: checkpoint tensor '${n}' is not part of a ${config.family} model with this config.json (unsupported tensor)`,
-          'E_CHECKPOINT',
-          dir,
-        );
-    }
-    for (const spec of specs) {
-      const n = stored.get(spec.name);
-      if (!n) throw new ScionError(`${dir}: checkpoint has no tensor '${spec.name}' (config.json says the model needs it)`, 'E_CHECKPOINT', dir);
-      const shape = ckpt.info(n).shape;
-      if (shape.join(',') !== spec.shape.join(',')) {
-        throw new ScionError(`${dir}: tensor '${n}' has shape [${shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}]`, 'E_CHECKPOINT', dir);
-      }
-    }
-    return {
-      get: (name) => {
-        const n = stored.get(name);
-        if (!n) throw new ScionError(`${dir}: no source tensor '${name}'`, 'E_CHECKPOINT', dir);
-        return ckpt.readFloat32(n);
-      },
-      close: () => ckpt.close(),
-    };
-  } catch (e) {
-    await ckpt.close();
-    throw e;
-  }
-}
+/** A source checkpoint's tensors by canonical name, every name and shape checked up front. */
+export type SourceReader = CheckpointReader;
+export const openSourceReader = openModelCheckpoint;
 
 async function hashFile(hash: ReturnType<typeof createHash>, file: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {

@@ -44,14 +44,14 @@ export interface Llama3RopeScaling {
 
 export type ModelConfig = GPT2Config | LlamaConfig;
 
-/** Small presets, for tests, benchmarks and from-scratch models. */
+/** Small presets, for tests and from-scratch models; the two `*-tiny` ones are the bench configs of issues 4 and 7. */
 export const PRESETS: Record<string, ModelConfig> = {
   'gpt2-tiny': { family: 'gpt2', vocabSize: 256, nPositions: 64, nEmbd: 128, nLayer: 4, nHead: 4, nInner: 512, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
   'llama-tiny': {
     family: 'llama',
     vocabSize: 256,
     hiddenSize: 128,
-    intermediateSize: 256,
+    intermediateSize: 344,
     numHiddenLayers: 4,
     numAttentionHeads: 4,
     numKeyValueHeads: 2,

@@ -48,48 +48,65 @@ export async function readModelConfig(dir: string): Promise<{ config: ModelConfi
   return { config: parseHFConfig(raw, file), raw: raw as Record<string, unknown> };
 }
 
+/** Random access to a model folder's tensors by canonical name. */
+export interface CheckpointReader {
+  get(name: string): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
 /**
- * Reads the checkpoint of a model folder as float32 arrays, by canonical name, checking
- * names and shapes. Unknown tensors are an error; known buffers are skipped.
+ * Opens the checkpoint of a model folder for reads by canonical name, after checking every
+ * tensor's name and shape against the config: unknown tensors are an error, known buffers
+ * (GPT-2's attn.bias, a tied head, rotary inv_freq) are skipped.
  */
-export async function readCheckpointArrays(
-  dir: string,
-  config: ModelConfig,
-  visit: (name: string, shape: number[], data: Float32Array) => void | Promise<void>,
-): Promise<void> {
+export async function openModelCheckpoint(dir: string, config: ModelConfig): Promise<CheckpointReader> {
   const ckpt = await openCheckpoint(dir);
   try {
-    const byCanonical = new Map<string, string>();
-    for (const n of ckpt.names()) {
-      if (ignoredTensor(config, n)) continue;
-      const c = canonicalName(config, n);
-      byCanonical.set(c, n);
-    }
+    const stored = new Map<string, string>();
+    for (const n of ckpt.names()) if (!ignoredTensor(config, n)) stored.set(canonicalName(config, n), n);
     const specs = tensorSpecs(config);
     const wanted = new Set(specs.map((s) => s.name));
-    for (const c of byCanonical.keys()) {
+    for (const [c, n] of stored) {
       if (!wanted.has(c))
         throw new ScionError(
-          `${dir}: checkpoint tensor '${byCanonical.get(c)}' is not part of a ${config.family} model with this config.json (unsupported tensor)`,
+          `${dir}: checkpoint tensor '${n}' is not part of a ${config.family} model with this config.json (unsupported tensor)`,
           'E_CHECKPOINT',
           dir,
         );
     }
     for (const spec of specs) {
-      const stored = byCanonical.get(spec.name);
-      if (!stored) throw new ScionError(`${dir}: checkpoint has no tensor '${spec.name}' (config.json says the model needs it)`, 'E_CHECKPOINT', dir);
-      const info = ckpt.info(stored);
-      if (info.shape.join(',') !== spec.shape.join(',')) {
-        throw new ScionError(
-          `${dir}: tensor '${stored}' has shape [${info.shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}]`,
-          'E_CHECKPOINT',
-          dir,
-        );
+      const n = stored.get(spec.name);
+      if (!n) throw new ScionError(`${dir}: checkpoint has no tensor '${spec.name}' (config.json says the model needs it)`, 'E_CHECKPOINT', dir);
+      const shape = ckpt.info(n).shape;
+      if (shape.join(',') !== spec.shape.join(',')) {
+        throw new ScionError(`${dir}: tensor '${n}' has shape [${shape.join(', ')}], but config.json implies [${spec.shape.join(', ')}]`, 'E_CHECKPOINT', dir);
       }
-      await visit(spec.name, spec.shape, await ckpt.readFloat32(stored));
     }
-  } finally {
+    return {
+      get: (name) => {
+        const n = stored.get(name);
+        if (!n) throw new ScionError(`${dir}: no tensor '${name}' in the checkpoint`, 'E_CHECKPOINT', dir);
+        return ckpt.readFloat32(n);
+      },
+      close: () => ckpt.close(),
+    };
+  } catch (e) {
     await ckpt.close();
+    throw e;
+  }
+}
+
+/** Reads every tensor of a model folder as float32 arrays, in the family's order, checked as above. */
+export async function readCheckpointArrays(
+  dir: string,
+  config: ModelConfig,
+  visit: (name: string, shape: number[], data: Float32Array) => void | Promise<void>,
+): Promise<void> {
+  const reader = await openModelCheckpoint(dir, config);
+  try {
+    for (const spec of tensorSpecs(config)) await visit(spec.name, spec.shape, await reader.get(spec.name));
+  } finally {
+    await reader.close();
   }
 }
 
