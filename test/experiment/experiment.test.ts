@@ -6,23 +6,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { experimentCommand } from '../../electron/cli/commands/experiment.ts';
+import { runCommand } from '../helpers/run-command.ts';
 import type { ExperimentResults } from '../../electron/engine/experiment/results.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { makeText, makeTinyModel } from '../train/tiny.ts';
 
-async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await experimentCommand.run(argv, { stdout, stderr });
-  return { code, stdout: out, stderr: err };
-}
+const runCli = (argv: string[]) => runCommand((a, io) => experimentCommand.run(a, io), argv);
 
 describe('scion experiment (tiny budget)', () => {
   const tmp = tempDir();

@@ -6,22 +6,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { experimentCommand } from '../../electron/cli/commands/experiment.ts';
+import { runCommand } from '../helpers/run-command.ts';
 import type { ExperimentResults } from '../../electron/engine/experiment/results.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { makeText, makeTinyModel } from '../train/tiny.ts';
 
-async function runCli(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let err = '';
-  stdout.resume();
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await experimentCommand.run(argv, { stdout, stderr });
-  return { code, stderr: err };
-}
+const runCli = (argv: string[]) => runCommand((a, io) => experimentCommand.run(a, io), argv);
 
 describe('scion experiment --noise-db', () => {
   const tmp = tempDir();

@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { main } from '../../electron/cli/main.ts';
 import { growthMethods, planGrowth } from '../../electron/engine/growth/index.ts';
 import { readModelConfig } from '../../electron/engine/models/model.ts';
+import { runCommand } from '../helpers/run-command.ts';
 import { fixture, useWasm } from './helpers.ts';
 
 let tmp: string;
@@ -27,14 +27,7 @@ after(async () => {
 });
 
 async function scion(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c) => (stdout += String(c)));
-  err.on('data', (c) => (stderr += String(c)));
-  const code = await main(argv, { stdout: out, stderr: err });
-  return { code, stdout, stderr };
+  return runCommand(main, argv);
 }
 
 const LLAMA = fixture('llama-shakespeare-h64-l2');

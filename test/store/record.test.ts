@@ -7,20 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { main } from '../../electron/cli/main.ts';
 import { Project } from '../../electron/store/project.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
+import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { writeText } from '../service/util.ts';
 
 async function scion(...argv: string[]): Promise<string> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stderr = '';
-  err.on('data', (d: Buffer) => (stderr += d.toString()));
-  out.resume();
-  const code = await main(argv, { stdout: out, stderr: err });
+  const { code, stderr } = await runCommand(main, argv);
   assert.equal(code, 0, `scion ${argv.join(' ')} failed:\n${stderr}`);
   return stderr;
 }
