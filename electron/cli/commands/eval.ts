@@ -33,7 +33,6 @@ export const evalCommand: Command = {
       const tok = await loadTokenizer(dir);
       const ds = await loadDataset(data, tok, model.config.vocabSize);
       log(io, `${data}: ${ds.ids.length} tokens${ds.cacheFile ? ` (cache ${ds.cacheFile})` : ''}`);
-      const bar = new ProgressBar(io, 0, 'eval');
       let progress: ProgressBar | undefined;
       const r = await evaluate(model, ds.ids, {
         ...(ctx !== undefined ? { ctx } : {}),
@@ -44,7 +43,7 @@ export const evalCommand: Command = {
           progress.update(done, 'windows');
         },
       });
-      (progress ?? bar).done();
+      progress?.done();
       const result = {
         model: dir,
         data,
