@@ -123,4 +123,19 @@ describe('output folders (real CLI)', () => {
     assert.match(overData.stderr, /the output folder contains --data/);
     assert.ok(existsSync(path.join(dataDir, 'd.txt')));
   });
+
+  test('experiment: --out may not hold its data, and a folder with foreign files is never written into', () => {
+    const src = copyModel(path.join(tmp.dir, 'src4'));
+    const exp = path.join(tmp.dir, 'exp');
+    mkdirSync(exp);
+    cpSync(data, path.join(exp, 'train.txt'));
+    const args = ['experiment', '--source', src, '--target', 'hidden=128', '--methods', 'zero-pad,scratch', '--steps', '1', '--out', exp];
+    const inside = runScion([...args, '--data', path.join(exp, 'train.txt'), '--val', data]);
+    assert.equal(inside.code, 2, inside.stderr);
+    assert.match(inside.stderr, /exp: the output folder contains the dataset .*train\.txt/);
+    const foreign = runScion([...args, '--data', data, '--val', data]);
+    assert.equal(foreign.code, 1, foreign.stderr);
+    assert.match(foreign.stderr, /exp: the folder is not an experiment Scion wrote: it holds train\.txt/);
+    assert.deepEqual(listFiles(exp), ['train.txt'], 'nothing written');
+  });
 });

@@ -12,7 +12,9 @@ import { COMMON_OPTIONS, type Command, log, parseCommandArgs, requireOption, wri
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer)',
-  usage: 'scion export <model-dir> --out <dir> [--force] [--json]',
+  usage:
+    'scion export <model-dir> --out <dir> [--force] [--json]\n' +
+    '  --force replaces an existing --out only when Scion wrote it (its .scion-output.json, or only files Scion writes); never a folder with other files',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('export', argv, {
       ...COMMON_OPTIONS,

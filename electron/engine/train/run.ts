@@ -229,10 +229,7 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
   const start = await prepareStart(o, config);
   let aside: string | undefined;
   try {
-    if (found === 'replace') {
-      aside = `${tempSibling(runDir)}-old`;
-      await fs.rename(runDir, aside);
-    }
+    if (found === 'replace') aside = await moveRunAside(runDir);
     await fs.mkdir(runDir, { recursive: true });
     await ensureGradients();
     const shape = describeShape(config);
@@ -262,14 +259,25 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
   }
 }
 
+/** The lock a process holds inside the run folder: never moved or removed by another. */
+const isLockName = (name: string) => name.startsWith('.scion-lock');
+
+/** Moves an old run's files (not the folder, which may hold this process's lock) into a sibling, `.RUN.tmp-PID-HEX-old`. */
+async function moveRunAside(runDir: string): Promise<string> {
+  const aside = `${tempSibling(runDir)}-old`;
+  await fs.mkdir(aside);
+  for (const name of await fs.readdir(runDir)) if (!isLockName(name)) await fs.rename(path.join(runDir, name), path.join(aside, name));
+  return aside;
+}
+
 /** Removes what a run that failed before its first checkpoint wrote, and puts back the run it replaced. */
 async function undoFreshRun(runDir: string, found: 'new' | 'empty' | 'replace' | 'continue', aside: string | undefined): Promise<void> {
-  if (found === 'empty') {
-    for (const name of await fs.readdir(runDir).catch(() => [])) await fs.rm(path.join(runDir, name), { recursive: true, force: true });
-    return;
+  for (const name of await fs.readdir(runDir).catch(() => [])) if (!isLockName(name)) await fs.rm(path.join(runDir, name), { recursive: true, force: true });
+  if (aside) {
+    for (const name of await fs.readdir(aside)) await fs.rename(path.join(aside, name), path.join(runDir, name));
+    await fs.rmdir(aside);
   }
-  await fs.rm(runDir, { recursive: true, force: true });
-  if (aside) await fs.rename(aside, runDir);
+  if (found === 'new') await fs.rmdir(runDir).catch(() => undefined);
 }
 
 async function startFresh(
