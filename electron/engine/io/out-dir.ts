@@ -63,9 +63,11 @@ const CHECKPOINT: Layout = {
   dirs: [['model', MODEL]],
 };
 const RUN: Layout = {
-  files: ['run.json', 'metrics.jsonl', 'result.json', /^run\.lock$/],
+  files: ['run.json', 'metrics.jsonl', 'result.json'],
   dirs: [
     ['final', MODEL],
+    // the run's copy of its model's tokenizer and side files (newer versions)
+    ['model-files', MODEL],
     ['checkpoints', { files: [], dirs: [[/^(corrupt-)?step-\d+$/, CHECKPOINT]] }],
   ],
 };
