@@ -2,7 +2,7 @@
  * `scion <command> [options]`: the command-line face of the engine, for headless GPU servers
  * and scripts. Each command lives in its own file under commands/.
  */
-import { errorMessage, isScionError } from '../engine/errors.ts';
+import { isScionError, userMessage } from '../engine/errors.ts';
 import type { Command, CommandIO } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 
@@ -32,7 +32,7 @@ export async function main(argv: string[], io: CommandIO = { stdout: process.std
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    io.stderr.write(`scion ${name}: error: ${errorMessage(e)}\n`);
+    io.stderr.write(`scion ${name}: error: ${userMessage(e)}\n`);
     if (!isScionError(e) && process.env['SCION_DEBUG'] && e instanceof Error) io.stderr.write(`${e.stack}\n`);
     return isScionError(e) && e.code === 'E_USAGE' ? 2 : 1;
   }

@@ -167,31 +167,38 @@ test('the CLI reports an impossible shape and writes nothing', async () => {
   assert.ok(!existsSync(path.join(tmp, 'bad')));
 });
 
-test('an existing output folder is refused unless --force, then replaced atomically', async () => {
+test('an existing output folder is refused unless --force, then replaced atomically; a folder with foreign files never', async () => {
   const out = path.join(tmp, 'exists');
-  await mkdir(out);
-  await writeFile(path.join(out, 'keep.txt'), 'old');
+  const first = await scion('grow', LLAMA, '--out', out, '--method', 'mlp-zero', '--ffn', '160', '--json');
+  assert.equal(first.code, 0, first.stderr);
+  const grown = await readFile(path.join(out, 'growth.json'), 'utf8');
   const refused = await scion('grow', LLAMA, '--out', out, '--method', 'mlp-zero', '--ffn', '192');
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /exists: already exists; pass --force to replace it/);
-  assert.equal(await readFile(path.join(out, 'keep.txt'), 'utf8'), 'old');
+  assert.equal(await readFile(path.join(out, 'growth.json'), 'utf8'), grown);
 
   // A grow that fails half-way (missing check data) leaves the old folder as it was.
   const failed = await scion('grow', LLAMA, '--out', out, '--method', 'mlp-zero', '--ffn', '192', '--force', '--check-data', path.join(tmp, 'missing.txt'));
   assert.equal(failed.code, 1);
-  assert.equal(await readFile(path.join(out, 'keep.txt'), 'utf8'), 'old');
+  assert.equal(await readFile(path.join(out, 'growth.json'), 'utf8'), grown);
 
   const forced = await scion('grow', LLAMA, '--out', out, '--method', 'mlp-zero', '--ffn', '192', '--force', '--json');
   assert.equal(forced.code, 0, forced.stderr);
   assert.equal(JSON.parse(forced.stdout).verdict, 'exact');
-  assert.ok(!existsSync(path.join(out, 'keep.txt')), 'old contents replaced');
-  assert.ok(existsSync(path.join(out, 'growth.json')));
+  assert.notEqual(await readFile(path.join(out, 'growth.json'), 'utf8'), grown, 'old contents replaced');
   const leftovers = (await readdir(tmp)).filter((n) => n.includes('.tmp-'));
   assert.deepEqual(leftovers, [], 'no temporary folders left behind');
+
+  // A file Scion did not write is named, and --force does not delete it.
+  await writeFile(path.join(out, 'keep.txt'), 'old');
+  const foreign = await scion('grow', LLAMA, '--out', out, '--method', 'mlp-zero', '--ffn', '192', '--force');
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.stderr, /exists: .*it holds keep\.txt, which Scion did not write/);
+  assert.equal(await readFile(path.join(out, 'keep.txt'), 'utf8'), 'old');
 });
 
 test('the output may not be the source folder', async () => {
   const r = await scion('grow', LLAMA, '--out', LLAMA, '--method', 'mlp-zero', '--ffn', '192', '--force');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /is \(or contains\) the source model/);
+  assert.match(r.stderr, /the output folder is the source model/);
 });

@@ -1,9 +1,9 @@
 /** `scion eval <model-dir> --data <file>`: loss, perplexity and top-1 accuracy on a dataset. */
 import { initBackend } from '../../engine/backend.ts';
-import { loadDataset } from '../../engine/data/dataset.ts';
 import { evaluate } from '../../engine/eval/evaluate.ts';
 import { disposeParams, loadModel } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
+import { loadTokens } from '../../engine/train/data.ts';
 import { recordEvaluation } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
@@ -31,10 +31,11 @@ export const evalCommand: Command = {
     const model = await loadModel(dir);
     try {
       const tok = await loadTokenizer(dir);
-      const ds = await loadDataset(data, tok, model.config.vocabSize);
-      log(io, `${data}: ${ds.ids.length} tokens${ds.cacheFile ? ` (cache ${ds.cacheFile})` : ''}`);
+      const ids = await loadTokens(data, tok, model.config.vocabSize);
+      log(io, `${data}: ${ids.length} tokens`);
       let progress: ProgressBar | undefined;
-      const r = await evaluate(model, ds.ids, {
+      const r = await evaluate(model, ids, {
+        dataName: data,
         ...(ctx !== undefined ? { ctx } : {}),
         ...(batch !== undefined ? { batch } : {}),
         ...(maxWindows !== undefined ? { maxWindows } : {}),

@@ -3,10 +3,8 @@
  * F16/BF16, a training checkpoint) as a float32 Hugging Face folder that `transformers`
  * loads with `from_pretrained`.
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { initBackend } from '../../engine/backend.ts';
-import { ScionError } from '../../engine/errors.ts';
+import { checkOutputDir, OUTPUT_MARKER, outputMarker } from '../../engine/io/out-dir.ts';
 import { parameterCount } from '../../engine/models/family.ts';
 import { disposeParams, loadModel, saveModel } from '../../engine/models/model.ts';
 import { COMMON_OPTIONS, type Command, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
@@ -14,7 +12,9 @@ import { COMMON_OPTIONS, type Command, log, parseCommandArgs, requireOption, wri
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer)',
-  usage: 'scion export <model-dir> --out <dir> [--force] [--json]',
+  usage:
+    'scion export <model-dir> --out <dir> [--force] [--json]\n' +
+    '  --force replaces an existing --out only when Scion wrote it (its .scion-output.json, or only files Scion writes); never a folder with other files',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('export', argv, {
       ...COMMON_OPTIONS,
@@ -23,12 +23,11 @@ export const exportCommand: Command = {
     });
     const dir = requireOption('export', '<model-dir>', positionals[0]);
     const out = requireOption('export', 'out', values.out);
-    if (path.resolve(out) === path.resolve(dir)) throw new ScionError(`scion export: --out must differ from the model folder ${dir}`, 'E_USAGE');
-    if (existsSync(out) && !values.force) throw new ScionError(`${out}: already exists (use --force to replace it)`, 'E_EXISTS', out);
+    await checkOutputDir({ out, kind: 'model', command: 'export', inputs: [{ what: 'the model', path: dir }], force: values.force });
     await initBackend(values.backend ?? 'cpu');
     const model = await loadModel(dir);
     try {
-      await saveModel(out, model.config, model.params, model.rawConfig, { copyFrom: dir });
+      await saveModel(out, model.config, model.params, model.rawConfig, { copyFrom: dir, extraFiles: { [OUTPUT_MARKER]: outputMarker('model', 'export') } });
     } finally {
       disposeParams(model.params);
     }

@@ -42,6 +42,7 @@ export const growCommand: Command = {
     '               on the masked model at ramp 0; train it with scion train --mask-ramp K (new parts ramp in over K steps)',
     'The check compares source and grown logits on --check-data (or random token windows) and gives',
     'the verdict exact / approximate / not preserving; growth.json in the output records everything.',
+    '--force:       replaces an existing --out only when Scion wrote it (never a folder with other files, or one holding the source)',
   ].join('\n'),
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('grow', argv, {

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { buildRenderer, RENDERER_DIST, rendererBuilt } from '../../server/renderer-build.ts';
+import { ScionError, systemProblem } from '../../engine/errors.ts';
 import { startServer } from '../../server/server.ts';
 import { createService } from '../../service/service.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, parseCommandArgs, writeJson } from '../command.ts';
@@ -22,12 +23,16 @@ export const serveCommand: Command = {
   usage: 'scion serve [--project DIR] [--port P] [--rebuild] [--backend NAME] [--json]',
   async run(argv, io) {
     const { values } = parseCommandArgs('serve', argv, OPTIONS, false);
-    const port = intOption('serve', 'port', values.port, 0, 0);
+    const port = intOption('serve', 'port', values.port, 0, 0, 65535);
     if (values.rebuild || !rendererBuilt()) await buildRenderer((l) => log(io, l));
     if (values.backend) process.env['SCION_BACKEND'] = values.backend;
     const service = createService({ mode: 'browser', ...(values.project ? { projectDir: resolve(values.project) } : {}) });
     await service.ready;
-    const server = await startServer({ service, rendererDir: RENDERER_DIST, port });
+    const server = await startServer({ service, rendererDir: RENDERER_DIST, port }).catch(async (e: unknown) => {
+      await service.close();
+      const problem = systemProblem(e);
+      throw problem !== undefined ? new ScionError(`--port ${port}: cannot listen on 127.0.0.1:${port}: ${problem}`, 'E_PORT') : e;
+    });
     if (values.json) writeJson(io, { url: server.url, port: server.port });
     else io.stdout.write(`Scion is serving on ${server.url}\n(127.0.0.1 only; the token in the URL is required. Ctrl-C stops.)\n`);
     await new Promise<void>((done) => {

@@ -116,6 +116,7 @@ export const trainCommand: Command = {
     '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--force] [--project DIR] [--json]\n' +
     '       scion train --resume <run-dir> [--project DIR] [--json]\n' +
     'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).\n' +
+    '--force replaces an existing run folder only when Scion wrote it; a run that fails before its first checkpoint leaves --out as it was.\n' +
     '--mask-ramp K: for a model grown with --method msg: its new parts (growth-mask.safetensors) ramp in over K steps,\n' +
     '               W_eff = W * (M + (1 - M) * min(1, step / K)); checkpoints and the final model hold W_eff.',
   async run(argv, io) {

@@ -14,6 +14,8 @@ export interface EvalOptions {
   ctx?: number;
   batch?: number;
   maxWindows?: number;
+  /** The dataset's name (file or spec), for messages. */
+  dataName?: string;
   onProgress?: (windowsDone: number, windowsTotal: number) => void;
 }
 
@@ -57,7 +59,7 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
   if (opts.maxWindows !== undefined) windows = Math.min(windows, opts.maxWindows);
   if (windows === 0) {
     const hint = ids.length >= 2 ? ` (a shorter --ctx, at most ${ids.length}, would fit)` : '';
-    throw new ScionError(`the dataset has ${ids.length} tokens, fewer than one window of ${ctx}${hint}`, 'E_DATASET');
+    throw new ScionError(`${opts.dataName ?? 'the dataset'}: ${ids.length} tokens, fewer than one window of ${ctx}${hint}`, 'E_DATASET', opts.dataName);
   }
   const batch = opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize);
   const start = Date.now();

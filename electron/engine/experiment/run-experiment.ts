@@ -24,6 +24,7 @@ import {
   readGrowthMask,
 } from '../growth/index.ts';
 import { atomicWriteJson } from '../io/atomic.ts';
+import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { contextLength, type ModelConfig, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
@@ -195,7 +196,12 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   const started = Date.now();
   const specs = parseRunSpecs(opts.methods);
   const out = opts.out;
+  const dataInputs = [opts.data, opts.val, ...(opts.evalData ?? [])].map((spec) => ({ what: 'the dataset', path: parseDataSpec(spec).file }));
+  const inputs = [{ what: 'the source model', path: opts.source }, ...dataInputs];
+  if (opts.sourceMoments) inputs.push({ what: '--source-moments', path: opts.sourceMoments });
+  await checkOutputDir({ out, kind: 'experiment', command: 'experiment', inputs, force: false });
   await fs.mkdir(path.join(out, 'models'), { recursive: true });
+  await writeOutputMarker(out, 'experiment', 'experiment');
   await fs.mkdir(path.join(out, 'runs'), { recursive: true });
   const { config: sourceConfig, raw: sourceRaw } = await readModelConfig(opts.source);
   const steps = opts.training.steps;

@@ -6,14 +6,15 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { loadDataset } from '../data/dataset.ts';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
+import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { type Model, copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
+import { loadTokens, parseDataSpec } from '../train/data.ts';
 import { type CheckWindows, type FunctionCheck, checkFunctionPreservation, randomWindows, windowsFromTokens } from './check.ts';
 import { growTensor } from './grow.ts';
 import { MASK_FILE, type MaskSummary, disposeMasked, disposeMasks, effectiveParams, readGrowthMask, writeGrowthMask } from './mask.ts';
@@ -58,20 +59,12 @@ export interface GrowthReport {
   bytesWritten: number;
 }
 
-/** Refuses an output folder that exists (unless force), is the source, or contains it. */
-async function checkOutDir(sourceDir: string, outDir: string, force: boolean): Promise<void> {
-  const src = path.resolve(sourceDir);
-  const out = path.resolve(outDir);
-  const rel = path.relative(out, src);
-  if (out === src || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
-    throw new ScionError(`${outDir}: the output folder is (or contains) the source model ${sourceDir}; choose another --out`, 'E_USAGE', outDir);
-  }
-  if (!existsSync(out)) {
-    if (!existsSync(path.dirname(out))) throw new ScionError(`${outDir}: its parent folder does not exist`, 'E_USAGE', outDir);
-    return;
-  }
-  if (!force) throw new ScionError(`${outDir}: already exists; pass --force to replace it`, 'E_EXISTS', outDir);
-  if (!(await fs.stat(out)).isDirectory()) throw new ScionError(`${outDir}: exists and is not a folder; refusing to replace it`, 'E_EXISTS', outDir);
+/** The output-folder policy (io/out-dir.ts) for a grown model; the parent folder must exist. */
+async function checkOutDir(sourceDir: string, outDir: string, opts: GrowDirOptions): Promise<void> {
+  const inputs = [{ what: 'the source model', path: sourceDir }];
+  if (opts.checkData) inputs.push({ what: '--check-data', path: parseDataSpec(opts.checkData).file });
+  await checkOutputDir({ out: outDir, kind: 'model', command: 'grow', inputs, force: opts.force === true });
+  if (!existsSync(path.dirname(path.resolve(outDir)))) throw new ScionError(`${outDir}: its parent folder does not exist`, 'E_USAGE', outDir);
 }
 
 async function checkWindowsFor(sourceDir: string, plan: GrowthPlan, opts: GrowDirOptions): Promise<CheckWindows> {
@@ -80,8 +73,8 @@ async function checkWindowsFor(sourceDir: string, plan: GrowthPlan, opts: GrowDi
   const count = opts.checkWindows ?? 4;
   if (!opts.checkData) return randomWindows(plan.source.vocabSize, count, length, plan.resolved.seed);
   const tok = await loadTokenizer(sourceDir);
-  const ds = await loadDataset(opts.checkData, tok, plan.source.vocabSize);
-  return windowsFromTokens(ds.ids, count, length, opts.checkData);
+  const ids = await loadTokens(opts.checkData, tok, plan.source.vocabSize);
+  return windowsFromTokens(ids, count, length, opts.checkData);
 }
 
 /** Grows `sourceDir` into `outDir` and checks it; see GrowDirOptions. Needs a tfjs backend for the check. */
@@ -89,7 +82,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   const log = opts.onLog ?? (() => undefined);
   const { config: source, raw } = await readModelConfig(sourceDir);
   const plan = makePlan(source, opts);
-  await checkOutDir(sourceDir, outDir, opts.force === true);
+  await checkOutDir(sourceDir, outDir, opts);
   const reader = await openSourceReader(sourceDir, source);
   let report: GrowthReport | undefined;
   try {
@@ -119,6 +112,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       );
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
       await copySideFiles(sourceDir, tmp);
+      await writeOutputMarker(tmp, 'model', 'grow');
       bytesWritten = (await fs.stat(path.join(tmp, 'model.safetensors'))).size;
       growSeconds = (Date.now() - started) / 1000;
       let check: FunctionCheck | undefined;

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { atomicWrite } from './atomic.ts';
 import { DTYPE_BYTES, type Dtype, decodeToFloat32, decodeToInt32, isDtype } from './dtype.ts';
-import { ScionError } from '../errors.ts';
+import { ScionError, systemProblem } from '../errors.ts';
 
 export interface TensorInfo {
   name: string;
@@ -95,10 +95,16 @@ export class SafetensorsFile {
       handle = await fs.open(file, 'r');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ScionError(code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot open (${(e as Error).message})`, 'E_SAFETENSORS', file);
+      throw new ScionError(
+        code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot open it: ${systemProblem(e) ?? (e as Error).message}`,
+        'E_SAFETENSORS',
+        file,
+      );
     }
     try {
-      const size = (await handle.stat()).size;
+      const st = await handle.stat();
+      if (!st.isFile()) fail(file, 'is a folder, not a safetensors file');
+      const size = st.size;
       if (size < 8) fail(file, `the file has ${size} bytes, fewer than the 8-byte header length: it is truncated or not safetensors`);
       const lenBuf = Buffer.alloc(8);
       await handle.read(lenBuf, 0, 8, 0);

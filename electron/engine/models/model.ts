@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ScionError } from '../errors.ts';
-import { atomicWriteDir } from '../io/atomic.ts';
+import { ScionError, userMessage } from '../errors.ts';
+import { atomicWriteDir, recoverInterrupted } from '../io/atomic.ts';
 import { openCheckpoint } from '../io/checkpoint.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, parseHFConfig, toHFConfig } from './config.ts';
@@ -23,8 +23,12 @@ export interface Model {
   dir?: string;
 }
 
-/** Reads and parses `<dir>/config.json`. */
+/**
+ * Reads and parses `<dir>/config.json`. A folder missing because a replace of it was killed
+ * half-way (atomic.ts) is put back first.
+ */
 export async function readModelConfig(dir: string): Promise<{ config: ModelConfig; raw: Record<string, unknown> }> {
+  if (!existsSync(dir)) await recoverInterrupted(path.dirname(path.resolve(dir)));
   const file = path.join(dir, 'config.json');
   let text: string;
   try {
@@ -37,7 +41,7 @@ export async function readModelConfig(dir: string): Promise<{ config: ModelConfi
     if (code === 'ENOENT') {
       throw new ScionError(existsSync(dir) ? `${dir}: not a model folder: config.json is missing` : `${dir}: folder not found`, 'E_NOT_A_MODEL', dir);
     }
-    throw new ScionError(`${file}: cannot read (${(e as Error).message})`, 'E_NOT_A_MODEL', file);
+    throw new ScionError(userMessage(e, file), 'E_NOT_A_MODEL', file);
   }
   let raw: unknown;
   try {

@@ -42,6 +42,8 @@ export async function loadTokens(spec: string, tok: TextTokenizer, vocabSize: nu
   const { ids } = await loadDataset(d.file, tok, vocabSize);
   const a = Math.floor(d.from * ids.length);
   const b = Math.floor(d.to * ids.length);
+  if (b <= a)
+    throw new ScionError(`${spec}: the fraction ${d.from}-${d.to} of its ${ids.length} tokens holds no token; give a wider range`, 'E_DATASET', d.file);
   return ids.subarray(a, b);
 }
 

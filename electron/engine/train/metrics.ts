@@ -6,6 +6,7 @@
  * cut back to the checkpoint's step, so it never has gaps or duplicates.
  */
 import { existsSync, promises as fs } from 'node:fs';
+import { writeError } from '../errors.ts';
 import { atomicWriteFile } from '../io/atomic.ts';
 
 export interface MetricLine {
@@ -42,5 +43,7 @@ export async function truncateMetrics(file: string, step: number): Promise<Metri
 }
 
 export async function appendMetric(file: string, m: MetricLine): Promise<void> {
-  await fs.appendFile(file, JSON.stringify(m) + '\n');
+  await fs.appendFile(file, JSON.stringify(m) + '\n').catch((e: unknown) => {
+    throw writeError(file, e);
+  });
 }

@@ -11,12 +11,13 @@
  * signal finishes the current step, writes a checkpoint and returns 'interrupted'.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
 import { evaluate } from '../eval/evaluate.ts';
-import { atomicWriteJson } from '../io/atomic.ts';
+import { atomicWriteJson, tempSibling } from '../io/atomic.ts';
+import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { contextLength, describeShape, type ModelConfig } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { loadModel, readModelConfig, saveModel } from '../models/model.ts';
@@ -24,8 +25,16 @@ import type { Params } from '../models/params.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { AdamW } from './adamw.ts';
 import { disposeBatch, sampleBatch, type Batch } from './batches.ts';
-import { latestValidCheckpoint, pruneCheckpoints, readMoments, removeCheckpointLeftovers, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
-import { loadTokens, spreadWindows } from './data.ts';
+import {
+  latestValidCheckpoint,
+  listCheckpoints,
+  pruneCheckpoints,
+  readMoments,
+  removeCheckpointLeftovers,
+  saveCheckpoint,
+  type CheckpointState,
+} from './checkpoint.ts';
+import { loadTokens, parseDataSpec, spreadWindows } from './data.ts';
 import { ensureGradients } from './gradients.ts';
 import { disposeMasks } from '../growth/mask.ts';
 import { MaskRamp, RAW_WEIGHTS_FILE } from './mask-ramp.ts';
@@ -162,29 +171,65 @@ async function applyMoments(file: string, optimizer: AdamW, vars: Variables): Pr
   }
 }
 
-/** Starts a training run in `opts.out`. */
+/** What `trainRun` loads before it writes anything: the start weights, the optimizer (moments applied), the mask ramp. */
+interface Start {
+  vars: Variables;
+  optimizer: AdamW;
+  ramp?: MaskRamp;
+}
+
+async function prepareStart(o: ResolvedTrainOptions, config: ModelConfig): Promise<Start> {
+  let vars: Variables = {};
+  let optimizer: AdamW | undefined;
+  let ramp: MaskRamp | undefined;
+  try {
+    ramp = await loadRamp(o, config);
+    vars = toVariables(await loadStartParams(o, config));
+    optimizer = makeOptimizer(o, vars);
+    if (o.moments) await applyMoments(o.moments, optimizer, vars);
+    return { vars, optimizer, ...(ramp ? { ramp } : {}) };
+  } catch (e) {
+    optimizer?.dispose();
+    for (const v of Object.values(vars)) v.dispose();
+    ramp?.dispose();
+    throw e;
+  }
+}
+
+/** Refuses datasets too short for one training window (or one validation window), naming the file. */
+async function checkData(o: ResolvedTrainOptions, config: ModelConfig, tok: Awaited<ReturnType<typeof loadTokenizer>>): Promise<void> {
+  const train = await loadTokens(o.data, tok, config.vocabSize);
+  if (train.length < o.ctx + 1)
+    throw new ScionError(`${o.data}: ${train.length} tokens, fewer than one training window of --ctx + 1 = ${o.ctx + 1}`, 'E_DATASET', o.data);
+  if (!o.val) return;
+  const evalCtx = Math.min(o.ctx + 1, contextLength(config));
+  const val = await loadTokens(o.val, tok, config.vocabSize);
+  if (val.length < evalCtx) throw new ScionError(`${o.val}: ${val.length} tokens, fewer than one validation window of ${evalCtx}`, 'E_DATASET', o.val);
+}
+
+/**
+ * Starts a training run in `opts.out`. Everything is loaded and checked before anything is
+ * written (the output-folder policy of io/out-dir.ts, the model, tokenizer, datasets, moments,
+ * mask); a run that still fails before its first checkpoint leaves the folder as it was (an
+ * existing run replaced with `force` is put back), so the same command can simply be run again.
+ */
 export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
   const { config, raw } = await readModelConfig(opts.model);
   const o = resolveTrainOptions(opts, config);
   const runDir = o.out;
-  const isRun = existsSync(path.join(runDir, RUN_FILE));
-  if (isRun && !opts.force) {
-    throw new ScionError(
-      `${runDir}: a training run is already there (continue it with --resume ${runDir}, replace it with --force, or pick another --out)`,
-      'E_RUN',
-      runDir,
-    );
-  }
-  if (!isRun && existsSync(runDir) && (await fs.readdir(runDir)).length > 0) {
-    throw new ScionError(`${runDir}: the folder is not empty and is not a training run; refusing to write into it (pick another --out)`, 'E_RUN', runDir);
-  }
-  // fail on a bad model, tokenizer or dataset before anything is written
+  const inputs = [
+    { what: 'the model', path: o.model },
+    { what: '--data', path: parseDataSpec(o.data).file },
+    ...(o.val ? [{ what: '--val', path: parseDataSpec(o.val).file }] : []),
+    ...(o.moments ? [{ what: '--moments', path: o.moments }] : []),
+  ];
+  const found = await checkOutputDir({ out: runDir, kind: 'run', command: 'train', inputs, force: opts.force === true });
   const tok = await loadTokenizer(o.model);
-  await loadTokens(o.data, tok, config.vocabSize);
-  if (o.val) await loadTokens(o.val, tok, config.vocabSize);
-  const ramp = await loadRamp(o, config);
+  await checkData(o, config, tok);
+  const start = await prepareStart(o, config);
+  let aside: string | undefined;
   try {
-    if (isRun) await fs.rm(runDir, { recursive: true, force: true });
+    if (found === 'replace') aside = await moveRunAside(runDir);
     await fs.mkdir(runDir, { recursive: true });
     await ensureGradients();
     const shape = describeShape(config);
@@ -195,13 +240,44 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
       model: { family: config.family, ...shape, parameters: parameterCount(config) },
       backend: currentBackend()?.name ?? tf.getBackend(),
     };
+    await writeOutputMarker(runDir, 'run', 'train');
     await atomicWriteJson(path.join(runDir, RUN_FILE), runConfig);
     await fs.writeFile(metricsFile(runDir), '');
   } catch (e) {
-    ramp?.dispose();
+    dispose(start);
+    await undoFreshRun(runDir, found, aside);
     throw e;
   }
-  return startFresh(runDir, o, config, raw, cb, ramp);
+  try {
+    const result = await startFresh(runDir, o, config, raw, cb, start);
+    if (aside) await fs.rm(aside, { recursive: true, force: true });
+    return result;
+  } catch (e) {
+    if ((await listCheckpoints(runDir)).length === 0) await undoFreshRun(runDir, found, aside);
+    else if (aside) await fs.rm(aside, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The lock a process holds inside the run folder: never moved or removed by another. */
+const isLockName = (name: string) => name.startsWith('.scion-lock');
+
+/** Moves an old run's files (not the folder, which may hold this process's lock) into a sibling, `.RUN.tmp-PID-HEX-old`. */
+async function moveRunAside(runDir: string): Promise<string> {
+  const aside = `${tempSibling(runDir)}-old`;
+  await fs.mkdir(aside);
+  for (const name of await fs.readdir(runDir)) if (!isLockName(name)) await fs.rename(path.join(runDir, name), path.join(aside, name));
+  return aside;
+}
+
+/** Removes what a run that failed before its first checkpoint wrote, and puts back the run it replaced. */
+async function undoFreshRun(runDir: string, found: 'new' | 'empty' | 'replace' | 'continue', aside: string | undefined): Promise<void> {
+  for (const name of await fs.readdir(runDir).catch(() => [])) if (!isLockName(name)) await fs.rm(path.join(runDir, name), { recursive: true, force: true });
+  if (aside) {
+    for (const name of await fs.readdir(aside)) await fs.rename(path.join(aside, name), path.join(runDir, name));
+    await fs.rmdir(aside);
+  }
+  if (found === 'new') await fs.rmdir(runDir).catch(() => undefined);
 }
 
 async function startFresh(
@@ -210,21 +286,9 @@ async function startFresh(
   config: ModelConfig,
   raw: Record<string, unknown>,
   cb: TrainCallbacks,
-  ramp?: MaskRamp,
+  start?: Start,
 ): Promise<TrainResult> {
-  let vars: Variables = {};
-  let optimizer: AdamW | undefined;
-  try {
-    ramp ??= await loadRamp(o, config);
-    vars = toVariables(await loadStartParams(o, config));
-    optimizer = makeOptimizer(o, vars);
-    if (o.moments) await applyMoments(o.moments, optimizer, vars);
-  } catch (e) {
-    optimizer?.dispose();
-    for (const v of Object.values(vars)) v.dispose();
-    ramp?.dispose();
-    throw e;
-  }
+  const { vars, optimizer, ramp } = start ?? (await prepareStart(o, config));
   const state: CheckpointState = { version: 1, step: 0, optimizerStep: optimizer.t, rng: subSeed(o.seed, 'data'), batches: 0, tokens: 0, time: 0 };
   return loop(
     { runDir, o, config, rawConfig: raw, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: o.model, ...(ramp ? { ramp } : {}) },
