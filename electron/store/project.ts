@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { DatasetEntry, EvaluationEntry, Id, JobInfo, ModelEntry, ProjectState, TrainingEntry } from '../shared/contract.ts';
 import { ScionError, errorMessage } from '../engine/errors.ts';
 import { atomicWriteDir, atomicWriteFile, atomicWriteJson } from '../engine/io/atomic.ts';
+import { makeDirs, systemFolderOf } from '../engine/io/make-dirs.ts';
 import { COLLECTIONS, type Collection, ENTRY_FILE, PROJECT_FILE, entryDir, entryFile, loadPath, storePath } from './layout.ts';
 import { type SchemaOptions, SCHEMA_VERSION, readProjectFile, writeProjectFile } from './migrations.ts';
 import {
@@ -64,6 +65,13 @@ export class Project {
   /** Creates a project in `dir` (a new or empty folder). */
   static async create(dir: string, name: string): Promise<Project> {
     const abs = path.resolve(dir);
+    const system = systemFolderOf(abs);
+    if (system)
+      throw new ScionError(
+        `${abs}: ${system} is a virtual folder of the operating system, not a place for a project; pick a folder in your home or data disk`,
+        'E_PROJECT',
+        abs,
+      );
     if (existsSync(abs)) {
       const st = await fs.stat(abs);
       if (!st.isDirectory()) throw new ScionError(`${abs}: exists and is not a folder`, 'E_PROJECT', abs);
@@ -76,7 +84,7 @@ export class Project {
           abs,
         );
     }
-    await fs.mkdir(abs, { recursive: true });
+    await makeDirs(abs);
     const pf: ProjectFile = { format: 'scion-project', schemaVersion: SCHEMA_VERSION, name, createdAt: new Date().toISOString() };
     await writeProjectFile(abs, pf);
     // Caches and the lock are machine-local: keep them out of the user's git.
@@ -223,7 +231,7 @@ export class Project {
     const write = (this.writes.get(key) ?? Promise.resolve())
       .catch(() => undefined)
       .then(async () => {
-        await fs.mkdir(dir, { recursive: true });
+        await makeDirs(dir);
         await atomicWriteJson(path.join(dir, ENTRY_FILE), disk);
       });
     this.writes.set(key, write);
@@ -248,7 +256,7 @@ export class Project {
   async create<C extends Collection>(c: C, id: Id, build: (tmp: string) => Promise<EntryTypes[C]>): Promise<EntryTypes[C]> {
     const dir = entryDir(this.dir, c, id);
     if (existsSync(dir)) throw new ScionError(`${dir}: already exists`, 'E_PROJECT', dir);
-    await fs.mkdir(path.dirname(dir), { recursive: true });
+    await makeDirs(path.dirname(dir));
     let entry: EntryTypes[C] | undefined;
     await atomicWriteDir(dir, async (tmp) => {
       const built = await build(tmp);

@@ -170,10 +170,13 @@ export type ProjectFile = z.infer<typeof projectFileSchema>;
 // API parameters
 
 const empty = z.strictObject({});
+/** The longest path accepted (Linux's PATH_MAX; longer paths fail in the OS anyway). */
+export const MAX_PATH_LENGTH = 4096;
 /** An absolute path on the engine's machine. */
 const absPath = z
   .string()
   .min(1, 'a path is required')
+  .max(MAX_PATH_LENGTH, `is not a path: longer than ${MAX_PATH_LENGTH} characters (was something else pasted into the field?)`)
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path')
   .refine((p) => !p.includes('\0'), 'must not contain NUL');
 
