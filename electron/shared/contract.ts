@@ -188,7 +188,9 @@ export type JobEvent =
   | { type: 'metric'; jobId: Id; point: MetricPoint }
   | { type: 'log'; jobId: Id; line: string }
   | { type: 'status'; jobId: Id; job: JobInfo }
-  | { type: 'result'; jobId: Id; result: unknown };
+  | { type: 'result'; jobId: Id; result: unknown }
+  /** Another process (a CLI run with --project) changed the open project's entries: read project.state again. */
+  | { type: 'project-changed'; dir: string };
 
 export interface ProjectState {
   project: ProjectSummary;
