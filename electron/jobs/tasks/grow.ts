@@ -1,6 +1,6 @@
 /** The grow job: `growModelDir` into the job's folder, with the function-preservation check. */
 import * as path from 'node:path';
-import { type GrowDirOptions, growModelDir, growthJson } from '../../engine/growth/index.ts';
+import { type GrowDirOptions, growModelDir, growthCheckOf, growthJson } from '../../engine/growth/index.ts';
 import { makeDirs } from '../../engine/io/make-dirs.ts';
 import type { GrowResult, GrowSpec } from '../messages.ts';
 import type { TaskContext } from './context.ts';
@@ -16,6 +16,6 @@ export async function runGrow(spec: GrowSpec, ctx: TaskContext): Promise<GrowRes
     kind: 'grow',
     backend: ctx.backend,
     report: growthJson(report),
-    ...(c ? { check: { verdict: c.verdict, maxAbsLogitDiff: c.maxAbsLogitDiff, lossSource: c.lossSource, lossGrown: c.lossGrown } } : {}),
+    ...(c ? { check: growthCheckOf(c) } : {}),
   };
 }
