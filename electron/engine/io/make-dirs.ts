@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ScionError } from '../errors.ts';
+import { ScionError, systemProblem } from '../errors.ts';
 
 /** Virtual file systems of the kernel: nothing a user writes can live there. */
 const SYSTEM_ROOTS = ['/proc', '/sys', '/dev'];
@@ -32,13 +32,9 @@ function cannotCreate(dir: string, e: NodeJS.ErrnoException): ScionError {
   const why =
     e.code === 'ENOENT'
       ? `${parent} does not accept new folders (a system folder such as /proc, or a broken link)`
-      : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS'
-        ? 'permission denied'
-        : e.code === 'ENOSPC'
-          ? 'the disk is full'
-          : e.code === 'EEXIST' || e.code === 'ENOTDIR'
-            ? 'a file (not a folder) is in the way'
-            : (e.message ?? String(e));
+      : e.code === 'EEXIST' || e.code === 'ENOTDIR'
+        ? 'a file (not a folder) is in the way'
+        : (systemProblem(e) ?? e.message);
   return new ScionError(`cannot create the folder ${dir}: ${why}`, 'E_WRITE', dir);
 }
 
