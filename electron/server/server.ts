@@ -9,8 +9,25 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiMethod, RpcEvent, RpcResponse } from '../shared/contract.ts';
+import { ScionError, errorMessage } from '../engine/errors.ts';
 import { toWireError, type ServiceHandle } from './service-handle.ts';
 import { contentSecurityPolicy, serveStatic } from './static-files.ts';
+
+/** The largest request answered (1 MiB: a request is ids, paths and settings, a few KiB at most). */
+export const MAX_REQUEST_BYTES = 1 << 20;
+/** The largest WebSocket message read at all; a larger one closes its socket (1009). */
+export const MAX_FRAME_BYTES = 16 << 20;
+
+function mib(bytes: number): string {
+  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function tooLarge(method: string, bytes: number): ScionError {
+  return new ScionError(
+    `${method}: the request is ${mib(bytes)}, over the ${mib(MAX_REQUEST_BYTES)} limit of scion serve (is a path or name field holding something else?)`,
+    'E_TOO_LARGE',
+  );
+}
 
 export interface ServerOptions {
   service: ServiceHandle;
@@ -19,6 +36,8 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   token?: string;
+  /** Where the server reports failed connections (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -52,6 +71,7 @@ function sameToken(given: string | null, token: string): boolean {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const root = resolve(opts.rendererDir);
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`scion serve: ${line}\n`));
   let port = 0;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const allowedOrigins = (): string[] => allowedHosts().map((h) => `http://${h}`);
@@ -65,10 +85,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     serveStatic(root, csp, req, res);
   });
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 1 << 20,
-  });
+  // Requests are small JSON documents (ids, paths, names, settings). One over
+  // MAX_REQUEST_BYTES is answered with an E_TOO_LARGE error; one over MAX_FRAME_BYTES is not
+  // even read: the socket closes with 1009 (message too big), and the server keeps serving.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  wss.on('error', (e) => log(`websocket server: ${e.message}`));
   const clients = new Set<WebSocket>();
 
   http.on('upgrade', (req: IncomingMessage, socket, head) => {
@@ -86,18 +107,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.add(ws);
       ws.on('close', () => clients.delete(ws));
-      ws.on('message', (raw) => void answer(ws, raw.toString()));
+      // a socket's error (a frame over maxPayload, a bad frame, a reset) ends that socket only
+      ws.on('error', (e) => log(`a browser connection failed: ${e.message}`));
+      ws.on('message', (raw: Buffer) => void answer(ws, raw).catch((e: unknown) => log(`could not answer a request: ${errorMessage(e)}`)));
     });
   });
 
-  async function answer(ws: WebSocket, data: string): Promise<void> {
-    const req = parseRequest(data);
+  async function answer(ws: WebSocket, raw: Buffer): Promise<void> {
+    const req = parseRequest(raw.toString());
     if (!req) {
       ws.close(1003, 'not a request');
       return;
     }
     let reply: RpcResponse;
     try {
+      if (raw.length > MAX_REQUEST_BYTES) throw tooLarge(req.method, raw.length);
       if (req.method === 'app.info') {
         const info = (await opts.service.call('app.info', req.params)) as Record<string, unknown>;
         reply = { id: req.id, ok: true, result: { ...info, mode: 'browser' } };

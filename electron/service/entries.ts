@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Id } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 import { atomicWriteDir } from '../engine/io/atomic.ts';
+import { makeDirs } from '../engine/io/make-dirs.ts';
 import { isInside } from '../store/layout.ts';
 import { copyModelFolder } from '../store/models.ts';
 import type { Project } from '../store/project.ts';
@@ -59,7 +60,7 @@ export async function exportModel(project: Project, id: Id, dir: string): Promis
       throw new ScionError(`${out}: already exists and is not an empty folder; pick a new folder to export to`, 'E_EXISTS', out);
   }
   if (!existsSync(m.path)) throw new ScionError(`${m.path}: the model's folder is missing`, 'E_NOT_A_MODEL', m.path);
-  await fs.mkdir(path.dirname(out), { recursive: true });
+  await makeDirs(path.dirname(out));
   await atomicWriteDir(out, async (tmp) => {
     await copyModelFolder(m.path, tmp);
     const growth = path.join(m.path, 'growth.json');

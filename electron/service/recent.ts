@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { atomicWriteJson } from '../engine/io/atomic.ts';
+import { makeDirs } from '../engine/io/make-dirs.ts';
 
 const MAX = 10;
 
@@ -23,7 +24,7 @@ export async function readRecent(file: string): Promise<string[]> {
 export async function addRecent(file: string, dir: string): Promise<void> {
   const list = [dir, ...(await readRecent(file)).filter((d) => d !== dir)].slice(0, MAX);
   try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await makeDirs(path.dirname(file));
     await atomicWriteJson(file, list);
   } catch {
     // a read-only config folder only loses the recent list

@@ -26,6 +26,7 @@ import { experimentResults, startExperiment } from './experiment.ts';
 import { previewGrowth, startGrow } from './grow.ts';
 import { JobManager, jobInfo } from './jobs.ts';
 import { addRecent, defaultRecentFile, readRecent } from './recent.ts';
+import { watchChanges } from './watch-changes.ts';
 import { readPoints, recoverTrainings, resumeTraining, startTraining } from './train.ts';
 
 export interface ServiceOptions {
@@ -83,7 +84,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     ...(opts.backend ? { backend: opts.backend } : {}),
     ...(opts.cancelGraceMs ? { cancelGraceMs: opts.cancelGraceMs } : {}),
   });
-  let open: { project: Project; jobs: JobManager; lock: ProjectLock } | undefined;
+  let open: { project: Project; jobs: JobManager; lock: ProjectLock; stopWatching: () => void } | undefined;
   let startupError: string | undefined;
   let closed = false;
 
@@ -103,10 +104,13 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     refuseWhileBusy();
     const lock = open?.project.dir === project.dir ? open.lock : await lockProject(project.dir, opts.lock);
     if (open && open.lock !== lock) await open.lock.release();
+    open?.stopWatching();
     const jobs = new JobManager(project, runner, (e) => events.emit(e));
     await jobs.recover();
     await recoverTrainings(project);
-    open = { project, jobs, lock };
+    // a CLI run with --project writes entries while the project is open here: re-read them and tell the UI
+    const stopWatching = watchChanges(project, () => events.emit({ type: 'project-changed', dir: project.dir }));
+    open = { project, jobs, lock, stopWatching };
     startupError = undefined;
     await addRecent(recentFile, project.dir);
     return project.state();
@@ -123,18 +127,22 @@ export function createService(opts: ServiceOptions = {}): ScionService {
       return switchTo(await Project.open(p.dir));
     },
     'project.recent': async () => readRecent(recentFile),
-    'project.state': async () => current().project.state(),
+    'project.state': async () => {
+      const { project } = current();
+      await project.reload();
+      return project.state();
+    },
     'model.import': async (p) => importModel(current().project, p),
     'model.delete': async (p) => {
       const { project, jobs } = current();
-      await deleteModel(project, jobs, p.id);
+      await project.transaction(() => deleteModel(project, jobs, p.id));
       return project.state();
     },
     'model.export': async (p) => ({ dir: await exportModel(current().project, p.id, p.dir) }),
     'dataset.add': async (p) => addDataset(current().project, p),
     'dataset.delete': async (p) => {
       const { project, jobs } = current();
-      await deleteDataset(project, jobs, p.id);
+      await project.transaction(() => deleteDataset(project, jobs, p.id));
       return project.state();
     },
     'grow.methods': async () => growthMethods(),
@@ -184,6 +192,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
           // already ending
         }
       }
+      open?.stopWatching();
       await runner.close();
       await open?.project.flush();
       await open?.lock.release();

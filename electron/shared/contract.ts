@@ -80,10 +80,16 @@ export interface EvaluationEntry {
 }
 
 export interface GrowthCheck {
-  verdict: 'exact' | 'approximate' | 'not preserving';
+  /**
+   * exact: within float tolerance; approximate: |lossGrown - lossSource| <= lossBound;
+   * changes the function: beyond it (or an exact operator that missed its tolerance).
+   */
+  verdict: 'exact' | 'approximate' | 'changes the function';
   maxAbsLogitDiff: number;
   lossSource: number;
   lossGrown: number;
+  /** The |loss change| bound of 'approximate', nats per token (0.05); absent in checks recorded before it existed. */
+  lossBound?: number;
 }
 
 export interface GrowRequest {
@@ -188,7 +194,9 @@ export type JobEvent =
   | { type: 'metric'; jobId: Id; point: MetricPoint }
   | { type: 'log'; jobId: Id; line: string }
   | { type: 'status'; jobId: Id; job: JobInfo }
-  | { type: 'result'; jobId: Id; result: unknown };
+  | { type: 'result'; jobId: Id; result: unknown }
+  /** Another process (a CLI run with --project) changed the open project's entries: read project.state again. */
+  | { type: 'project-changed'; dir: string };
 
 export interface ProjectState {
   project: ProjectSummary;

@@ -10,6 +10,9 @@
  *   trainings/<id>/entry.json          one training session; its run folder in run/
  *   jobs/<id>/entry.json               one job record; its log in log.txt, an experiment's
  *                                      folder in experiment/, work in progress in work/
+ *   .scion-lock                        held by the process that runs the project's jobs (lock.ts)
+ *   .scion-write-lock                  held for each read-modify-write of the entries (write-lock.ts)
+ *   .scion-changes                     stamped after each such write; the open app watches it
  *
  * Paths inside entries are stored relative to the project (so a project can be moved or
  * committed to git) and absolute when they point outside it (referenced models and data).

@@ -37,7 +37,7 @@ async function readLock(file: string): Promise<LockData | undefined> {
   }
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { ModelEntry, ModelShape } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 import { openCheckpoint } from '../engine/io/checkpoint.ts';
+import { makeDirs } from '../engine/io/make-dirs.ts';
 import { type ModelConfig, describeShape } from '../engine/models/config.ts';
 import { canonicalName, ignoredTensor, parameterCount, tensorSpecs } from '../engine/models/family.ts';
 import { copySideFiles, readModelConfig } from '../engine/models/model.ts';
@@ -46,7 +47,7 @@ export async function inspectModelFolder(dir: string): Promise<{ config: ModelCo
 
 /** Copies the files a model folder needs (config, weights, tokenizer) into `to`. */
 export async function copyModelFolder(from: string, to: string): Promise<void> {
-  await fs.mkdir(to, { recursive: true });
+  await makeDirs(to);
   for (const name of await fs.readdir(from)) {
     if (name === 'config.json' || name.endsWith('.safetensors') || name === 'model.safetensors.index.json') {
       await fs.copyFile(path.join(from, name), path.join(to, name));

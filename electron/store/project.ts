@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import type { DatasetEntry, EvaluationEntry, Id, JobInfo, ModelEntry, ProjectState, TrainingEntry } from '../shared/contract.ts';
 import { ScionError, errorMessage } from '../engine/errors.ts';
 import { atomicWriteDir, atomicWriteFile, atomicWriteJson } from '../engine/io/atomic.ts';
+import { makeDirs, systemFolderOf } from '../engine/io/make-dirs.ts';
 import { COLLECTIONS, type Collection, ENTRY_FILE, PROJECT_FILE, entryDir, entryFile, loadPath, storePath } from './layout.ts';
+import { LOCK_FILE, alive } from './lock.ts';
 import { type SchemaOptions, SCHEMA_VERSION, readProjectFile, writeProjectFile } from './migrations.ts';
 import {
   type JobRecord,
@@ -21,6 +23,7 @@ import {
   modelEntrySchema,
   trainingEntrySchema,
 } from './schemas.ts';
+import { CHANGES_FILE, WRITE_LOCK_FILE, type WriteLockOptions, stampChange, withWriteLock } from './write-lock.ts';
 
 export interface EntryTypes {
   models: ModelEntry;
@@ -33,7 +36,24 @@ type AnyEntry = EntryTypes[Collection];
 export type Problem = { file: string; problem: string };
 
 /** Temporary and deleted folders the project itself leaves behind after a crash. */
-const LEFTOVER = /^\..+\.(tmp-\d+-[0-9a-f]{8}(-old)?|deleted-[0-9a-f]{8})$/;
+const LEFTOVER = /^\..+\.(tmp-(\d+)-[0-9a-f]{8}(-old)?|deleted-[0-9a-f]{8})$/;
+
+/** A leftover folder whose writer may still be at work (it is alive: the app, or a CLI recording): not to be touched. */
+function inProgress(name: string): boolean {
+  const pid = Number(LEFTOVER.exec(name)?.[2]);
+  return Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid));
+}
+
+/** Refuses the kernel's virtual folders (/proc, /sys, /dev): nothing can be written there. */
+export function refuseSystemFolder(abs: string): void {
+  const system = systemFolderOf(abs);
+  if (system)
+    throw new ScionError(
+      `${abs}: ${system} is a virtual folder of the operating system, not a place for a project; pick a folder in your home or data disk`,
+      'E_PROJECT',
+      abs,
+    );
+}
 
 function slug(name: string): string {
   const s = name
@@ -55,6 +75,9 @@ export class Project {
   readonly problems: Problem[] = [];
   /** Disk writes per entry, in call order (so a late write never lands before an early one). */
   private readonly writes = new Map<string, Promise<unknown>>();
+  /** Changes made by this process, per entry (`reload` keeps what changed while it read). */
+  private readonly versions = new Map<string, number>();
+  private changes = 0;
 
   private constructor(
     readonly dir: string,
@@ -64,6 +87,7 @@ export class Project {
   /** Creates a project in `dir` (a new or empty folder). */
   static async create(dir: string, name: string): Promise<Project> {
     const abs = path.resolve(dir);
+    refuseSystemFolder(abs);
     if (existsSync(abs)) {
       const st = await fs.stat(abs);
       if (!st.isDirectory()) throw new ScionError(`${abs}: exists and is not a folder`, 'E_PROJECT', abs);
@@ -76,11 +100,11 @@ export class Project {
           abs,
         );
     }
-    await fs.mkdir(abs, { recursive: true });
+    await makeDirs(abs);
     const pf: ProjectFile = { format: 'scion-project', schemaVersion: SCHEMA_VERSION, name, createdAt: new Date().toISOString() };
     await writeProjectFile(abs, pf);
     // Caches and the lock are machine-local: keep them out of the user's git.
-    await atomicWriteFile(path.join(abs, '.gitignore'), '.cache/\n.scion-lock\n');
+    await atomicWriteFile(path.join(abs, '.gitignore'), `.cache/\n${LOCK_FILE}\n${WRITE_LOCK_FILE}\n${CHANGES_FILE}\n`);
     return new Project(abs, pf);
   }
 
@@ -89,12 +113,81 @@ export class Project {
     const abs = path.resolve(dir);
     const pf = await readProjectFile(abs, opts);
     const p = new Project(abs, pf);
-    for (const c of COLLECTIONS) await p.loadCollection(c);
+    for (const c of COLLECTIONS) await p.loadCollection(c, p.map(c), p.problems);
     p.checkReferences();
     return p;
   }
 
-  private async loadCollection(c: Collection): Promise<void> {
+  /**
+   * Re-reads the entries from disk (another process, a CLI with `--project`, may have
+   * written some). What this process changed meanwhile, or is still writing, is kept; its
+   * own job records are kept as they are (only the process holding the project runs jobs).
+   * True when an entry was added, changed or removed.
+   */
+  async reload(): Promise<boolean> {
+    const seen = new Map(this.versions);
+    const fresh = new Map<Collection, Map<Id, AnyEntry>>();
+    const problems: Problem[] = [];
+    for (const c of COLLECTIONS) {
+      const m = new Map<Id, AnyEntry>();
+      await this.loadCollection(c, m, problems);
+      fresh.set(c, m);
+    }
+    // from here on synchronous: nothing can change in between
+    let changed = false;
+    for (const c of COLLECTIONS) {
+      if (c === 'jobs') continue;
+      const mine = this.map(c) as Map<Id, AnyEntry>;
+      const disk = fresh.get(c)!;
+      const untouched = (id: Id) => {
+        const key = `${c}/${id}`;
+        return this.versions.get(key) === seen.get(key) && !this.writes.has(key);
+      };
+      for (const [id, e] of disk) {
+        if (!untouched(id)) continue;
+        if (!changed && JSON.stringify(mine.get(id)) !== JSON.stringify(e)) changed = true;
+        mine.set(id, e);
+      }
+      for (const id of [...mine.keys()]) {
+        if (disk.has(id) || !untouched(id)) continue;
+        mine.delete(id);
+        changed = true;
+      }
+    }
+    this.problems.splice(0, this.problems.length, ...problems);
+    this.checkReferences();
+    return changed;
+  }
+
+  /**
+   * Runs `fn` holding the project's write lock, on the entries as they are on disk now, and
+   * tells watchers when it changed something: for every read-modify-write (delete a model
+   * unless something uses it; find or add the entry of a folder).
+   */
+  async transaction<T>(fn: () => Promise<T>, opts: WriteLockOptions = {}): Promise<T> {
+    return withWriteLock(
+      this.dir,
+      async () => {
+        await this.reload();
+        const before = this.changes;
+        try {
+          return await fn();
+        } finally {
+          if (this.changes !== before) await stampChange(this.dir);
+        }
+      },
+      opts,
+    );
+  }
+
+  /** Counts a change of this process to an entry (see `reload`). */
+  private touch(c: Collection, id: Id): void {
+    const key = `${c}/${id}`;
+    this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+    this.changes++;
+  }
+
+  private async loadCollection(c: Collection, into: Map<Id, AnyEntry>, problems: Problem[]): Promise<void> {
     const root = path.join(this.dir, c);
     let names: string[];
     try {
@@ -105,7 +198,7 @@ export class Project {
     for (const name of names.sort()) {
       const full = path.join(root, name);
       if (LEFTOVER.test(name)) {
-        await fs.rm(full, { recursive: true, force: true }).catch(() => undefined);
+        if (!inProgress(name)) await fs.rm(full, { recursive: true, force: true }).catch(() => undefined);
         continue;
       }
       if (name.startsWith('.')) continue;
@@ -126,9 +219,9 @@ export class Project {
         }
         const entry = this.parseEntry(c, raw, file);
         if (entry.id !== name) throw new Error(`its id '${entry.id}' does not match its folder '${name}'`);
-        this.map(c).set(entry.id, entry);
+        into.set(entry.id, entry);
       } catch (e) {
-        this.problems.push({ file: path.relative(this.dir, existsSync(file) ? file : full), problem: errorMessage(e).replace(`${file}: `, '') });
+        problems.push({ file: path.relative(this.dir, existsSync(file) ? file : full), problem: errorMessage(e).replace(`${file}: `, '') });
       }
     }
   }
@@ -220,10 +313,11 @@ export class Project {
     const key = `${c}/${entry.id}`;
     const disk = this.toDisk(c, entry);
     this.map(c).set(entry.id, entry);
+    this.touch(c, entry.id);
     const write = (this.writes.get(key) ?? Promise.resolve())
       .catch(() => undefined)
       .then(async () => {
-        await fs.mkdir(dir, { recursive: true });
+        await makeDirs(dir);
         await atomicWriteJson(path.join(dir, ENTRY_FILE), disk);
       });
     this.writes.set(key, write);
@@ -248,7 +342,7 @@ export class Project {
   async create<C extends Collection>(c: C, id: Id, build: (tmp: string) => Promise<EntryTypes[C]>): Promise<EntryTypes[C]> {
     const dir = entryDir(this.dir, c, id);
     if (existsSync(dir)) throw new ScionError(`${dir}: already exists`, 'E_PROJECT', dir);
-    await fs.mkdir(path.dirname(dir), { recursive: true });
+    await makeDirs(path.dirname(dir));
     let entry: EntryTypes[C] | undefined;
     await atomicWriteDir(dir, async (tmp) => {
       const built = await build(tmp);
@@ -256,6 +350,7 @@ export class Project {
       await fs.writeFile(path.join(tmp, ENTRY_FILE), JSON.stringify(this.toDisk(c, entry), null, 2) + '\n');
     });
     this.map(c).set(id, entry!);
+    this.touch(c, id);
     return entry!;
   }
 
@@ -269,7 +364,8 @@ export class Project {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ScionError(`cannot delete ${dir}: ${(e as Error).message}`, 'E_WRITE', dir);
     }
     this.map(c).delete(id);
-    await fs.rm(trash, { recursive: true, force: true });
+    this.touch(c, id);
+    await fs.rm(trash, { recursive: true, force: true }).catch(() => undefined);
   }
 
   state(): ProjectState {

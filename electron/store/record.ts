@@ -8,12 +8,14 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetEntry, EvalMetrics, EvaluationEntry, GrowthCheck, ModelEntry, TrainingEntry, TrainSettings } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
+import { makeDirs } from '../engine/io/make-dirs.ts';
 import { PROJECT_FILE } from './layout.ts';
 import { trainSettingsOf } from './settings.ts';
 import { inspectDatasetFile } from './datasets.ts';
 import { inspectModelFolder } from './models.ts';
-import { Project } from './project.ts';
+import { Project, refuseSystemFolder } from './project.ts';
 import { NAME_PATTERN } from './schemas.ts';
+import { stampChange, withWriteLock } from './write-lock.ts';
 
 /** A valid entry name from a file or folder name. */
 export function nameFrom(s: string): string {
@@ -30,6 +32,30 @@ export async function openOrCreateProject(dir: string): Promise<Project> {
   const abs = path.resolve(dir);
   if (existsSync(path.join(abs, PROJECT_FILE))) return Project.open(abs);
   return Project.create(abs, nameFrom(path.basename(abs)));
+}
+
+/**
+ * Runs `record` on the project in `dir` (created when new or empty) under the project's
+ * write lock: the entries are read after the lock is taken, so a CLI, another CLI and the
+ * open app never add the same folder twice or lose each other's entries; the open app is
+ * told to re-read. A folder this call made for a project that could not be created is removed.
+ */
+export async function withProjectForWriting<T>(dir: string, record: (project: Project) => Promise<T>): Promise<T> {
+  const abs = path.resolve(dir);
+  refuseSystemFolder(abs);
+  const existed = existsSync(abs);
+  await makeDirs(abs);
+  try {
+    return await withWriteLock(abs, async () => {
+      const project = await openOrCreateProject(abs);
+      const r = await record(project);
+      await stampChange(abs);
+      return r;
+    });
+  } catch (e) {
+    if (!existed) await fs.rmdir(abs).catch(() => undefined); // only when still empty
+    throw e;
+  }
 }
 
 /** The model entry for a folder: the one whose path it is, or a new referenced entry. */
@@ -73,32 +99,34 @@ export async function recordEvaluation(
   projectDir: string,
   r: { modelDir: string; dataFile: string; metrics: EvalMetrics; backend: string },
 ): Promise<EvaluationEntry> {
-  const project = await openOrCreateProject(projectDir);
-  const model = await modelEntryFor(project, r.modelDir);
-  const data = await datasetEntryFor(project, r.dataFile);
-  const id = project.newId(`${model.name} on ${data.name}`);
-  return project.create('evaluations', id, async () => ({
-    id,
-    modelId: model.id,
-    datasetId: data.id,
-    metrics: r.metrics,
-    backend: r.backend,
-    createdAt: new Date().toISOString(),
-  }));
+  return withProjectForWriting(projectDir, async (project) => {
+    const model = await modelEntryFor(project, r.modelDir);
+    const data = await datasetEntryFor(project, r.dataFile);
+    const id = project.newId(`${model.name} on ${data.name}`);
+    return project.create('evaluations', id, async () => ({
+      id,
+      modelId: model.id,
+      datasetId: data.id,
+      metrics: r.metrics,
+      backend: r.backend,
+      createdAt: new Date().toISOString(),
+    }));
+  });
 }
 
 export async function recordGrowth(
   projectDir: string,
   r: { sourceDir: string; outDir: string; method: string; options: Record<string, unknown>; seed: number; check?: GrowthCheck },
 ): Promise<ModelEntry> {
-  const project = await openOrCreateProject(projectDir);
-  const source = await modelEntryFor(project, r.sourceDir);
-  const out = path.resolve(r.outDir);
-  const existing = [...project.models.values()].find((m) => m.path === out);
-  if (existing) await project.remove('models', existing.id); // `--force` replaced that folder: the old entry described another model
-  return modelEntryFor(project, out, {
-    kind: 'grown',
-    lineage: { parent: source.id, method: r.method, options: r.options, seed: r.seed, ...(r.check ? { growth: r.check } : {}) },
+  return withProjectForWriting(projectDir, async (project) => {
+    const source = await modelEntryFor(project, r.sourceDir);
+    const out = path.resolve(r.outDir);
+    const existing = [...project.models.values()].find((m) => m.path === out);
+    if (existing) await project.remove('models', existing.id); // `--force` replaced that folder: the old entry described another model
+    return modelEntryFor(project, out, {
+      kind: 'grown',
+      lineage: { parent: source.id, method: r.method, options: r.options, seed: r.seed, ...(r.check ? { growth: r.check } : {}) },
+    });
   });
 }
 
@@ -129,42 +157,43 @@ export async function recordTraining(
   runDir: string,
   r: { completed: boolean; step: number; finalModel?: string; initialValLoss?: number; finalValLoss?: number },
 ): Promise<TrainingEntry> {
-  const project = await openOrCreateProject(projectDir);
-  const abs = path.resolve(runDir);
-  let run: RunFile;
-  try {
-    run = JSON.parse(await fs.readFile(path.join(abs, 'run.json'), 'utf8')) as RunFile;
-  } catch (e) {
-    throw new ScionError(`${abs}: cannot record this run in the project (run.json: ${(e as Error).message})`, 'E_RUN', abs);
-  }
-  const o = run.options;
-  const model = await modelEntryFor(project, o.model);
-  const data = await datasetEntryFor(project, o.data);
-  const val = o.val ? await datasetEntryFor(project, o.val) : undefined;
-  const known = [...project.trainings.values()].find((t) => t.runDir === abs);
-  const id = known?.id ?? project.newId(path.basename(abs));
-  const settings = trainSettingsOf(o);
-  let entry: TrainingEntry = {
-    id,
-    name: known?.name ?? nameFrom(path.basename(abs)),
-    modelId: model.id,
-    datasetId: data.id,
-    ...(val ? { valDatasetId: val.id } : {}),
-    settings,
-    status: r.completed ? 'done' : 'paused',
-    runDir: abs,
-    lastStep: r.step,
-    ...(r.initialValLoss !== undefined ? { initialValLoss: r.initialValLoss } : {}),
-    ...(r.finalValLoss !== undefined ? { finalValLoss: r.finalValLoss } : {}),
-    createdAt: known?.createdAt ?? new Date().toISOString(),
-  };
-  if (r.completed && r.finalModel) {
-    const trained = await modelEntryFor(project, r.finalModel, {
-      kind: 'trained',
-      name: entry.name,
-      lineage: { parent: model.id, trainingId: id, seed: o.seed },
-    });
-    entry = { ...entry, resultModelId: trained.id };
-  }
-  return known ? project.save('trainings', entry) : project.create('trainings', id, async () => entry);
+  return withProjectForWriting(projectDir, async (project) => {
+    const abs = path.resolve(runDir);
+    let run: RunFile;
+    try {
+      run = JSON.parse(await fs.readFile(path.join(abs, 'run.json'), 'utf8')) as RunFile;
+    } catch (e) {
+      throw new ScionError(`${abs}: cannot record this run in the project (run.json: ${(e as Error).message})`, 'E_RUN', abs);
+    }
+    const o = run.options;
+    const model = await modelEntryFor(project, o.model);
+    const data = await datasetEntryFor(project, o.data);
+    const val = o.val ? await datasetEntryFor(project, o.val) : undefined;
+    const known = [...project.trainings.values()].find((t) => t.runDir === abs);
+    const id = known?.id ?? project.newId(path.basename(abs));
+    const settings = trainSettingsOf(o);
+    let entry: TrainingEntry = {
+      id,
+      name: known?.name ?? nameFrom(path.basename(abs)),
+      modelId: model.id,
+      datasetId: data.id,
+      ...(val ? { valDatasetId: val.id } : {}),
+      settings,
+      status: r.completed ? 'done' : 'paused',
+      runDir: abs,
+      lastStep: r.step,
+      ...(r.initialValLoss !== undefined ? { initialValLoss: r.initialValLoss } : {}),
+      ...(r.finalValLoss !== undefined ? { finalValLoss: r.finalValLoss } : {}),
+      createdAt: known?.createdAt ?? new Date().toISOString(),
+    };
+    if (r.completed && r.finalModel) {
+      const trained = await modelEntryFor(project, r.finalModel, {
+        kind: 'trained',
+        name: entry.name,
+        lineage: { parent: model.id, trainingId: id, seed: o.seed },
+      });
+      entry = { ...entry, resultModelId: trained.id };
+    }
+    return known ? project.save('trainings', entry) : project.create('trainings', id, async () => entry);
+  });
 }

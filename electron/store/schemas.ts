@@ -10,6 +10,7 @@ import type {
   DatasetEntry,
   EvaluationEntry,
   GrowRequest,
+  GrowthCheck,
   JobInfo,
   ModelEntry,
   ModelShape,
@@ -17,6 +18,7 @@ import type {
   TrainSettings,
 } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
+import { APPROX_LOSS_BOUND, gradeCheck } from '../engine/growth/verdict.ts';
 
 /** Entry ids: lower-case slug plus a random suffix; safe as one path component. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
@@ -40,12 +42,26 @@ export const shapeSchema = z.strictObject({
   vocab: posInt,
 }) satisfies z.ZodType<ModelShape>;
 
-export const growthCheckSchema = z.object({
-  verdict: z.enum(['exact', 'approximate', 'not preserving']),
-  maxAbsLogitDiff: finite,
-  lossSource: finite,
-  lossGrown: finite,
-});
+/**
+ * A model's function check. One recorded before the verdict had a scale (no lossBound:
+ * 'approximate' whatever the loss change, or 'not preserving') is graded on today's scale
+ * from its own numbers, so an old project shows a +0.76 nats growth as 'changes the function'.
+ */
+export const growthCheckSchema = z
+  .object({
+    verdict: z.enum(['exact', 'approximate', 'changes the function', 'not preserving']),
+    maxAbsLogitDiff: finite,
+    lossSource: finite,
+    lossGrown: finite,
+    lossBound: z.number().positive().optional(),
+  })
+  .transform((c): GrowthCheck => {
+    const numbers = { maxAbsLogitDiff: c.maxAbsLogitDiff, lossSource: c.lossSource, lossGrown: c.lossGrown, lossBound: c.lossBound ?? APPROX_LOSS_BOUND };
+    if (c.verdict === 'not preserving') return { ...numbers, verdict: 'changes the function' };
+    if (c.lossBound !== undefined || c.verdict !== 'approximate') return { ...numbers, verdict: c.verdict };
+    const lossChange = c.lossGrown - c.lossSource;
+    return { ...numbers, verdict: gradeCheck({ withinExactTolerance: false, lossChange, maxAbsLogitDiff: c.maxAbsLogitDiff }) };
+  });
 
 export const modelEntrySchema = z.object({
   id: idSchema,
@@ -170,10 +186,13 @@ export type ProjectFile = z.infer<typeof projectFileSchema>;
 // API parameters
 
 const empty = z.strictObject({});
+/** The longest path accepted (Linux's PATH_MAX; longer paths fail in the OS anyway). */
+export const MAX_PATH_LENGTH = 4096;
 /** An absolute path on the engine's machine. */
 const absPath = z
   .string()
   .min(1, 'a path is required')
+  .max(MAX_PATH_LENGTH, `is not a path: longer than ${MAX_PATH_LENGTH} characters (was something else pasted into the field?)`)
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path')
   .refine((p) => !p.includes('\0'), 'must not contain NUL');
 

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { quickGrowArgs, scionChild } from '../helpers/scion-child.ts';
 import { chromiumMissing, cleanup, launchBrowser, REPO, shot, snapshotTree, startServe, tempHome, waitUntil, type Served } from './harness.ts';
 
 const skip = chromiumMissing();
@@ -72,10 +73,18 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
         throw e;
       }
     });
-  await step('projects: create a project', async () => {
+  await step('projects: a folder under /proc is refused with a message (it never answered before)', async () => {
     await page.goto(served!.url);
     await byId('create-dir').waitFor();
     await shot(page, 'projects-empty');
+    await byId('create-dir').fill('/proc/scion-e2e');
+    await byId('create-name').fill('proc');
+    await byId('create-project').click();
+    assert.match(await errorText('error-proc'), /\/proc is a virtual folder of the operating system/);
+    assert.equal(await byId('create-project').isEnabled(), true);
+  });
+
+  await step('projects: create a project', async () => {
     await byId('create-dir').fill(project());
     await byId('create-name').fill('e2e study');
     await byId('create-project').click();
@@ -92,6 +101,19 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
     assert.match(msg, /not-a-model|config\.json|model/i);
     assert.doesNotMatch(msg, /undefined|\[object|at .*\.ts:\d+/);
     assert.deepEqual(snapshotTree(project()), before);
+  });
+
+  await step('models: a long string pasted into the path field is refused with a message, the server stays up', async () => {
+    const before = snapshotTree(project());
+    await byId('import-path').fill('/' + 'x'.repeat(5_000));
+    await byId('import-model').click();
+    assert.match(await errorText('error-long-path'), /path: is not a path: longer than 4096 characters/);
+    await byId('import-path').fill('/' + 'x'.repeat(1_500_000));
+    await byId('import-model').click();
+    assert.match(await errorText('error-huge-path'), /the request is [\d.]+ MiB, over the 1\.0 MiB limit of scion serve/);
+    assert.equal(served!.proc.exitCode, null, 'scion serve is still running');
+    const entries = (files: string[]) => files.filter((f) => !f.startsWith('.scion-lock ')); // the open lock is refreshed every 5 s
+    assert.deepEqual(entries(snapshotTree(project())), entries(before));
   });
 
   await step('models: import the fixture and see its details', async () => {
@@ -252,5 +274,14 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
     assert.ok(existsSync(join(home, 'exported', 'config.json')));
     assert.ok(existsSync(join(home, 'exported', 'model.safetensors')));
     await shot(page, 'export');
+  });
+
+  await step('a CLI grow recorded into the open project appears in the app without a reload', async () => {
+    const r = await scionChild(quickGrowArgs(FIXTURE, join(home, 'cli-grown'), project()));
+    assert.equal(r.code, 0, r.stderr);
+    await byId('model-cli-grown').waitFor({ timeout: 20_000 });
+    await byId('model-cli-grown').click();
+    await expectNoError();
+    await shot(page, 'cli-grown-live');
   });
 });

@@ -8,9 +8,9 @@ import { request } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { WebSocket } from 'ws';
 import { createService, type ScionService } from '../../electron/service/service.ts';
 import { startServer, type RunningServer } from '../../electron/server/server.ts';
+import { connectWs, rpc } from '../helpers/ws-client.ts';
 import { cleanup, tempHome } from './harness.ts';
 
 let home = '';
@@ -46,33 +46,7 @@ function get(path: string, host = `127.0.0.1:${server.port}`): Promise<{ status:
   });
 }
 
-function connect(query: string, origin: string | undefined): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/rpc${query}`, origin ? { origin } : {});
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-}
-
-function rpc(
-  ws: WebSocket,
-  id: number,
-  method: string,
-  params: unknown,
-): Promise<{ id: number; ok: boolean; result?: unknown; error?: { message: string; code: string } }> {
-  return new Promise((resolve) => {
-    const onMessage = (data: Buffer): void => {
-      const msg = JSON.parse(data.toString()) as { id?: number };
-      if (msg.id === id) {
-        ws.off('message', onMessage);
-        resolve(msg as never);
-      }
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ id, method, params }));
-  });
-}
+const connect = (query: string, origin: string | undefined) => connectWs(server.port, query, origin);
 
 test('listens on 127.0.0.1 with a long random token in the URL', () => {
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);

@@ -4,7 +4,17 @@
  */
 import { initBackend } from '../../engine/backend.ts';
 import { ScionError } from '../../engine/errors.ts';
-import { DEPTH_MODES, type DepthMode, type GrowDirOptions, growModelDir, growthMethods } from '../../engine/growth/index.ts';
+import {
+  APPROX_LOSS_BOUND,
+  DEPTH_MODES,
+  type DepthMode,
+  type GrowDirOptions,
+  VERDICT_SCALE,
+  explainVerdict,
+  growModelDir,
+  growthCheckOf,
+  growthMethods,
+} from '../../engine/growth/index.ts';
 import { recordGrowth } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 
@@ -41,7 +51,7 @@ export const growCommand: Command = {
     'msg:           masked growth: random-pad values plus growth-mask.safetensors (1 copied, 0 new); the check runs',
     '               on the masked model at ramp 0; train it with scion train --mask-ramp K (new parts ramp in over K steps)',
     'The check compares source and grown logits on --check-data (or random token windows) and gives',
-    'the verdict exact / approximate / not preserving; growth.json in the output records everything.',
+    `the verdict exact / approximate (|loss change| <= ${APPROX_LOSS_BOUND} nats) / changes the function; growth.json in the output records everything.`,
     '--force:       replaces an existing --out only when Scion wrote it (never a folder with other files, or one holding the source)',
   ].join('\n'),
   async run(argv, io) {
@@ -100,8 +110,14 @@ export const growCommand: Command = {
     const r = await growModelDir(source, out, opts);
     const c = r.check!;
     if (values.project) {
-      const check = { verdict: c.verdict, maxAbsLogitDiff: c.maxAbsLogitDiff, lossSource: c.lossSource, lossGrown: c.lossGrown };
-      const m = await recordGrowth(values.project, { sourceDir: source, outDir: out, method: r.method, options: r.options, seed: r.seed, check });
+      const m = await recordGrowth(values.project, {
+        sourceDir: source,
+        outDir: out,
+        method: r.method,
+        options: r.options,
+        seed: r.seed,
+        check: growthCheckOf(c),
+      });
       log(io, `recorded in project ${values.project} as model ${m.id}`);
     }
     if (values.json) {
@@ -122,6 +138,8 @@ export const growCommand: Command = {
         loss_source: c.lossSource,
         loss_grown: c.lossGrown,
         loss_change: c.lossChange,
+        loss_bound: c.lossBound,
+        verdict_scale: VERDICT_SCALE,
         check_windows: c.windows,
         check_ctx: c.length,
         check_data: c.origin,
@@ -146,8 +164,9 @@ export const growCommand: Command = {
               ]
             : []),
           `max |dlogit| ${c.maxAbsLogitDiff.toExponential(3)}${c.withinExactTolerance ? ' (within 1e-4 + 1e-4|logit|)' : ''}`,
-          `loss         source ${c.lossSource.toFixed(6)}, grown ${c.lossGrown.toFixed(6)} (change ${c.lossChange >= 0 ? '+' : ''}${c.lossChange.toExponential(3)})`,
-          `verdict      ${c.verdict}`,
+          `loss         source ${c.lossSource.toFixed(6)}, grown ${c.lossGrown.toFixed(6)} (change ${c.lossChange >= 0 ? '+' : ''}${c.lossChange.toExponential(3)} nats)`,
+          `verdict      ${c.verdict} (${explainVerdict(c.verdict, c, r.theory.verdict)})`,
+          `scale        ${VERDICT_SCALE}`,
           `time         grow ${r.seconds.grow.toFixed(2)} s, check ${r.seconds.check.toFixed(2)} s`,
         ].join('\n') + '\n',
       );

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ScionError } from '../errors.ts';
 import { atomicWriteFile } from '../io/atomic.ts';
+import { makeDirs } from '../io/make-dirs.ts';
 import type { TextTokenizer } from '../tokenizer/tokenizer.ts';
 
 export interface TokenDataset {
@@ -148,7 +149,7 @@ async function writeCache(candidates: string[], ids: Uint32Array): Promise<strin
   Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).copy(buf, 16);
   for (const c of candidates) {
     try {
-      await fs.mkdir(path.dirname(c), { recursive: true });
+      await makeDirs(path.dirname(c));
       await atomicWriteFile(c, buf);
       return c;
     } catch {

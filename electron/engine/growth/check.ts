@@ -1,20 +1,37 @@
 /**
  * The function-preservation check: run source and grown model on the same token windows and
- * compare logits and losses. The verdict combines the operator's theory with the numbers:
- * an operator that claims exactness must be within 1e-4 + 1e-4 |logit| everywhere and give the
- * same loss to 1e-5, or it is 'not preserving'.
+ * compare logits and losses. The verdict is a scale:
+ * - 'exact': every logit within 1e-4 + 1e-4 |logit| of the source's and the loss equal to 1e-5;
+ * - 'approximate': the mean next-token loss moved by at most APPROX_LOSS_BOUND (0.05 nats);
+ * - 'changes the function': the loss moved more, the numbers are not finite, or an operator
+ *   that promises exactness missed the exact tolerance (a bug, however small the change).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { GrowthCheck } from '../../shared/contract.ts';
 import { ScionError } from '../errors.ts';
 import { type ModelConfig, contextLength } from '../models/config.ts';
 import { forward } from '../models/family.ts';
 import type { Params } from '../models/params.ts';
 import type { Verdict } from './options.ts';
+import { APPROX_LOSS_BOUND, type CheckVerdict, LOGIT_ABS_TOL, LOGIT_REL_TOL, LOSS_TOL, gradeCheck } from './verdict.ts';
 import { rngFor } from './random.ts';
 
-export const LOGIT_ABS_TOL = 1e-4;
-export const LOGIT_REL_TOL = 1e-4;
-export const LOSS_TOL = 1e-5;
+export {
+  APPROX_LOSS_BOUND,
+  CHECK_VERDICTS,
+  type CheckVerdict,
+  LOGIT_ABS_TOL,
+  LOGIT_REL_TOL,
+  LOSS_TOL,
+  VERDICT_SCALE,
+  explainVerdict,
+  gradeCheck,
+} from './verdict.ts';
+
+/** What a project records of a check (a model entry's lineage.growth). */
+export function growthCheckOf(c: FunctionCheck): GrowthCheck {
+  return { verdict: c.verdict, maxAbsLogitDiff: c.maxAbsLogitDiff, lossSource: c.lossSource, lossGrown: c.lossGrown, lossBound: c.lossBound };
+}
 
 /** `count` token windows of `length` tokens, row-major [count, length]. */
 export interface CheckWindows {
@@ -26,7 +43,7 @@ export interface CheckWindows {
 }
 
 export interface FunctionCheck {
-  verdict: Verdict;
+  verdict: CheckVerdict;
   /** What the operator's theory predicts. */
   theory: Verdict;
   maxAbsLogitDiff: number;
@@ -36,6 +53,8 @@ export interface FunctionCheck {
   lossSource: number;
   lossGrown: number;
   lossChange: number;
+  /** APPROX_LOSS_BOUND: the |lossChange| up to which the verdict is 'approximate'. */
+  lossBound: number;
   windows: number;
   length: number;
   origin: string;
@@ -122,17 +141,17 @@ export async function checkFunctionPreservation(source: ParamModel, grown: Param
   const lossGrown = lossG / preds;
   const finite = Number.isFinite(lossGrown) && Number.isFinite(maxAbs);
   const within = finite && worst <= 1 && Math.abs(lossGrown - lossSource) <= LOSS_TOL;
-  const verdict: Verdict =
-    theory === 'exact' ? (within ? 'exact' : 'not preserving') : theory === 'approximate' ? (finite ? 'approximate' : 'not preserving') : 'not preserving';
+  const lossChange = lossGrown - lossSource;
   return {
-    verdict,
+    verdict: gradeCheck({ withinExactTolerance: within, lossChange, maxAbsLogitDiff: maxAbs }, theory),
     theory,
     maxAbsLogitDiff: maxAbs,
     worstToleranceRatio: worst,
     withinExactTolerance: within,
     lossSource,
     lossGrown,
-    lossChange: lossGrown - lossSource,
+    lossChange,
+    lossBound: APPROX_LOSS_BOUND,
     windows: windows.count,
     length: windows.length,
     origin: windows.origin,

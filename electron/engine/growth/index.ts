@@ -12,6 +12,12 @@ export {
   LOGIT_ABS_TOL,
   LOGIT_REL_TOL,
   LOSS_TOL,
+  APPROX_LOSS_BOUND,
+  VERDICT_SCALE,
+  type CheckVerdict,
+  gradeCheck,
+  explainVerdict,
+  growthCheckOf,
 } from './check.ts';
 export { WIDTH_METHODS, DEPTH_MODES, type GrowOptions, type MethodName, type DepthMode, type Verdict, type NegativeControl } from './options.ts';
 export {

@@ -15,7 +15,19 @@ import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { type Model, copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadTokens, parseDataSpec } from '../train/data.ts';
-import { type CheckWindows, type FunctionCheck, checkFunctionPreservation, randomWindows, windowsFromTokens } from './check.ts';
+import {
+  APPROX_LOSS_BOUND,
+  type CheckVerdict,
+  type CheckWindows,
+  type FunctionCheck,
+  LOGIT_ABS_TOL,
+  LOGIT_REL_TOL,
+  LOSS_TOL,
+  VERDICT_SCALE,
+  checkFunctionPreservation,
+  randomWindows,
+  windowsFromTokens,
+} from './check.ts';
 import { growTensor } from './grow.ts';
 import { MASK_FILE, type MaskSummary, disposeMasked, disposeMasks, effectiveParams, readGrowthMask, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
@@ -54,7 +66,7 @@ export interface GrowthReport {
   mask?: MaskSummary;
   /** Undefined only when the check was skipped (benchmarks). */
   check?: FunctionCheck;
-  verdict?: Verdict;
+  verdict?: CheckVerdict;
   seconds: { grow: number; check: number };
   bytesWritten: number;
 }
@@ -216,7 +228,9 @@ export function growthJson(r: GrowthReport): Record<string, unknown> {
           windows: r.check.windows,
           window_length: r.check.length,
           data: r.check.origin,
-          tolerance: { logit_abs: 1e-4, logit_rel: 1e-4, loss: 1e-5 },
+          tolerance: { logit_abs: LOGIT_ABS_TOL, logit_rel: LOGIT_REL_TOL, loss: LOSS_TOL },
+          approximate_loss_bound: APPROX_LOSS_BOUND,
+          verdict_scale: VERDICT_SCALE,
         }
       : null,
   };

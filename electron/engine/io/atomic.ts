@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError, systemProblem, writeError } from '../errors.ts';
+import { makeDirs } from './make-dirs.ts';
 
 /** A unique temporary path next to `target` (same folder, so rename is atomic). */
 export function tempSibling(target: string): string {
@@ -72,8 +73,8 @@ export async function atomicWriteJson(target: string, value: unknown): Promise<v
 export async function atomicWriteDir(target: string, build: (tmpDir: string) => Promise<void>): Promise<void> {
   await recoverInterrupted(path.dirname(target));
   const tmp = tempSibling(target);
-  await fs.mkdir(tmp, { recursive: true }).catch((e: unknown) => {
-    throw writeError(target, e);
+  await makeDirs(tmp).catch((e: unknown) => {
+    throw e instanceof ScionError ? e : writeError(target, e);
   });
   try {
     await build(tmp);

@@ -1,12 +1,12 @@
 /** The grow job: `growModelDir` into the job's folder, with the function-preservation check. */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { type GrowDirOptions, growModelDir, growthJson } from '../../engine/growth/index.ts';
+import { type GrowDirOptions, growModelDir, growthCheckOf, growthJson } from '../../engine/growth/index.ts';
+import { makeDirs } from '../../engine/io/make-dirs.ts';
 import type { GrowResult, GrowSpec } from '../messages.ts';
 import type { TaskContext } from './context.ts';
 
 export async function runGrow(spec: GrowSpec, ctx: TaskContext): Promise<GrowResult> {
-  await fs.mkdir(path.dirname(spec.outDir), { recursive: true });
+  await makeDirs(path.dirname(spec.outDir));
   const opts = { ...spec.options, ...(spec.checkDataFile ? { checkData: spec.checkDataFile } : {}), onLog: (line: string) => ctx.log(line) } as GrowDirOptions;
   ctx.emit({ type: 'progress', step: 0, total: 1 });
   const report = await growModelDir(spec.sourceDir, spec.outDir, opts);
@@ -16,6 +16,6 @@ export async function runGrow(spec: GrowSpec, ctx: TaskContext): Promise<GrowRes
     kind: 'grow',
     backend: ctx.backend,
     report: growthJson(report),
-    ...(c ? { check: { verdict: c.verdict, maxAbsLogitDiff: c.maxAbsLogitDiff, lossSource: c.lossSource, lossGrown: c.lossGrown } } : {}),
+    ...(c ? { check: growthCheckOf(c) } : {}),
   };
 }

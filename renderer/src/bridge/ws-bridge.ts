@@ -11,6 +11,9 @@ export interface WsBridge extends ScionBridge {
   onClose(listener: () => void): void;
 }
 
+/** The largest request `scion serve` answers (its MAX_REQUEST_BYTES); a larger one is refused here, before sending. */
+export const MAX_REQUEST_BYTES = 1 << 20;
+
 export function createWsBridge(url: string): WsBridge {
   const ws = new WebSocket(url);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -39,9 +42,10 @@ export function createWsBridge(url: string): WsBridge {
     else p.reject(new ApiError(msg.error.message, msg.error.code));
   });
 
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', (e: CloseEvent) => {
     closed = true;
-    for (const p of pending.values()) p.reject(new ApiError('The connection to scion serve was closed.', 'E_CONNECT'));
+    const why = e.code === 1009 ? ' (a request was too large for it)' : '';
+    for (const p of pending.values()) p.reject(new ApiError(`The connection to scion serve was closed${why}.`, 'E_CONNECT'));
     pending.clear();
     for (const l of closeListeners) l();
   });
@@ -55,9 +59,16 @@ export function createWsBridge(url: string): WsBridge {
       await ready;
       if (closed) throw new ApiError('The connection to scion serve was closed.', 'E_CONNECT');
       const id = nextId++;
+      const text = JSON.stringify({ id, method, params });
+      const bytes = new TextEncoder().encode(text).length;
+      if (bytes > MAX_REQUEST_BYTES)
+        throw new ApiError(
+          `${method}: the request is ${(bytes / 2 ** 20).toFixed(1)} MiB, over the 1.0 MiB limit of scion serve (is a path or name field holding something else?)`,
+          'E_TOO_LARGE',
+        );
       return new Promise<ApiResult<M>>((resolve, reject) => {
         pending.set(id, { resolve: (v) => resolve(v as ApiResult<M>), reject });
-        ws.send(JSON.stringify({ id, method, params }));
+        ws.send(text);
       });
     },
     onEvent(listener) {

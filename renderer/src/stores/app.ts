@@ -7,6 +7,7 @@ import { computed, ref, shallowRef } from 'vue';
 import type { ApiMethod, ApiParams, ApiResult, MethodInfo, ModelEntry, ProjectState } from '../../../electron/shared/contract.ts';
 import { readableError } from '../bridge/api-error.ts';
 import type { AppBridge } from '../bridge/app-bridge.ts';
+import { withTimeout } from '../bridge/request-timeout.ts';
 
 export type Screen = 'projects' | 'models' | 'grow' | 'datasets' | 'evaluations' | 'training' | 'experiments';
 
@@ -33,7 +34,7 @@ export const useAppStore = defineStore('app', () => {
   /** Calls the engine; on failure shows the message and rethrows (callers may ignore it). */
   async function call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>> {
     try {
-      return await bridgeOrThrow().call(method, params);
+      return await withTimeout(method, bridgeOrThrow().call(method, params));
     } catch (e) {
       error.value = readableError(e);
       throw e;

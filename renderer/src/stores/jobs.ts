@@ -67,6 +67,9 @@ export const useJobsStore = defineStore('jobs', () => {
       case 'result':
         results.value[e.jobId] = e.result;
         break;
+      case 'project-changed': // a CLI with --project wrote entries
+        if (e.dir === app.state?.project.dir) void app.refresh();
+        break;
     }
   }
 
