@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
+import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-dir.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
 import { contextLength, describeShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
@@ -68,37 +69,6 @@ export function templatesDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'resources', 'handoff');
 }
 
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-/** Refuses an --out that would hold, or sit inside, what the hand-off reads. */
-function checkOut(out: string, inputs: string[]): void {
-  for (const input of inputs) {
-    if (isInside(input, out) || isInside(out, input))
-      throw new ScionError(`handoff: --out ${out} overlaps ${input}, which the hand-off reads; pick a folder outside it`, 'E_USAGE', out);
-  }
-}
-
-/** An existing --out is replaced only with --force, only when it is a hand-off folder, and never once it holds a run. */
-async function checkExistingOut(out: string, force: boolean): Promise<void> {
-  if (!existsSync(out)) return;
-  const entries = await fs.readdir(out).catch(() => {
-    throw new ScionError(`handoff: --out ${out} exists and is not a folder`, 'E_USAGE', out);
-  });
-  if (entries.length === 0) return;
-  if (!force) throw new ScionError(`handoff: ${out} already exists (--force replaces a hand-off folder Scion wrote)`, 'E_USAGE', out);
-  if (!entries.includes(MANIFEST_FILE))
-    throw new ScionError(`handoff: ${out} is not a hand-off folder (no ${MANIFEST_FILE}); refusing to replace it`, 'E_USAGE', out);
-  if (entries.includes('run'))
-    throw new ScionError(`handoff: ${out} holds a training run (run/); import it or move it away before replacing the folder`, 'E_USAGE', out);
-  const ours = new Set<string>([MANIFEST_FILE, 'model', 'data', 'moments.safetensors', 'README.md', ...TEMPLATE_FILES, '__pycache__']);
-  const foreign = entries.filter((e) => !ours.has(e));
-  if (foreign.length > 0)
-    throw new ScionError(`handoff: ${out} holds files Scion did not write (${foreign.slice(0, 3).join(', ')}); refusing to replace it`, 'E_USAGE', out);
-}
-
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
@@ -149,9 +119,13 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
   const { config } = await readModelConfig(opts.model);
   const o = resolveTrainOptions(opts, config);
   if (o.init !== 'pretrained') throw new ScionError('handoff: hands off a trained or grown model; --init scratch is not supported', 'E_USAGE');
-  const inputs = [o.model, parseDataSpec(o.data).file, ...(o.val ? [parseDataSpec(o.val).file] : []), ...(o.moments ? [o.moments] : [])];
-  checkOut(o.out, inputs);
-  await checkExistingOut(o.out, opts.force === true);
+  const inputs: OutputInput[] = [
+    { what: 'the model', path: o.model },
+    { what: '--data', path: parseDataSpec(o.data).file },
+    ...(o.val ? [{ what: '--val', path: parseDataSpec(o.val).file }] : []),
+    ...(o.moments ? [{ what: '--moments', path: o.moments }] : []),
+  ];
+  await checkOutputDir({ out: o.out, kind: 'handoff', command: 'handoff', inputs, force: opts.force === true });
   const masked = existsSync(path.join(o.model, 'growth-mask.safetensors'));
   if (o.maskRamp !== undefined && !masked)
     throw new ScionError(`${o.model}: --mask-ramp needs growth-mask.safetensors (a model grown with --method msg)`, 'E_USAGE', o.model);
@@ -220,6 +194,7 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
     ])
       manifest.files[rel] = await sha256(path.join(tmp, rel));
     await fs.writeFile(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    await writeOutputMarker(tmp, 'handoff', 'handoff');
   });
   return { dir: o.out, manifest };
 }
