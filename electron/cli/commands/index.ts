@@ -11,4 +11,15 @@ import { demoCommand } from './demo.ts';
 import { handoffCommand } from './handoff.ts';
 import { importRunCommand } from './import-run.ts';
 
-export const COMMANDS: Command[] = [infoCommand, evalCommand, growCommand, exportCommand, trainCommand, experimentCommand, demoCommand, handoffCommand, importRunCommand, serveCommand];
+export const COMMANDS: Command[] = [
+  infoCommand,
+  evalCommand,
+  growCommand,
+  exportCommand,
+  trainCommand,
+  experimentCommand,
+  demoCommand,
+  handoffCommand,
+  importRunCommand,
+  serveCommand,
+];
