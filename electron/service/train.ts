@@ -75,6 +75,11 @@ export async function startTraining(project: Project, jobs: JobManager, req: Tra
 export async function resumeTraining(project: Project, jobs: JobManager, trainingId: Id): Promise<JobInfo> {
   const t = project.get('trainings', trainingId);
   if (t.status === 'done') throw new ScionError(`training '${t.name}' has finished; there is nothing to resume`, 'E_JOB_STATE');
+  if (t.origin === 'handoff')
+    throw new ScionError(
+      `training '${t.name}' ran on PyTorch from a hand-off folder; continue it there (./launch.sh --resume), then import it again`,
+      'E_JOB_STATE',
+    );
   if (t.status === 'queued' || t.status === 'running') throw new ScionError(`training '${t.name}' is already ${t.status}`, 'E_JOB_STATE');
   const orphan = [...project.jobs.values()].find(
     (j) => j.entryId === t.id && j.status === 'interrupted' && j.pid !== undefined && Date.now() - Date.parse(j.finishedAt ?? '') < 60_000 && alive(j.pid),

@@ -173,6 +173,8 @@ export interface TrainingEntry {
   initialValLoss?: number;
   finalValLoss?: number;
   error?: string;
+  /** Where it was trained: absent for Scion's own runs, 'handoff' for a run of `scion handoff`'s train.py brought back by `scion import-run`. */
+  origin?: 'handoff';
   createdAt: string;
 }
 

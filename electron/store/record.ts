@@ -155,7 +155,20 @@ interface RunFile {
 export async function recordTraining(
   projectDir: string,
   runDir: string,
-  r: { completed: boolean; step: number; finalModel?: string; initialValLoss?: number; finalValLoss?: number },
+  r: {
+    completed: boolean;
+    step: number;
+    finalModel?: string;
+    initialValLoss?: number;
+    finalValLoss?: number;
+    /** Where the model and data are now, when not where run.json says (a run trained elsewhere). */
+    modelDir?: string;
+    dataSpec?: string;
+    valSpec?: string;
+    origin?: TrainingEntry['origin'];
+    /** The session's name (default: the run folder's). */
+    name?: string;
+  },
 ): Promise<TrainingEntry> {
   return withProjectForWriting(projectDir, async (project) => {
     const abs = path.resolve(runDir);
@@ -166,15 +179,16 @@ export async function recordTraining(
       throw new ScionError(`${abs}: cannot record this run in the project (run.json: ${(e as Error).message})`, 'E_RUN', abs);
     }
     const o = run.options;
-    const model = await modelEntryFor(project, o.model);
-    const data = await datasetEntryFor(project, o.data);
-    const val = o.val ? await datasetEntryFor(project, o.val) : undefined;
+    const model = await modelEntryFor(project, r.modelDir ?? o.model);
+    const data = await datasetEntryFor(project, r.dataSpec ?? o.data);
+    const valSpec = r.valSpec ?? o.val;
+    const val = valSpec ? await datasetEntryFor(project, valSpec) : undefined;
     const known = [...project.trainings.values()].find((t) => t.runDir === abs);
     const id = known?.id ?? project.newId(path.basename(abs));
     const settings = trainSettingsOf(o);
     let entry: TrainingEntry = {
       id,
-      name: known?.name ?? nameFrom(path.basename(abs)),
+      name: known?.name ?? nameFrom(r.name ?? path.basename(abs)),
       modelId: model.id,
       datasetId: data.id,
       ...(val ? { valDatasetId: val.id } : {}),
@@ -184,6 +198,7 @@ export async function recordTraining(
       lastStep: r.step,
       ...(r.initialValLoss !== undefined ? { initialValLoss: r.initialValLoss } : {}),
       ...(r.finalValLoss !== undefined ? { finalValLoss: r.finalValLoss } : {}),
+      ...(r.origin ? { origin: r.origin } : {}),
       createdAt: known?.createdAt ?? new Date().toISOString(),
     };
     if (r.completed && r.finalModel) {

@@ -146,6 +146,7 @@ export const trainingEntrySchema = z.object({
   initialValLoss: finite.optional(),
   finalValLoss: finite.optional(),
   error: z.string().optional(),
+  origin: z.literal('handoff').optional(),
   createdAt: isoDate,
 }) satisfies z.ZodType<TrainingEntry>;
 

@@ -8,5 +8,18 @@ import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
 import { experimentCommand } from './experiment.ts';
 import { demoCommand } from './demo.ts';
+import { handoffCommand } from './handoff.ts';
+import { importRunCommand } from './import-run.ts';
 
-export const COMMANDS: Command[] = [infoCommand, evalCommand, growCommand, exportCommand, trainCommand, experimentCommand, demoCommand, serveCommand];
+export const COMMANDS: Command[] = [
+  infoCommand,
+  evalCommand,
+  growCommand,
+  exportCommand,
+  trainCommand,
+  experimentCommand,
+  demoCommand,
+  handoffCommand,
+  importRunCommand,
+  serveCommand,
+];

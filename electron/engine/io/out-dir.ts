@@ -16,8 +16,8 @@ import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { recoverInterrupted } from './atomic.ts';
 
-/** What a folder holds: a model (grow, export), a training run (train), an experiment (experiment, demo). */
-export type OutputKind = 'model' | 'run' | 'experiment';
+/** What a folder holds: a model (grow, export), a training run (train), an experiment (experiment, demo), a hand-off (handoff). */
+export type OutputKind = 'model' | 'run' | 'experiment' | 'handoff';
 
 export const OUTPUT_MARKER = '.scion-output.json';
 
@@ -78,8 +78,17 @@ const EXPERIMENT: Layout = {
     ['runs', { files: [], dirs: [[/^[a-z0-9+-]+$/, RUN]] }],
   ],
 };
-const LAYOUTS: Record<OutputKind, Layout> = { model: MODEL, run: RUN, experiment: EXPERIMENT };
-const KIND_WORDS: Record<OutputKind, string> = { model: 'a model folder', run: 'a training run', experiment: 'an experiment' };
+// a hand-off folder before it trained: once train.py wrote run/ there, the folder holds the user's run and is never replaced
+const HANDOFF: Layout = {
+  files: ['scion-handoff.json', 'train.py', 'scion_torch_models.py', 'launch.sh', 'requirements.txt', 'README.md', 'moments.safetensors'],
+  dirs: [
+    ['model', MODEL],
+    ['data', { files: ['train.bin', 'val.bin', 'val-windows.bin'], dirs: [] }],
+    ['__pycache__', { files: [/\.pyc$/], dirs: [] }],
+  ],
+};
+const LAYOUTS: Record<OutputKind, Layout> = { model: MODEL, run: RUN, experiment: EXPERIMENT, handoff: HANDOFF };
+const KIND_WORDS: Record<OutputKind, string> = { model: 'a model folder', run: 'a training run', experiment: 'an experiment', handoff: 'a hand-off folder' };
 
 /** Paths under `dir` (relative, folders with a trailing '/') that Scion does not write in a folder of this layout. */
 async function foreignEntries(dir: string, layout: Layout, rel = ''): Promise<string[]> {

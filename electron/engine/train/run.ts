@@ -51,6 +51,8 @@ export interface RunConfig {
   options: ResolvedTrainOptions;
   model: { family: string; hidden: number; layers: number; heads: number; ffn: number; ctx: number; vocab: number; parameters: number };
   backend: string;
+  /** Set by a hand-off folder's train.py (PyTorch): such a run continues there, not in Scion. */
+  handoff?: { manifest: string };
 }
 
 export interface TrainProgress {
@@ -299,6 +301,8 @@ async function startFresh(
 /** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none). */
 export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promise<TrainResult> {
   const run = await readRunConfig(runDir);
+  if (run.handoff)
+    throw new ScionError(`${runDir}: this run was trained on PyTorch from a hand-off folder; continue it there with ./launch.sh --resume`, 'E_RUN', runDir);
   const o = run.options;
   await ensureGradients();
   await removeCheckpointLeftovers(runDir);
