@@ -92,7 +92,7 @@ export class Utf8Stream {
       if (bad >= 0) return bodyAt + bad;
     }
     if (cut < body.length) {
-      this.pending = body.slice(cut);
+      this.pending = Uint8Array.from(body.subarray(cut)); // a copy: the caller reuses its buffer
       this.pendingAt = bodyAt + cut;
     }
     return -1;

@@ -170,7 +170,7 @@ export async function lockFolder(dir: string, opts: FolderLockOptions): Promise<
   const startedAt = Date.now();
   const me = (): LockHolder => ({ pid: process.pid, host: os.hostname(), token, startedAt, updatedAt: Date.now(), bootedAt: bootedAt() });
   for (let attempt = 0; ; attempt++) {
-    if (attempt >= 20) throw new ScionError(`${file}: could not take the lock: it keeps changing hands`, 'E_LOCK', file);
+    if (attempt >= 20) throw new ScionError(`${file}: could not take the lock: it is unreadable or keeps changing hands`, 'E_LOCK', file);
     if (await createExclusive(file, JSON.stringify(me(), null, 2) + '\n')) break;
     const r = await readHolder(file);
     if (r.kind === 'gone') continue;

@@ -6,6 +6,7 @@
  * checkpoints with the first's.
  */
 import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { lockFolder } from '../io/folder-lock.ts';
 
@@ -14,22 +15,34 @@ const REFRESH_MS = 30_000;
 const STALE_MS = 10 * 60_000;
 
 /**
- * Runs `fn` holding the lock of `runDir`. With `create`, a missing folder is made first, and
- * removed again if `fn` left it empty (a run refused before it wrote anything).
+ * Runs `fn` holding the lock of `runDir`. With `create`, a missing folder (and its missing
+ * parents) is made first, and removed again if `fn` left it empty (a run refused before it
+ * wrote anything).
  */
 export async function withRunLock<T>(runDir: string, create: boolean, fn: () => Promise<T>): Promise<T> {
-  const made = create && !existsSync(runDir);
-  if (!made && existsSync(runDir) && !(await fs.stat(runDir)).isDirectory())
+  if (existsSync(runDir) && !(await fs.stat(runDir)).isDirectory())
     throw new ScionError(`${runDir}: exists and is not a folder; a run folder is a folder`, 'E_RUN', runDir);
-  if (made) {
+  let made: string | undefined; // the first folder this call created, if any
+  if (create && !existsSync(runDir)) {
     try {
-      await fs.mkdir(runDir, { recursive: true });
+      made = await fs.mkdir(runDir, { recursive: true });
     } catch (e) {
       throw new ScionError(`${runDir}: cannot create the run folder (${(e as Error).message})`, 'E_WRITE', runDir);
     }
   }
   const removeIfEmpty = async () => {
-    if (made) await fs.rmdir(runDir).catch(() => undefined);
+    if (made === undefined) return;
+    // the folders this call made, innermost first, while they are empty
+    for (let d = path.resolve(runDir); ; d = path.dirname(d)) {
+      if (
+        !(await fs.rmdir(d).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
+      if (d === path.resolve(made)) return;
+    }
   };
   let lock;
   try {
