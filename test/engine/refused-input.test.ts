@@ -2,8 +2,8 @@
  * Input that used to go through with exit 0 is refused by every command, naming the file and
  * the problem, before anything is written and without leaking tensors: weights with a NaN or
  * an infinity (eval, export, grow, train), a tokenizer.json that does not load (grow, export,
- * eval, train), a text dataset that is not UTF-8 (eval, train: the byte offset of the first
- * invalid sequence).
+ * eval, train, the app's import), a text dataset that is not UTF-8 (eval, train: the byte
+ * offset of the first invalid sequence).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../../electron/cli/main.ts';
 import { initBackend } from '../../electron/engine/backend.ts';
+import { createService } from '../../electron/service/service.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -88,6 +89,15 @@ describe('refused input', () => {
     writeFileSync(tokFile, readFileSync(path.join(SOURCE, 'tokenizer.json')));
     writeFileSync(path.join(broken, 'special_tokens_map.json'), '{"eos_token": ');
     await refused(['grow', broken, '--out', out('grow'), '--method', 'hypercloning', '--width-mult', '2'], /special_tokens_map\.json: not valid JSON/);
+    // the app refuses to import it
+    const svc = createService({ recentFile: path.join(tmp.dir, 'recent.json') });
+    try {
+      await svc.call('project.create', { dir: path.join(tmp.dir, 'proj'), name: 'Refused' });
+      await assert.rejects(svc.call('model.import', { path: broken, name: 'broken', copy: false }), /special_tokens_map\.json: not valid JSON/);
+      assert.deepEqual((await svc.call('project.state', {})).models, []);
+    } finally {
+      await svc.close();
+    }
     for (const n of ['export', 'grow', 'train']) assert.equal(existsSync(out(n)), false, `scion ${n} wrote nothing`);
   });
 
