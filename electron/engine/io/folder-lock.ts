@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ScionError } from '../errors.ts';
+import { ScionError, systemProblem } from '../errors.ts';
 import { atomicWriteJson, tempSibling } from './atomic.ts';
 
 export const LOCK_FILE = '.scion-lock';
@@ -93,7 +93,7 @@ async function readHolder(file: string): Promise<ReadResult> {
     return holder ? { kind: 'held', holder } : { kind: 'unreadable', ageMs: Date.now() - st.mtimeMs };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
-    throw new ScionError(`${file}: cannot read the lock (${(e as Error).message})`, 'E_LOCK', file);
+    throw new ScionError(`${file}: cannot read the lock (${systemProblem(e) ?? (e as Error).message})`, 'E_LOCK', file);
   }
 }
 
@@ -120,7 +120,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
     }
   } catch (e) {
     if (e instanceof ScionError) throw e;
-    throw new ScionError(`${file}: cannot create the lock (${(e as Error).message})`, 'E_LOCK', file);
+    throw new ScionError(`${file}: cannot create the lock (${systemProblem(e) ?? (e as Error).message})`, 'E_LOCK', file);
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
   }
@@ -133,7 +133,7 @@ async function breakStale(file: string, staleToken: string | undefined): Promise
     await fs.rename(file, aside);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else broke it
-    throw new ScionError(`${file}: cannot remove the stale lock (${(e as Error).message})`, 'E_LOCK', file);
+    throw new ScionError(`${file}: cannot remove the stale lock (${systemProblem(e) ?? (e as Error).message})`, 'E_LOCK', file);
   }
   const moved = await readHolder(aside);
   const same = moved.kind === 'held' ? moved.holder.token === staleToken : staleToken === undefined;

@@ -7,7 +7,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { ScionError } from '../errors.ts';
+import { ScionError, systemProblem } from '../errors.ts';
 import { lockFolder } from '../io/folder-lock.ts';
 
 /** Lock refreshes (for another machine sharing the folder) and when a silent one is stale. */
@@ -27,7 +27,7 @@ export async function withRunLock<T>(runDir: string, create: boolean, fn: () => 
     try {
       made = await fs.mkdir(runDir, { recursive: true });
     } catch (e) {
-      throw new ScionError(`${runDir}: cannot create the run folder (${(e as Error).message})`, 'E_WRITE', runDir);
+      throw new ScionError(`${runDir}: cannot create the run folder (${systemProblem(e) ?? (e as Error).message})`, 'E_WRITE', runDir);
     }
   }
   const removeIfEmpty = async () => {
