@@ -8,6 +8,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Id, JobInfo, MetricPoint, ModelEntry, TrainingEntry, TrainRequest, TrainSettings } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
+import { processAlive } from '../engine/io/folder-lock.ts';
 import { readModelConfig } from '../engine/models/model.ts';
 import { readMetrics } from '../engine/train/metrics.ts';
 import { resolveTrainOptions } from '../engine/train/options.ts';
@@ -82,7 +83,8 @@ export async function resumeTraining(project: Project, jobs: JobManager, trainin
     );
   if (t.status === 'queued' || t.status === 'running') throw new ScionError(`training '${t.name}' is already ${t.status}`, 'E_JOB_STATE');
   const orphan = [...project.jobs.values()].find(
-    (j) => j.entryId === t.id && j.status === 'interrupted' && j.pid !== undefined && Date.now() - Date.parse(j.finishedAt ?? '') < 60_000 && alive(j.pid),
+    (j) =>
+      j.entryId === t.id && j.status === 'interrupted' && j.pid !== undefined && Date.now() - Date.parse(j.finishedAt ?? '') < 60_000 && processAlive(j.pid),
   );
   if (orphan)
     throw new ScionError(
@@ -91,15 +93,6 @@ export async function resumeTraining(project: Project, jobs: JobManager, trainin
     );
   const started = existsSync(path.join(t.runDir, 'run.json'));
   return launch(project, jobs, t, started);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Sessions a dead process left queued or running: interrupted, at the step their metrics reached. */

@@ -12,6 +12,7 @@ import { makeDirs } from '../engine/io/make-dirs.ts';
 import { type ModelConfig, describeShape } from '../engine/models/config.ts';
 import { canonicalName, ignoredTensor, parameterCount, tensorSpecs } from '../engine/models/family.ts';
 import { copySideFiles, readModelConfig } from '../engine/models/model.ts';
+import { checkSideFiles } from '../engine/models/side-files.ts';
 import { isInside } from './layout.ts';
 import type { Project } from './project.ts';
 
@@ -19,9 +20,10 @@ export function shapeOf(cfg: ModelConfig): ModelShape {
   return { family: cfg.family, ...describeShape(cfg) };
 }
 
-/** Reads config.json and checks the checkpoint's tensor names and shapes; reads no weights. */
+/** Reads config.json, checks the tokenizer files and the checkpoint's tensor names and shapes; reads no weights. */
 export async function inspectModelFolder(dir: string): Promise<{ config: ModelConfig; shape: ModelShape; params: number }> {
   const { config } = await readModelConfig(dir);
+  await checkSideFiles(dir);
   if (!existsSync(path.join(dir, 'model.safetensors')) && !existsSync(path.join(dir, 'model.safetensors.index.json'))) {
     throw new ScionError(`${dir}: not a model folder: it has config.json but no model.safetensors (or model.safetensors.index.json)`, 'E_NOT_A_MODEL', dir);
   }

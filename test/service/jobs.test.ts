@@ -7,23 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Id } from '../../electron/shared/contract.ts';
-import { type ScionService, createService } from '../../electron/service/service.ts';
+import { createService } from '../../electron/service/service.ts';
 import { Project } from '../../electron/store/project.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { waitForJob, writeText } from './util.ts';
-
-function afterStep(svc: ScionService, jobId: Id, step: number): Promise<void> {
-  return new Promise((resolve) => {
-    const off = svc.onEvent((e) => {
-      if (e.type === 'metric' && e.jobId === jobId && e.point.step >= step) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+import { afterStep, waitForJob, writeText } from './util.ts';
 
 test('one job at a time; pause and cancel checkpoint and stop; resume continues', async (t) => {
   const { dir, cleanup } = tempDir();

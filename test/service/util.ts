@@ -42,3 +42,15 @@ export function recordEvents(svc: ScionService): JobEvent[] {
   svc.onEvent((e) => out.push(e));
   return out;
 }
+
+/** Resolves once the job has reported a metric at `step` or later. */
+export function afterStep(svc: ScionService, jobId: Id, step: number): Promise<void> {
+  return new Promise((resolve) => {
+    const off = svc.onEvent((e) => {
+      if (e.type === 'metric' && e.jobId === jobId && e.point.step >= step) {
+        off();
+        resolve();
+      }
+    });
+  });
+}

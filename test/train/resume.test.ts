@@ -5,16 +5,15 @@
  * newest checkpoint is detected and the one before it is used.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { exited, lastStep, type MetricLine as Line, metrics, SCION, waitFor } from '../helpers/train-cli.ts';
 import { makeText, makeTinyModel } from './tiny.ts';
 import type { GPT2Config } from '../../electron/engine/models/config.ts';
 
-const SCION = path.join(ROOT, 'bin', 'scion.js');
 const env = { ...process.env, SCION_BACKEND: 'wasm' };
 // big enough that 120 steps take several seconds, so the child is caught mid-run
 const CFG: GPT2Config = {
@@ -28,50 +27,6 @@ const CFG: GPT2Config = {
   layerNormEpsilon: 1e-5,
   activation: 'gelu_new',
 };
-
-interface Line {
-  step: number;
-  train_loss?: number;
-  lr?: number;
-  tokens: number;
-  time: number;
-  val_loss?: number;
-}
-
-function metrics(runDir: string): Line[] {
-  const file = path.join(runDir, 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Line];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function lastStep(runDir: string): number {
-  const m = metrics(runDir);
-  return m.length ? m[m.length - 1]!.step : -1;
-}
-
-async function waitFor(cond: () => boolean, child: ChildProcess, what: string): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (child.exitCode !== null) throw new Error(`the child exited (${child.exitCode}) before ${what}`);
-    if (Date.now() - start > 40000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) =>
-    child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
-  );
-}
 
 describe('scion train: resume, interrupt, corrupt checkpoints', () => {
   const tmp = tempDir();

@@ -1,7 +1,8 @@
 /**
  * Datasets as token ids. A `.bin` file is little-endian uint16 ids (the nanoGPT convention);
- * anything else is UTF-8 text, tokenized with the model's tokenizer in pieces (so a large
- * file is never one JS string) and cached as a token file next to it (or in the user cache
+ * anything else is UTF-8 text (checked as it is read: an invalid byte sequence is refused
+ * with its offset), tokenized with the model's tokenizer in pieces (so a large file is never
+ * one JS string) and cached as a token file next to it (or in the user cache
  * folder when that folder is read-only, or always in SCION_CACHE_DIR when that is set: a project
  * sets it to its own folder). The cache is keyed by the tokenizer and the file's
  * size and modification time.
@@ -15,6 +16,7 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteFile } from '../io/atomic.ts';
 import { makeDirs } from '../io/make-dirs.ts';
 import type { TextTokenizer } from '../tokenizer/tokenizer.ts';
+import { Utf8Stream } from './utf8.ts';
 
 export interface TokenDataset {
   file: string;
@@ -66,6 +68,19 @@ function safeCut(s: string): number {
   return -1;
 }
 
+/** The error for a text file that is not UTF-8, showing the bytes where it first goes wrong. */
+async function notUtf8(file: string, handle: fs.FileHandle, offset: number): Promise<ScionError> {
+  const bytes = Buffer.alloc(4);
+  const { bytesRead } = await handle.read(bytes, 0, 4, offset);
+  const hex = [...bytes.subarray(0, bytesRead)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return new ScionError(
+    `${file}: not valid UTF-8 text: the first invalid byte sequence is at byte offset ${offset} (bytes ${hex}); ` +
+      'save the file as UTF-8, or give token ids as a .bin file',
+    'E_DATASET',
+    file,
+  );
+}
+
 /** Tokenizes a UTF-8 text file in pieces of about `chunkBytes` (4 MB), cut at newlines. */
 export async function tokenizeTextFile(
   file: string,
@@ -82,6 +97,8 @@ export async function tokenizeTextFile(
   let pos = 0;
   const buf = Buffer.alloc(chunkBytes);
   let sawBinary = false;
+  let invalidAt = -1;
+  const utf8 = new Utf8Stream();
   const push = (text: string) => {
     if (!text) return;
     const ids = Uint32Array.from(tok.encode(text));
@@ -94,6 +111,8 @@ export async function tokenizeTextFile(
       if (bytesRead === 0) break;
       if (pos === 0 && buf.subarray(0, Math.min(bytesRead, 8192)).includes(0)) sawBinary = true;
       if (sawBinary) break;
+      invalidAt = utf8.push(buf.subarray(0, bytesRead));
+      if (invalidAt >= 0) break;
       pos += bytesRead;
       carry += decoder.write(buf.subarray(0, bytesRead));
       const cut = safeCut(carry);
@@ -103,6 +122,8 @@ export async function tokenizeTextFile(
       }
       onProgress?.(pos, st.size);
     }
+    if (invalidAt < 0 && !sawBinary) invalidAt = utf8.end();
+    if (invalidAt >= 0) throw await notUtf8(file, handle, invalidAt);
   } finally {
     await handle.close();
   }
@@ -123,7 +144,7 @@ function cacheDir(): string {
 
 function cacheKey(file: string, size: number, mtimeMs: number, tok: TextTokenizer): string {
   return createHash('sha256')
-    .update(`${path.resolve(file)}|${size}|${mtimeMs}|${tok.fingerprint}`)
+    .update(`${path.resolve(file)}|${size}|${mtimeMs}|${tok.fingerprint}|utf8-checked`)
     .digest('hex')
     .slice(0, 12);
 }

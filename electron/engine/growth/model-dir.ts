@@ -13,6 +13,7 @@ import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { type Model, copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
+import { checkSideFiles, tokenizerMetadata } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadTokens, parseDataSpec } from '../train/data.ts';
 import {
@@ -95,6 +96,8 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   const { config: source, raw } = await readModelConfig(sourceDir);
   const plan = makePlan(source, opts);
   await checkOutDir(sourceDir, outDir, opts);
+  await checkSideFiles(sourceDir); // a broken tokenizer is refused before anything is written
+  const metadata = { format: 'pt', ...(await tokenizerMetadata(sourceDir)) };
   const reader = await openSourceReader(sourceDir, source);
   let report: GrowthReport | undefined;
   try {
@@ -120,7 +123,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
-        { format: 'pt' },
+        metadata,
       );
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
       await copySideFiles(sourceDir, tmp);

@@ -12,6 +12,8 @@ export interface TensorSource {
   names(): string[];
   info(name: string): TensorInfo;
   has(name: string): boolean;
+  /** The file that holds `name`. */
+  fileOf(name: string): string;
   readFloat32(name: string): Promise<Float32Array>;
   close(): Promise<void>;
 }
@@ -34,6 +36,9 @@ class ShardedCheckpoint implements TensorSource {
   }
   info(name: string): TensorInfo {
     return this.file(name).info(name);
+  }
+  fileOf(name: string): string {
+    return this.file(name).file;
   }
   readFloat32(name: string): Promise<Float32Array> {
     return this.file(name).readFloat32(name);

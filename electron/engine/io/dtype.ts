@@ -96,3 +96,25 @@ export function decodeToInt32(bytes: Uint8Array, dtype: Dtype, file: string, nam
   }
   return out;
 }
+
+/**
+ * Refuses float data with NaN or infinite values, naming the file, the tensor, how many and
+ * where the first is. One pass over the decoded values, no copy.
+ */
+export function assertFinite(values: Float32Array, file: string, name: string): void {
+  const n = values.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const x = values[i]!;
+    if (x - x !== 0) break; // NaN and +-Infinity only
+  }
+  if (i === n) return;
+  let count = 0;
+  for (let j = i; j < n; j++) if (values[j]! - values[j]! !== 0) count++;
+  throw new ScionError(
+    `${file}: tensor '${name}' has ${count} NaN or infinite value${count === 1 ? '' : 's'} (the first, ${values[i]}, at flat index ${i} of ${n}); ` +
+      'refusing weights that are not finite (the file is corrupt, or the training that wrote it diverged)',
+    'E_NONFINITE',
+    file,
+  );
+}

@@ -14,7 +14,9 @@
 import { promises as fs, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
+import { SIDE_FILES } from '../models/side-files.ts';
 import { recoverInterrupted } from './atomic.ts';
+import { isLockName } from './folder-lock.ts';
 
 /** What a folder holds: a model (grow, export), a training run (train), an experiment (experiment, demo), a hand-off (handoff). */
 export type OutputKind = 'model' | 'run' | 'experiment' | 'handoff';
@@ -49,12 +51,7 @@ const MODEL: Layout = {
     'model.safetensors.index.json',
     'growth.json',
     'growth-mask.safetensors',
-    'tokenizer.json',
-    'tokenizer_config.json',
-    'special_tokens_map.json',
-    'generation_config.json',
-    'vocab.json',
-    'merges.txt',
+    ...SIDE_FILES,
   ],
   dirs: [],
 };
@@ -177,7 +174,7 @@ export async function checkOutputDir(req: OutputRequest): Promise<'new' | 'empty
     return 'new';
   }
   if (!st.isDirectory()) throw new ScionError(`${out}: exists and is not a folder; refusing to replace it`, 'E_EXISTS', out);
-  if ((await fs.readdir(outReal)).length === 0) return 'empty';
+  if ((await fs.readdir(outReal)).every(isLockName)) return 'empty'; // nothing, or only the lock this process holds
   const marked = await markedKind(outReal);
   if (marked !== undefined && marked !== kind)
     throw new ScionError(

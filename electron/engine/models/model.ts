@@ -9,10 +9,14 @@ import * as path from 'node:path';
 import { ScionError, userMessage } from '../errors.ts';
 import { atomicWriteDir, recoverInterrupted } from '../io/atomic.ts';
 import { openCheckpoint } from '../io/checkpoint.ts';
+import { assertFinite } from '../io/dtype.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, parseHFConfig, toHFConfig } from './config.ts';
 import { canonicalName, ignoredTensor, tensorSpecs } from './family.ts';
 import type { Params } from './params.ts';
+import { checkSideFiles, copySideFiles, tokenizerMetadata } from './side-files.ts';
+
+export { copySideFiles };
 
 export interface Model {
   config: ModelConfig;
@@ -61,7 +65,8 @@ export interface CheckpointReader {
 /**
  * Opens the checkpoint of a model folder for reads by canonical name, after checking every
  * tensor's name and shape against the config: unknown tensors are an error, known buffers
- * (GPT-2's attn.bias, a tied head, rotary inv_freq) are skipped.
+ * (GPT-2's attn.bias, a tied head, rotary inv_freq) are skipped. Every tensor read is checked
+ * for NaN and infinite values (refused, naming the file and the tensor).
  */
 export async function openModelCheckpoint(dir: string, config: ModelConfig): Promise<CheckpointReader> {
   const ckpt = await openCheckpoint(dir);
@@ -87,10 +92,12 @@ export async function openModelCheckpoint(dir: string, config: ModelConfig): Pro
       }
     }
     return {
-      get: (name) => {
+      get: async (name) => {
         const n = stored.get(name);
         if (!n) throw new ScionError(`${dir}: no tensor '${name}' in the checkpoint`, 'E_CHECKPOINT', dir);
-        return ckpt.readFloat32(n);
+        const data = await ckpt.readFloat32(n);
+        assertFinite(data, ckpt.fileOf(n), n);
+        return data;
       },
       close: () => ckpt.close(),
     };
@@ -133,9 +140,6 @@ export function disposeParams(p: Params): void {
   for (const t of Object.values(p)) t.dispose();
 }
 
-/** Files copied from the source folder on export when present. */
-const SIDE_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt'];
-
 export interface SaveOptions {
   /** Copy the tokenizer and generation files from this folder. */
   copyFrom?: string;
@@ -157,6 +161,9 @@ export async function saveModel(
   opts: SaveOptions = {},
 ): Promise<void> {
   const specs = tensorSpecs(config);
+  // the side files are checked before anything is written; the weights name the tokenizer they go with
+  if (opts.copyFrom) await checkSideFiles(opts.copyFrom);
+  const metadata = { ...(opts.metadata ?? { format: 'pt' }), ...(opts.copyFrom ? await tokenizerMetadata(opts.copyFrom) : {}) };
   await atomicWriteDir(dir, async (tmp) => {
     await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(config, rawConfig), null, 2) + '\n');
     await writeSafetensors(
@@ -167,16 +174,9 @@ export async function saveModel(
         if (!t) throw new ScionError(`cannot save ${dir}: parameter '${name}' is missing`, 'E_CHECKPOINT', dir);
         return (await t.data()) as Float32Array;
       },
-      opts.metadata ?? { format: 'pt' },
+      metadata,
     );
     if (opts.copyFrom) await copySideFiles(opts.copyFrom, tmp);
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await fs.writeFile(path.join(tmp, name), text);
   });
-}
-
-export async function copySideFiles(from: string, to: string): Promise<void> {
-  for (const f of SIDE_FILES) {
-    const src = path.join(from, f);
-    if (existsSync(src)) await fs.copyFile(src, path.join(to, f));
-  }
 }

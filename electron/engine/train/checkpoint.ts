@@ -12,6 +12,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
+import { assertFinite } from '../io/dtype.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { saveModel } from '../models/model.ts';
@@ -101,7 +102,9 @@ export async function readMoments(file: string): Promise<{ m: Record<string, tf.
       const name = rest.join('/');
       if ((kind !== 'm' && kind !== 'v') || !name)
         throw new ScionError(`${file}: tensor '${key}' is not an optimizer moment (expected m/<name> or v/<name>)`, 'E_CHECKPOINT', file);
-      (kind === 'm' ? m : v)[name] = tf.tensor(await f.readFloat32(key), f.info(key).shape, 'float32');
+      const data = await f.readFloat32(key);
+      assertFinite(data, file, key);
+      (kind === 'm' ? m : v)[name] = tf.tensor(data, f.info(key).shape, 'float32');
     }
     return { m, v, t };
   } catch (e) {

@@ -1,10 +1,12 @@
 /**
  * A resumable training run in a folder:
- *   run.json          the resolved options, the model's shape, the backend
+ *   run.json          the resolved options, the model's shape, the backend, what model-files/ holds
+ *   model-files/      the model's tokenizer and generation files (+ growth record, mask), see model-files.ts
  *   metrics.jsonl     one line per step (see metrics.ts)
  *   checkpoints/      step-N/ folders (see checkpoint.ts), the newest `keepCheckpoints` kept
  *   final/            the trained model, a Hugging Face folder, when the run completes
  *   result.json       the summary, when the run completes
+ *   .scion-lock       while a process trains in it (see run-lock.ts)
  * `trainRun` starts a run; `resumeRun` continues one from its newest valid checkpoint with
  * the weights, moments, step and Rng state (= data position) restored, so the losses after
  * the checkpoint are the same as those of a run that was never stopped. Aborting the
@@ -17,11 +19,13 @@ import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { atomicWriteJson, tempSibling } from '../io/atomic.ts';
-import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
+import { isLockName } from '../io/folder-lock.ts';
+import { checkOutputDir, type OutputRequest, writeOutputMarker } from '../io/out-dir.ts';
 import { contextLength, describeShape, type ModelConfig } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { loadModel, readModelConfig, saveModel } from '../models/model.ts';
 import type { Params } from '../models/params.ts';
+import { checkSideFiles } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { AdamW } from './adamw.ts';
 import { disposeBatch, sampleBatch, type Batch } from './batches.ts';
@@ -36,9 +40,11 @@ import {
 } from './checkpoint.ts';
 import { loadTokens, parseDataSpec, spreadWindows } from './data.ts';
 import { ensureGradients } from './gradients.ts';
-import { disposeMasks } from '../growth/mask.ts';
+import { disposeMasks, MASK_FILE } from '../growth/mask.ts';
 import { MaskRamp, RAW_WEIGHTS_FILE } from './mask-ramp.ts';
 import { initParams } from './init.ts';
+import { adoptModelFiles, checkedModelFiles, keepModelFiles, modelFilesDir, type ModelFilesRecord } from './model-files.ts';
+import { withRunLock } from './run-lock.ts';
 import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './metrics.ts';
 import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
 import { Rng, subSeed } from './rng.ts';
@@ -51,6 +57,8 @@ export interface RunConfig {
   options: ResolvedTrainOptions;
   model: { family: string; hidden: number; layers: number; heads: number; ffn: number; ctx: number; vocab: number; parameters: number };
   backend: string;
+  /** What model-files/ holds and the tokenizer of the data (absent in runs of older versions). */
+  modelFiles?: ModelFilesRecord;
   /** Set by a hand-off folder's train.py (PyTorch): such a run continues there, not in Scion. */
   handoff?: { manifest: string };
 }
@@ -124,6 +132,7 @@ interface Live {
   optimizer: AdamW;
   state: CheckpointState;
   rng: Rng;
+  /** The run's model-files/: the tokenizer to read the data with and to copy into checkpoints. */
   tokenizerDir: string;
   /** Masked growth: the new entries ramp in over `o.maskRamp` steps. */
   ramp?: MaskRamp;
@@ -135,8 +144,9 @@ function dispose(live: Pick<Live, 'vars' | 'optimizer' | 'ramp'>): void {
   live.ramp?.dispose();
 }
 
-async function loadRamp(o: ResolvedTrainOptions, config: ModelConfig): Promise<MaskRamp | undefined> {
-  return o.maskRamp !== undefined ? MaskRamp.load(o.model, config, o.maskRamp) : undefined;
+/** The mask ramp of a run with --mask-ramp, its mask read from `dir`. */
+async function loadRamp(dir: string, o: ResolvedTrainOptions, config: ModelConfig): Promise<MaskRamp | undefined> {
+  return o.maskRamp !== undefined ? MaskRamp.load(dir, config, o.maskRamp) : undefined;
 }
 
 function makeOptimizer(o: ResolvedTrainOptions, vars: Variables): AdamW {
@@ -180,12 +190,12 @@ interface Start {
   ramp?: MaskRamp;
 }
 
-async function prepareStart(o: ResolvedTrainOptions, config: ModelConfig): Promise<Start> {
+async function prepareStart(o: ResolvedTrainOptions, config: ModelConfig, rampDir: string): Promise<Start> {
   let vars: Variables = {};
   let optimizer: AdamW | undefined;
   let ramp: MaskRamp | undefined;
   try {
-    ramp = await loadRamp(o, config);
+    ramp = await loadRamp(rampDir, o, config);
     vars = toVariables(await loadStartParams(o, config));
     optimizer = makeOptimizer(o, vars);
     if (o.moments) await applyMoments(o.moments, optimizer, vars);
@@ -218,22 +228,42 @@ async function checkData(o: ResolvedTrainOptions, config: ModelConfig, tok: Awai
 export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
   const { config, raw } = await readModelConfig(opts.model);
   const o = resolveTrainOptions(opts, config);
+  const request: OutputRequest = {
+    out: o.out,
+    kind: 'run',
+    command: 'train',
+    inputs: [
+      { what: 'the model', path: o.model },
+      { what: '--data', path: parseDataSpec(o.data).file },
+      ...(o.val ? [{ what: '--val', path: parseDataSpec(o.val).file }] : []),
+      ...(o.moments ? [{ what: '--moments', path: o.moments }] : []),
+    ],
+    force: opts.force === true,
+  };
+  await checkOutputDir(request); // refused before the folder is made or locked
+  return withRunLock(o.out, true, () => startRun(o, config, raw, request, cb));
+}
+
+/** trainRun, holding the run folder's lock. */
+async function startRun(
+  o: ResolvedTrainOptions,
+  config: ModelConfig,
+  raw: Record<string, unknown>,
+  request: OutputRequest,
+  cb: TrainCallbacks,
+): Promise<TrainResult> {
   const runDir = o.out;
-  const inputs = [
-    { what: 'the model', path: o.model },
-    { what: '--data', path: parseDataSpec(o.data).file },
-    ...(o.val ? [{ what: '--val', path: parseDataSpec(o.val).file }] : []),
-    ...(o.moments ? [{ what: '--moments', path: o.moments }] : []),
-  ];
-  const found = await checkOutputDir({ out: runDir, kind: 'run', command: 'train', inputs, force: opts.force === true });
+  const found = await checkOutputDir(request); // again: another process may have written there before we held the lock
+  await checkSideFiles(o.model);
   const tok = await loadTokenizer(o.model);
   await checkData(o, config, tok);
-  const start = await prepareStart(o, config);
+  const start = await prepareStart(o, config, o.model);
   let aside: string | undefined;
   try {
     if (found === 'replace') aside = await moveRunAside(runDir);
     await fs.mkdir(runDir, { recursive: true });
     await ensureGradients();
+    const modelFiles = await keepModelFiles(runDir, o.model, o.maskRamp !== undefined);
     const shape = describeShape(config);
     const runConfig: RunConfig = {
       version: 1,
@@ -241,6 +271,7 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
       options: o,
       model: { family: config.family, ...shape, parameters: parameterCount(config) },
       backend: currentBackend()?.name ?? tf.getBackend(),
+      modelFiles,
     };
     await writeOutputMarker(runDir, 'run', 'train');
     await atomicWriteJson(path.join(runDir, RUN_FILE), runConfig);
@@ -251,7 +282,7 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
     throw e;
   }
   try {
-    const result = await startFresh(runDir, o, config, raw, cb, start);
+    const result = await startFresh(runDir, o, config, raw, cb, start, modelFilesDir(runDir));
     if (aside) await fs.rm(aside, { recursive: true, force: true });
     return result;
   } catch (e) {
@@ -261,10 +292,7 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
   }
 }
 
-/** The lock a process holds inside the run folder: never moved or removed by another. */
-const isLockName = (name: string) => name.startsWith('.scion-lock');
-
-/** Moves an old run's files (not the folder, which may hold this process's lock) into a sibling, `.RUN.tmp-PID-HEX-old`. */
+/** Moves an old run's files (not the folder, which holds this process's lock) into a sibling, `.RUN.tmp-PID-HEX-old`. */
 async function moveRunAside(runDir: string): Promise<string> {
   const aside = `${tempSibling(runDir)}-old`;
   await fs.mkdir(aside);
@@ -282,27 +310,37 @@ async function undoFreshRun(runDir: string, found: 'new' | 'empty' | 'replace' |
   if (found === 'new') await fs.rmdir(runDir).catch(() => undefined);
 }
 
-async function startFresh(
+function startFresh(
   runDir: string,
   o: ResolvedTrainOptions,
   config: ModelConfig,
   raw: Record<string, unknown>,
   cb: TrainCallbacks,
-  start?: Start,
+  start: Start,
+  tokenizerDir: string,
 ): Promise<TrainResult> {
-  const { vars, optimizer, ramp } = start ?? (await prepareStart(o, config));
-  const state: CheckpointState = { version: 1, step: 0, optimizerStep: optimizer.t, rng: subSeed(o.seed, 'data'), batches: 0, tokens: 0, time: 0 };
-  return loop(
-    { runDir, o, config, rawConfig: raw, vars, optimizer, state, rng: Rng.fromState(state.rng), tokenizerDir: o.model, ...(ramp ? { ramp } : {}) },
-    cb,
-  );
+  const state: CheckpointState = { version: 1, step: 0, optimizerStep: start.optimizer.t, rng: subSeed(o.seed, 'data'), batches: 0, tokens: 0, time: 0 };
+  return loop({ runDir, o, config, rawConfig: raw, ...start, state, rng: Rng.fromState(state.rng), tokenizerDir }, cb);
 }
 
-/** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none). */
+/** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none), holding its lock. */
 export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promise<TrainResult> {
-  const run = await readRunConfig(runDir);
+  const run = await readRunConfig(runDir); // not a run: say so before taking its lock
   if (run.handoff)
     throw new ScionError(`${runDir}: this run was trained on PyTorch from a hand-off folder; continue it there with ./launch.sh --resume`, 'E_RUN', runDir);
+  return withRunLock(runDir, false, () => resumeLocked(runDir, cb));
+}
+
+/** The run's model-files/ checked against run.json, made first for a run of an older version (which had none). */
+async function runModelFiles(runDir: string, run: RunConfig, checkpointModel: string | undefined): Promise<ModelFilesRecord> {
+  if (run.modelFiles) return run.modelFiles;
+  const modelFiles = await adoptModelFiles(runDir, run.options.model, checkpointModel, run.options.maskRamp !== undefined);
+  await atomicWriteJson(path.join(runDir, RUN_FILE), { ...run, modelFiles } satisfies RunConfig);
+  return modelFiles;
+}
+
+async function resumeLocked(runDir: string, cb: TrainCallbacks): Promise<TrainResult> {
+  const run = await readRunConfig(runDir);
   const o = run.options;
   await ensureGradients();
   await removeCheckpointLeftovers(runDir);
@@ -310,15 +348,18 @@ export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promis
     cb.onLog?.(`checkpoint ${dir} is corrupt (${why}); using the one before it`);
     void fs.rename(dir, path.join(path.dirname(dir), `corrupt-${path.basename(dir)}`)).catch(() => undefined);
   });
+  const modelFiles = await runModelFiles(runDir, run, ckpt && path.join(ckpt.dir, 'model'));
+  const tokenizerDir = await checkedModelFiles(runDir, modelFiles);
+  const rampDir = modelFiles.files.includes(MASK_FILE) ? tokenizerDir : o.model;
   if (!ckpt) {
     cb.onLog?.(`${runDir}: no valid checkpoint; starting again from step 0`);
     const { config, raw } = await readModelConfig(o.model);
+    const start = await prepareStart(o, config, rampDir);
     await fs.writeFile(metricsFile(runDir), '');
-    return startFresh(runDir, o, config, raw, cb);
+    return startFresh(runDir, o, config, raw, cb, start, tokenizerDir);
   }
   cb.onLog?.(`resuming ${runDir} from step ${ckpt.state.step}`);
-  const modelDir = path.join(ckpt.dir, 'model');
-  const model = await loadModel(modelDir);
+  const model = await loadModel(path.join(ckpt.dir, 'model'));
   const vars = toVariables(model.params); // W_eff of the checkpoint's step
   const optimizer = makeOptimizer(o, vars);
   let ramp: MaskRamp | undefined;
@@ -329,7 +370,7 @@ export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promis
     } finally {
       for (const x of [...Object.values(m), ...Object.values(v)]) x.dispose();
     }
-    ramp = await loadRamp(o, model.config);
+    ramp = await loadRamp(rampDir, o, model.config);
     // inside the ramp the checkpoint's model is W_eff; the raw W of the masked tensors is beside it
     if (ramp?.active(ckpt.state.step)) await ramp.restoreRaw(ckpt.dir, vars);
   } catch (e) {
@@ -348,7 +389,7 @@ export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promis
       optimizer,
       state,
       rng: Rng.fromState(state.rng),
-      tokenizerDir: modelDir,
+      tokenizerDir,
       ...(ramp ? { ramp } : {}),
     },
     cb,
