@@ -98,11 +98,15 @@ export async function shot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-/** Every file under `dir` with its size and mtime: compare before and after to prove nothing changed. */
+/** The project's machine-local lock and change-stamp files: refreshed while a project is open, never the user's data. */
+const LIVE_FILES = /^\.scion-(lock|write-lock|changes)$/;
+
+/** Every file under `dir` (but the live lock and stamp files) with its size and mtime: compare before and after to prove nothing changed. */
 export function snapshotTree(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
+      if (d === dir && LIVE_FILES.test(name)) continue;
       const p = join(d, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
