@@ -10,7 +10,8 @@
  * per group of up to CHUNK entries (parameters back to back, in the order of `params`; a
  * parameter bigger than CHUNK is cut into blocks of rows), the gradients and parameters are
  * concatenated into the same layout, the formulas above run once per group on the flat
- * tensors (a precomputed mask says which entries decay) and one split hands each parameter
+ * tensors (parameters that take weight decay and those that do not are grouped apart, so no
+ * mask is stored) and one split hands each parameter
  * its new value. A model under CHUNK entries is one group: about 20 kernels per step instead
  * of about 12 per parameter. Bigger models pay about 20 kernels per CHUNK entries, and the
  * update's temporaries stay bounded by the group (no full copies of all parameters or
@@ -58,7 +59,8 @@ interface Group {
   sizes: number[];
   m: tf.Variable; // [total]
   v: tf.Variable; // [total]
-  decayMask: tf.Tensor1D | undefined; // [total], absent when no entry decays
+  /** Whether every piece takes weight decay (groups never mix: no mask to store). */
+  decays: boolean;
 }
 
 /** Cuts the parameters into pieces of at most `chunk` entries (whole rows) and packs them into groups. */
@@ -126,27 +128,16 @@ export class AdamW {
     chunk = CHUNK,
   ) {
     this.id = ++optimizers; // variable names are global to the engine
-    const plan = planGroups(
-      Object.entries(params).map(([n, p]) => [n, p.shape]),
-      chunk,
-    );
-    this.groups = plan.map((pieces, gi) => {
+    const entries = Object.entries(params).map(([n, p]) => [n, p.shape] as [string, readonly number[]]);
+    const decaying = entries.filter(([n, shape]) => decays(n, shape));
+    const plain = entries.filter(([n, shape]) => !decays(n, shape));
+    const plan = [...planGroups(decaying, chunk).map((g) => [g, true] as const), ...planGroups(plain, chunk).map((g) => [g, false] as const)];
+    this.groups = plan.map(([pieces, groupDecays], gi) => {
       const sizes = pieces.map((p) => p.size);
       const total = sizes.reduce((a, b) => a + b, 0);
       const m = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/m${gi}`));
       const v = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/v${gi}`));
-      let decayMask: tf.Tensor1D | undefined;
-      const flags = pieces.map((p) => decays(p.name, params[p.name]!.shape));
-      if (flags.some((f) => f)) {
-        const mask = new Uint8Array(total);
-        let at = 0;
-        pieces.forEach((p, i) => {
-          if (flags[i]) mask.fill(1, at, at + p.size);
-          at += p.size;
-        });
-        decayMask = tf.tensor1d(mask, 'bool');
-      }
-      return { pieces, sizes, m, v, decayMask };
+      return { pieces, sizes, m, v, decays: groupDecays };
     });
   }
 
@@ -256,7 +247,7 @@ export class AdamW {
         grp.m.assign(m1);
         grp.v.assign(v1);
         const step = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), eps));
-        const decayed = weightDecay > 0 && grp.decayMask ? tf.where(grp.decayMask, tf.mul(p, 1 - lr * weightDecay), p) : p;
+        const decayed = weightDecay > 0 && grp.decays ? tf.mul(p, 1 - lr * weightDecay) : p;
         return this.unflatten(grp, tf.sub(decayed, tf.mul(step, lr)));
       },
       (n, x) => this.params[n]!.assign(tf.reshape(x, this.params[n]!.shape)),
@@ -268,7 +259,6 @@ export class AdamW {
     for (const g of this.groups) {
       g.m.dispose();
       g.v.dispose();
-      g.decayMask?.dispose();
     }
   }
 }
