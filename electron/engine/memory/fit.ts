@@ -171,10 +171,21 @@ export function requireShapeCanExist(family: ModelConfig['family'], s: Shape, wh
  * window of `length` tokens through each. Refuses (before anything is grown) when that does
  * not fit, naming a backend that would hold it.
  */
-export function requireGrowthCheckFits(source: ModelConfig, target: ModelConfig, length: number, backend: string): void {
+function growthCheckBytes(source: ModelConfig, target: ModelConfig, length: number): { total: number; a: MemoryEstimate; b: MemoryEstimate } {
   const a = evalEstimate(source.family, shapeOf(source), 1, length);
   const b = evalEstimate(target.family, shapeOf(target), 1, length);
-  const total = a.weights + b.total;
+  return { total: a.weights + b.total, a, b };
+}
+
+/** The longest check window, at most `length` and at least 32 tokens, that `backend` holds; 0 when none. */
+export function growthCheckLength(source: ModelConfig, target: ModelConfig, length: number, backend: string): number {
+  const cap = backendCapacity(backend).bytes;
+  const n = largest(length, (l) => growthCheckBytes(source, target, l).total <= cap);
+  return n >= Math.min(32, length) ? n : 0;
+}
+
+export function requireGrowthCheckFits(source: ModelConfig, target: ModelConfig, length: number, backend: string): void {
+  const { total, a, b } = growthCheckBytes(source, target, length);
   const cap = backendCapacity(backend);
   if (total <= cap.bytes) return;
   const machine = backendCapacity('cpu');
