@@ -201,7 +201,8 @@ export class AdamW {
     return this.named;
   }
 
-  private releaseNamed(): void {
+  /** Frees the moments by name (a checkpoint's copy, the size of both moments) until they are read again. */
+  releaseNamed(): void {
     if (!this.named) return;
     tf.dispose([...Object.values(this.named.m), ...Object.values(this.named.v)]);
     this.named = undefined;

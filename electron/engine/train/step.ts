@@ -127,6 +127,7 @@ export async function trainStep(
   multipliers?: Record<string, tf.Tensor>,
 ): Promise<StepResult> {
   if (batches.length === 0) throw new Error('trainStep: no batches');
+  optimizer.releaseNamed(); // a checkpoint's copy of the moments must not sit beside the activations
   const losses: tf.Tensor[] = [];
   let sum: Record<string, tf.Tensor> | undefined; // by parameter name, the parameters' shapes
   try {
