@@ -152,7 +152,8 @@ test('the growth check shortens its windows to what the backend holds, or refuse
   assert.doesNotThrow(() => requireGrowthCheckFits(smol, x2, n, 'wasm'));
   assert.throws(() => requireGrowthCheckFits(smol, x2, 256, 'wasm'), /holds about 3\.4 GB: nothing was grown/);
   const g124 = parseHFConfig(gpt2(768, 12));
-  assert.equal(growthCheckLength(g124, parseHFConfig(gpt2(1024, 24)), 256, 'wasm'), 256, '124M -> 355M: the whole default window');
+  const m = growthCheckLength(g124, parseHFConfig(gpt2(1024, 24)), 256, 'wasm');
+  assert.ok(m >= 32 && m < 256, `124M -> 355M on wasm: windows of ${m} tokens`);
   const g774 = parseHFConfig({ ...gpt2(1280, 36), n_head: 20 });
   assert.equal(growthCheckLength(g124, g774, 256, 'wasm'), 0);
   assert.throws(
