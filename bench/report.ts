@@ -11,9 +11,9 @@ export function formatReport(r: BenchResult): string {
   const torch = new Map<string, { ms_per_step: number }>();
   for (const run of r.torch) for (const t of run.results ?? []) if (!torch.has(t.name) || torch.get(t.name)!.ms_per_step > t.ms_per_step) torch.set(t.name, t);
   const baseline = new Map(r.measurements.filter((m) => m.code === 'baseline' && m.ok).map((m) => [`${m.backend}/${m.config}`, m]));
-  const rows: string[][] = [['backend', 'config', 'code', 'ms/step', 'tokens/s', 'x PyTorch', 'x before']];
+  const rows: string[][] = [['backend', 'config', 'code', 'ms/step', 'tokens/s', 'x PyTorch', 'x before', 'B/param', 'peak MB', 'max RSS MB']];
   const row = (m: Measurement) => {
-    if (!m.ok) return [m.backend, m.config, m.code === 'engine' ? 'now' : 'before', 'failed*', '-', '-', '-'];
+    if (!m.ok) return [m.backend, m.config, m.code === 'engine' ? 'now' : 'before', 'failed*', '-', '-', '-', '-', '-', '-'];
     const t = torch.get(m.config);
     const b = baseline.get(`${m.backend}/${m.config}`);
     return [
@@ -24,6 +24,9 @@ export function formatReport(r: BenchResult): string {
       m.tokensPerS!.toFixed(0),
       t ? (t.ms_per_step / m.msPerStep!).toFixed(2) : '-',
       b && m.code === 'engine' ? (b.msPerStep! / m.msPerStep!).toFixed(2) : '-',
+      m.bytesPerParam !== undefined ? m.bytesPerParam.toFixed(1) : '-',
+      m.peakBytes !== undefined ? (m.peakBytes / 1e6).toFixed(1) : '-',
+      m.maxRssMB !== undefined ? m.maxRssMB.toFixed(0) : '-',
     ];
   };
   for (const m of r.measurements) rows.push(row(m));
@@ -37,12 +40,15 @@ export function formatReport(r: BenchResult): string {
         t.tokens_per_s.toFixed(0),
         (torch.get(t.name)!.ms_per_step / t.ms_per_step).toFixed(2),
         '-',
+        '-',
+        '-',
+        '-',
       ]);
   }
   const lines = [
     `Scion bench ${r.date} on ${r.machine.cpus} x ${r.machine.model} (load average at start ${r.machine.loadavg.join(', ')})`,
     `configs: ${r.configs.map((c) => `${c.name} (batch ${c.batch}, ctx ${c.ctx})`).join('; ')}; AdamW, no weight decay or clipping`,
-    `"x PyTorch" = the fastest PyTorch run's ms/step / ours (above 1: faster than PyTorch); "x before" = speed-up over the code before the speed work (forward of commit 8b5a60f, per-parameter AdamW), steps interleaved`,
+    `"x PyTorch" = the fastest PyTorch run's ms/step / ours (above 1: faster than PyTorch); "x before" = speed-up over the code before the speed work (forward of commit 8b5a60f, per-parameter AdamW), steps interleaved; "B/param" = one step's peak tensor bytes (tf.profile: weights, AdamW moments, gradients, activations) per parameter, the fp32 AdamW floor being 16 plus activations`,
     '',
     pad(rows),
   ];

@@ -34,6 +34,11 @@ export interface Measurement {
   tokensPerS?: number;
   steps?: number;
   loss?: number;
+  /** Peak tensor bytes of one step (tf.profile: weights, moments, gradients, activations), per parameter and in all. */
+  bytesPerParam?: number;
+  peakBytes?: number;
+  /** The process's peak resident memory so far, MB. */
+  maxRssMB?: number;
 }
 
 export interface BenchResult {
@@ -151,13 +156,31 @@ async function measureKinds(kinds: StepKind[], bc: BenchConfig, backend: Backend
   for (let i = 0; i < 2; i++) for (const r of rigs) await run(r, false);
   const start = performance.now();
   for (let i = 0; i < args.steps && (i < 2 || performance.now() - start < args.budgetMs); i++) for (const r of rigs) await run(r, true);
+  const memory = new Map<StepKind, { peakBytes: number; bytesPerParam: number }>();
+  for (const r of rigs) {
+    if (!r.rig || r.error) continue;
+    selectKernels(r.kind, backend);
+    const params = Object.values(r.rig.vars).reduce((n, v) => n + v.size, 0);
+    const p = await tf.profile(async () => void (await r.rig!.step())); // one more, untimed step: its peak tensor bytes
+    memory.set(r.kind, { peakBytes: p.peakBytes, bytesPerParam: p.peakBytes / params });
+  }
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
   return rigs.map((r) => {
     r.rig?.dispose();
     const base = { backend, config: bc.name, code: r.kind };
     if (r.error) return { ...base, ok: false, reason: r.error };
     const times = [...r.times].sort((x, y) => x - y);
     const ms = times[Math.floor(times.length / 2)]!;
-    return { ...base, ok: true, msPerStep: ms, tokensPerS: (bc.batch * bc.ctx * 1000) / ms, steps: times.length, loss: r.loss };
+    return {
+      ...base,
+      ok: true,
+      msPerStep: ms,
+      tokensPerS: (bc.batch * bc.ctx * 1000) / ms,
+      steps: times.length,
+      loss: r.loss,
+      ...memory.get(r.kind),
+      maxRssMB,
+    };
   });
 }
 

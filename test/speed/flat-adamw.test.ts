@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { BaselineAdamW } from '../../bench/baseline/adamw.ts';
 import { initBackend } from '../../electron/engine/backend.ts';
+import { maxDiff } from '../helpers/tensors.ts';
 import { AdamW } from '../../electron/engine/train/adamw.ts';
 import { batchFromStarts, disposeBatch } from '../../electron/engine/train/batches.ts';
 import { clipByGlobalNorm } from '../../electron/engine/train/clip.ts';
@@ -23,17 +24,6 @@ before(async () => {
 });
 
 const opts = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
-
-async function maxDiff(a: Record<string, tf.Tensor>, b: Record<string, tf.Tensor>): Promise<number> {
-  let worst = 0;
-  for (const name of Object.keys(a)) {
-    const x = await a[name]!.data();
-    const y = await b[name]!.data();
-    assert.equal(x.length, y.length, name);
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
-  }
-  return worst;
-}
 
 function twin(seed: number): [Variables, Variables] {
   const a = toVariables(initParams(TINY, seed));

@@ -1,7 +1,7 @@
 /** `scion eval <model-dir> --data <file>`: loss, perplexity and top-1 accuracy on a dataset. */
 import { initBackend } from '../../engine/backend.ts';
-import { evaluate } from '../../engine/eval/evaluate.ts';
-import { disposeParams, loadModel } from '../../engine/models/model.ts';
+import { evaluate, requireEvalFits } from '../../engine/eval/evaluate.ts';
+import { disposeParams, loadModel, readModelConfig } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import { loadTokens } from '../../engine/train/data.ts';
 import { recordEvaluation } from '../../store/record.ts';
@@ -28,6 +28,7 @@ export const evalCommand: Command = {
     const maxWindows = intOption('eval', 'max-windows', values['max-windows']);
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
+    requireEvalFits((await readModelConfig(dir)).config, { ...(ctx !== undefined ? { ctx } : {}), ...(batch !== undefined ? { batch } : {}) }, dir);
     const model = await loadModel(dir);
     try {
       const tok = await loadTokenizer(dir);

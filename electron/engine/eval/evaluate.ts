@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ScionError } from '../errors.ts';
-import { contextLength } from '../models/config.ts';
+import { activeBackend, requireFits } from '../memory/fit.ts';
+import { contextLength, type ModelConfig } from '../models/config.ts';
 import type { Model } from '../models/model.ts';
 import { lossAndCorrect } from './loss.ts';
 
@@ -49,6 +50,12 @@ export function windowBatch(ids: Uint32Array, ctx: number, first: number, n: num
   return { inputs: tf.tensor2d(inp, [n, ctx - 1], 'int32'), targets: tf.tensor2d(tgt, [n, ctx - 1], 'int32') };
 }
 
+/** Refuses an evaluation of `cfg` that the backend cannot hold (see memory/fit.ts), before the model is loaded. */
+export function requireEvalFits(cfg: ModelConfig, opts: Pick<EvalOptions, 'ctx' | 'batch'>, file?: string): void {
+  const ctx = Math.min(opts.ctx ?? contextLength(cfg), contextLength(cfg));
+  requireFits('eval', cfg, opts.batch ?? defaultEvalBatch(ctx, cfg.vocabSize), ctx, activeBackend(), file);
+}
+
 /** Evaluates `model` on token ids `ids`. */
 export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions = {}): Promise<EvalResult> {
   const maxCtx = contextLength(model.config);
@@ -62,6 +69,7 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
     throw new ScionError(`${opts.dataName ?? 'the dataset'}: ${ids.length} tokens, fewer than one window of ${ctx}${hint}`, 'E_DATASET', opts.dataName);
   }
   const batch = opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize);
+  requireFits('eval', model.config, batch, ctx, activeBackend());
   const start = Date.now();
   let lossSum = 0;
   let correct = 0;

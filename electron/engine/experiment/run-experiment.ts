@@ -6,6 +6,7 @@
  * `scion train` run folder), results.json, report.md, report.html. Re-running into the same
  * folder reuses completed runs with the same settings and resumes interrupted ones.
  */
+import { activeBackend, requireFits } from '../memory/fit.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../backend.ts';
@@ -200,9 +201,6 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   const inputs = [{ what: 'the source model', path: opts.source }, ...dataInputs];
   if (opts.sourceMoments) inputs.push({ what: '--source-moments', path: opts.sourceMoments });
   await checkOutputDir({ out, kind: 'experiment', command: 'experiment', inputs, force: false });
-  await fs.mkdir(path.join(out, 'models'), { recursive: true });
-  await writeOutputMarker(out, 'experiment', 'experiment');
-  await fs.mkdir(path.join(out, 'runs'), { recursive: true });
   const { config: sourceConfig, raw: sourceRaw } = await readModelConfig(opts.source);
   const steps = opts.training.steps;
   const seed = opts.training.seed ?? 0;
@@ -221,6 +219,10 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   const firstGrown = specs.find((s) => s.method !== 'scratch');
   const targetConfig = planGrowth(sourceConfig, growOpts(firstGrown?.method ?? 'zero-pad'));
   const r0 = resolveTrainOptions({ ...opts.training, model: opts.source, data: opts.data, out }, targetConfig);
+  requireFits('train', targetConfig, r0.batch, r0.ctx, activeBackend()); // before anything is written
+  await fs.mkdir(path.join(out, 'models'), { recursive: true });
+  await writeOutputMarker(out, 'experiment', 'experiment');
+  await fs.mkdir(path.join(out, 'runs'), { recursive: true });
   const evalCtx = Math.min(r0.ctx + 1, contextLength(targetConfig), contextLength(sourceConfig));
   const tokensPerStep = r0.batch * r0.ctx * r0.gradAccum;
   const rewarm = opts.rewarm ?? Math.max(r0.warmup, Math.round(steps / 10));

@@ -6,6 +6,8 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { formatBytes } from '../memory/estimate.ts';
+import { activeBackend, growthCheckLength, requireGrowthCheckFits } from '../memory/fit.ts';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
@@ -90,6 +92,30 @@ async function checkWindowsFor(sourceDir: string, plan: GrowthPlan, opts: GrowDi
   return windowsFromTokens(ids, count, length, opts.checkData);
 }
 
+/**
+ * Refuses, before anything is written, a grown model the output disk or the check's backend
+ * cannot hold. Returns the check's window length: the default (min(context, 256)) shortened,
+ * down to 32 tokens, where only a shorter window fits the backend next to both models.
+ */
+async function requireGrowthFits(plan: GrowthPlan, outDir: string, opts: GrowDirOptions): Promise<number | undefined> {
+  const bytes = 4 * parameterCount(plan.target);
+  const parent = path.dirname(path.resolve(outDir));
+  const disk = await fs.statfs(parent).catch(() => undefined);
+  if (disk && bytes > disk.bavail * disk.bsize)
+    throw new ScionError(
+      `${outDir}: the grown model needs about ${formatBytes(bytes)} on disk, ${parent} has ${formatBytes(disk.bavail * disk.bsize)} free; nothing was written`,
+      'E_DISK',
+      outDir,
+    );
+  if (opts.check === false) return undefined;
+  const length = Math.min(contextLength(plan.source), contextLength(plan.target), opts.checkLength ?? 256);
+  const fitting = opts.checkLength === undefined ? growthCheckLength(plan.source, plan.target, length, activeBackend()) : length;
+  requireGrowthCheckFits(plan.source, plan.target, fitting || length, activeBackend());
+  if (fitting < length)
+    opts.onLog?.(`the check runs on windows of ${fitting} tokens: ${length} would not fit the ${activeBackend()} backend next to both models`);
+  return fitting;
+}
+
 /** Grows `sourceDir` into `outDir` and checks it; see GrowDirOptions. Needs a tfjs backend for the check. */
 export async function growModelDir(sourceDir: string, outDir: string, opts: GrowDirOptions): Promise<GrowthReport> {
   const log = opts.onLog ?? (() => undefined);
@@ -98,6 +124,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   await checkOutDir(sourceDir, outDir, opts);
   await checkSideFiles(sourceDir); // a broken tokenizer is refused before anything is written
   const metadata = { format: 'pt', ...(await tokenizerMetadata(sourceDir)) };
+  const checkLength = await requireGrowthFits(plan, outDir, opts);
   const reader = await openSourceReader(sourceDir, source);
   let report: GrowthReport | undefined;
   try {
@@ -133,7 +160,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       let check: FunctionCheck | undefined;
       if (opts.check !== false) {
         const checkStart = Date.now();
-        const windows = await checkWindowsFor(sourceDir, plan, opts);
+        const windows = await checkWindowsFor(sourceDir, plan, checkLength !== undefined ? { ...opts, checkLength } : opts);
         log(`checking${mask ? ' the masked model at ramp 0' : ''} on ${windows.count} windows of ${windows.length} tokens (${windows.origin})`);
         const a = await loadModel(sourceDir);
         try {

@@ -9,6 +9,7 @@ import { type AxisMap, headsToUnits, identityMap, padMap, tileMap, unitMap } fro
 import { type MethodSpec, methodSpec } from './methods.ts';
 import { DEFAULT_PAD_STD, DEFAULT_SEED, type DepthMode, type GrowOptions, type NegativeControl, type Verdict } from './options.ts';
 import { rngFor } from './random.ts';
+import { checkGrowthSize } from './size-check.ts';
 
 export interface LayerSource {
   /** The source block this target block is made from. */
@@ -296,6 +297,7 @@ function pickGrowOptions(opts: GrowOptions): GrowOptions {
 
 /** Builds the full plan; throws ScionError for impossible or meaningless requests. */
 export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
+  checkGrowthSize(source, opts); // before any axis map is built
   const spec = methodSpec(opts.method);
   const s = dimsOf(source);
   const seed = opts.seed ?? DEFAULT_SEED;

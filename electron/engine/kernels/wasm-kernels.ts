@@ -18,8 +18,17 @@ let originals: { matMul: KernelConfig; transpose: KernelConfig; splitV: KernelCo
 let simd: SimdKernels | undefined;
 let heap: WasmMemory | undefined;
 
+/** The tensor's byte address in the heap: an unsigned 32-bit number (up to 4 GB). */
 function offset(backend: BackendWasm, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset >>> 0;
+}
+
+/**
+ * The tensor's index in 4-byte words. `>>> 2`, never `>> 2`: above 2 GB of heap a signed
+ * shift makes the index negative, and typed arrays then count from the end of the heap.
+ */
+function wordIndex(backend: BackendWasm, t: tf.TensorInfo): number {
+  return offset(backend, t) >>> 2;
 }
 
 function size(shape: number[]): number {
@@ -79,11 +88,11 @@ function splitV(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     ),
   );
   const view = new Float32Array(heap.buffer); // after the outputs' allocations (the heap may have grown); copyWithin moves bytes, so int32 too
-  const src = offset(backend, x) >> 2;
+  const src = wordIndex(backend, x);
   let col = 0;
   outs.forEach((out, i) => {
     const len = sizes[i]! * inner;
-    const dst = offset(backend, out) >> 2;
+    const dst = wordIndex(backend, out);
     if (len > 0) for (let o = 0; o < outer; o++) view.copyWithin(dst + o * len, src + o * row + col, src + o * row + col + len);
     col += len;
   });
@@ -107,9 +116,9 @@ function gatherV2(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const n = size(indices.shape);
   const out = backend.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
   const words = new Int32Array(heap.buffer); // after the output's allocation (the heap may have grown)
-  const xo = offset(backend, x) >> 2;
-  const io = offset(backend, indices) >> 2;
-  const oo = offset(backend, out) >> 2;
+  const xo = wordIndex(backend, x);
+  const io = wordIndex(backend, indices);
+  const oo = wordIndex(backend, out);
   for (let i = 0; i < n; i++) {
     const k = words[io + i]!;
     if (!(k >= 0 && k < dim)) throw new Error(`GatherV2: the index value ${k} is not in [0, ${dim - 1}]`);

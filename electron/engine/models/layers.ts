@@ -12,9 +12,18 @@ interface CustomResult {
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 }
 
-/** tf.customGrad for a forward part `(x1, ..., xn, save)`, a signature tfjs's own declaration cannot express. */
+/**
+ * tf.customGrad for a forward part `(x1, ..., xn, save)`, a signature tfjs's own declaration
+ * cannot express. The gradient runs in its own tidy: tfjs keeps everything a backward pass
+ * creates until the pass ends, so the weights' transposes and other temporaries of every
+ * layer would otherwise pile up (about the size of all weights again at 124M parameters).
+ */
 function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
-  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
+  const tidyGrad = (...args: A): CustomResult => {
+    const r = f(...args);
+    return { value: r.value, gradFunc: (dy, saved) => tf.tidy(() => r.gradFunc(dy, saved)) };
+  };
+  return tf.customGrad(tidyGrad as unknown as Parameters<typeof tf.customGrad>[0]);
 }
 
 /** y = x · W for x [N, in] and W [in, out] (GPT-2 Conv1D layout). Returns [N, out]. */

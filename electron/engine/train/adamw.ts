@@ -6,13 +6,20 @@
  *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  * Weight decay applies to matrices only: never to norm gains, biases or embeddings.
  *
- * The update runs on all parameters at once: the moments live in two flat variables (every
- * parameter's entries back to back, in the order of `params`), the gradients and parameters
- * are concatenated into the same layout, the formulas above run once on the flat tensors (a
- * precomputed mask says which entries decay) and one split hands each parameter its new
- * value. About 20 kernels per step instead of about 12 per parameter, with the same
- * element-wise arithmetic (so the same float32 results) as the per-parameter form.
- * `m` and `v` by parameter name are materialised from the flat moments when read.
+ * The update runs on groups of parameters at once: the moments live in flat variables, one
+ * per group of up to CHUNK entries (parameters back to back, in the order of `params`; a
+ * parameter bigger than CHUNK is cut into blocks of rows), the gradients and parameters are
+ * concatenated into the same layout, the formulas above run once per group on the flat
+ * tensors (parameters that take weight decay and those that do not are grouped apart, so no
+ * mask is stored) and one split hands each parameter
+ * its new value. A model under CHUNK entries is one group: about 20 kernels per step instead
+ * of about 12 per parameter. Bigger models pay about 20 kernels per CHUNK entries, and the
+ * update's temporaries stay bounded by the group (no full copies of all parameters or
+ * gradients: the step needs the 16 bytes per parameter of weights, gradients and two moments,
+ * plus one parameter's size while a cut parameter is put back together). Same element-wise
+ * arithmetic, so the same float32 results, as the per-parameter form.
+ * `m` and `v` by parameter name are materialised from the flat moments when read, and
+ * released at the next update.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -33,102 +40,177 @@ export function decays(name: string, shape: readonly number[]): boolean {
 
 let optimizers = 0;
 
-/** `tensors` (one per name, in `names` order) flattened and concatenated. Returns [P]. */
-export function flatConcat(names: readonly string[], tensors: Record<string, tf.Tensor>, what: string): tf.Tensor1D {
+/** Entries per group of the flat update (2^20 float32: 4 MB per temporary). */
+export const CHUNK = 1 << 20;
+
+let namedSets = 0;
+
+/** Rows [row0, row0 + rows) of parameter `name` (all of it when `whole`), `size` entries. */
+interface Piece {
+  name: string;
+  row0: number;
+  rows: number;
+  size: number;
+  whole: boolean;
+}
+
+interface Group {
+  pieces: Piece[];
+  sizes: number[];
+  m: tf.Variable; // [total]
+  v: tf.Variable; // [total]
+  /** Whether every piece takes weight decay (groups never mix: no mask to store). */
+  decays: boolean;
+}
+
+/** Cuts the parameters into pieces of at most `chunk` entries (whole rows) and packs them into groups. */
+export function planGroups(shapes: [string, readonly number[]][], chunk: number): Piece[][] {
+  const groups: Piece[][] = [];
+  let cur: Piece[] = [];
+  let fill = 0;
+  const push = (p: Piece) => {
+    if (cur.length > 0 && fill + p.size > chunk) {
+      groups.push(cur);
+      cur = [];
+      fill = 0;
+    }
+    cur.push(p);
+    fill += p.size;
+  };
+  for (const [name, shape] of shapes) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const rows = shape.length === 0 ? 1 : shape[0]!;
+    if (size <= chunk || rows <= 1) {
+      push({ name, row0: 0, rows, size, whole: true });
+      continue;
+    }
+    const rowSize = size / rows;
+    const per = Math.max(1, Math.floor(chunk / rowSize));
+    for (let r = 0; r < rows; r += per) {
+      const n = Math.min(per, rows - r);
+      push({ name, row0: r, rows: n, size: n * rowSize, whole: false });
+    }
+  }
+  if (cur.length > 0) groups.push(cur);
+  return groups;
+}
+
+/** The piece of `t` (the parameter's shape) as a flat vector: [piece.size]. */
+function pieceOf(t: tf.Tensor, p: Piece): tf.Tensor1D {
+  if (p.whole) return (t.rank === 1 ? t : tf.reshape(t, [-1])) as tf.Tensor1D;
+  const begin = t.shape.map((_, i) => (i === 0 ? p.row0 : 0));
+  const size = t.shape.map((d, i) => (i === 0 ? p.rows : d));
+  return tf.reshape(tf.slice(t, begin, size), [-1]) as tf.Tensor1D;
+}
+
+/** The pieces of each tensor (one per piece, by parameter name), concatenated: [total]. */
+function groupConcat(pieces: Piece[], tensors: Record<string, tf.Tensor>, what: string): tf.Tensor1D {
   return tf.tidy(() => {
-    const parts = names.map((n) => {
-      const t = tensors[n];
-      if (!t) throw new Error(`AdamW: no ${what} for parameter '${n}'`);
-      return t.rank === 1 ? t : tf.reshape(t, [-1]);
+    const parts = pieces.map((p) => {
+      const t = tensors[p.name];
+      if (!t) throw new Error(`AdamW: no ${what} for parameter '${p.name}'`);
+      return pieceOf(t, p);
     });
-    return (parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts)) as tf.Tensor1D; // [P]
+    return (parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts)) as tf.Tensor1D; // [total]
   });
 }
 
 export class AdamW {
   /** Updates applied so far (t of the bias correction). */
   t = 0;
-  /** Parameter names in flat-layout order. */
-  private readonly names: string[];
-  private readonly sizes: number[];
-  /** First and second moments of every parameter, flat: [P]. */
-  private readonly mFlat: tf.Variable;
-  private readonly vFlat: tf.Variable;
-  /** Which flat entries take weight decay (absent when none do). */
-  private readonly decayMask: tf.Tensor1D | undefined;
+  private readonly groups: Group[];
   private readonly id: number;
   private named: { m: Record<string, tf.Variable>; v: Record<string, tf.Variable> } | undefined;
-  /** Whether the flat moments changed since `named` was last filled. */
-  private stale = true;
 
   constructor(
     readonly params: Record<string, tf.Variable>,
     readonly opts: AdamWOptions,
+    chunk = CHUNK,
   ) {
     this.id = ++optimizers; // variable names are global to the engine
-    this.names = Object.keys(params);
-    this.sizes = this.names.map((n) => params[n]!.size);
-    const total = this.sizes.reduce((a, b) => a + b, 0);
-    this.mFlat = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/m`));
-    this.vFlat = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/v`));
-    const flags = this.names.map((n) => decays(n, params[n]!.shape));
-    if (flags.some((f) => f)) {
-      const mask = new Uint8Array(total);
-      let at = 0;
-      this.names.forEach((_, i) => {
-        if (flags[i]) mask.fill(1, at, at + this.sizes[i]!);
-        at += this.sizes[i]!;
-      });
-      this.decayMask = tf.tensor1d(mask, 'bool');
-    }
+    const entries = Object.entries(params).map(([n, p]) => [n, p.shape] as [string, readonly number[]]);
+    const decaying = entries.filter(([n, shape]) => decays(n, shape));
+    const plain = entries.filter(([n, shape]) => !decays(n, shape));
+    const plan = [...planGroups(decaying, chunk).map((g) => [g, true] as const), ...planGroups(plain, chunk).map((g) => [g, false] as const)];
+    this.groups = plan.map(([pieces, groupDecays], gi) => {
+      const sizes = pieces.map((p) => p.size);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const m = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/m${gi}`));
+      const v = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/v${gi}`));
+      return { pieces, sizes, m, v, decays: groupDecays };
+    });
   }
 
-  /** First moments by parameter name (current values; owned by the optimizer). */
+  /** First moments by parameter name (current values; owned by the optimizer until the next update). */
   get m(): Record<string, tf.Variable> {
     return this.namedMoments().m;
   }
 
-  /** Second moments by parameter name (current values; owned by the optimizer). */
+  /** Second moments by parameter name (current values; owned by the optimizer until the next update). */
   get v(): Record<string, tf.Variable> {
     return this.namedMoments().v;
   }
 
-  private unflatten(flat: tf.Tensor): tf.Tensor[] {
-    const parts = this.names.length === 1 ? [flat] : tf.split(flat, this.sizes);
+  /** A group's flat tensor cut back into its pieces, each in its rows' shape. */
+  private unflatten(g: Group, flat: tf.Tensor): tf.Tensor[] {
+    const parts = g.pieces.length === 1 ? [tf.clone(flat)] : tf.split(flat, g.sizes); // a clone shares the data: never hand out the variable itself
     return parts.map((t, i) => {
-      const shape = this.params[this.names[i]!]!.shape;
-      return shape.length === 1 ? t : tf.reshape(t, shape); // [size] -> the parameter's shape
+      const p = g.pieces[i]!;
+      const shape = this.params[p.name]!.shape;
+      const rowsShape = shape.length === 0 ? shape : [p.rows, ...shape.slice(1)];
+      return rowsShape.length === 1 ? t : tf.reshape(t, rowsShape); // [size] -> the piece's rows
     });
   }
 
+  /** Calls `fn` with each parameter's new value, put together from its pieces' values as they come out of `each` (one call per group). */
+  private assemble(each: (g: Group) => tf.Tensor[], fn: (name: string, value: tf.Tensor) => void): void {
+    const pending = new Map<string, tf.Tensor[]>();
+    for (const g of this.groups) {
+      const parts = tf.tidy(() => each(g));
+      g.pieces.forEach((p, i) => {
+        const part = parts[i]!;
+        if (p.whole) {
+          tf.tidy(() => fn(p.name, part));
+          part.dispose();
+          return;
+        }
+        const got = [...(pending.get(p.name) ?? []), part];
+        pending.set(p.name, got);
+        if (p.row0 + p.rows === this.params[p.name]!.shape[0]) {
+          tf.tidy(() => fn(p.name, tf.concat(got, 0)));
+          tf.dispose(got);
+          pending.delete(p.name);
+        }
+      });
+    }
+  }
+
   private namedMoments(): { m: Record<string, tf.Variable>; v: Record<string, tf.Variable> } {
-    if (this.named && !this.stale) return this.named;
-    tf.tidy(() => {
-      const ms = this.unflatten(this.mFlat);
-      const vs = this.unflatten(this.vFlat);
-      if (!this.named) {
-        const m: Record<string, tf.Variable> = {};
-        const v: Record<string, tf.Variable> = {};
-        this.names.forEach((n, i) => {
-          m[n] = tf.variable(ms[i]!, false, `adamw${this.id}/m/${n}`);
-          v[n] = tf.variable(vs[i]!, false, `adamw${this.id}/v/${n}`);
-        });
-        this.named = { m, v };
-      } else {
-        const { m, v } = this.named;
-        this.names.forEach((n, i) => {
-          m[n]!.assign(ms[i]!);
-          v[n]!.assign(vs[i]!);
-        });
-      }
-    });
-    this.stale = false;
-    return this.named!;
+    if (this.named) return this.named;
+    const m: Record<string, tf.Variable> = {};
+    const v: Record<string, tf.Variable> = {};
+    this.assemble(
+      (g) => this.unflatten(g, g.m),
+      (n, x) => (m[n] = tf.variable(x, false, `adamw${this.id}/m/${n}/${++namedSets}`)),
+    );
+    this.assemble(
+      (g) => this.unflatten(g, g.v),
+      (n, x) => (v[n] = tf.variable(x, false, `adamw${this.id}/v/${n}/${++namedSets}`)),
+    );
+    this.named = { m, v };
+    return this.named;
+  }
+
+  /** Frees the moments by name (a checkpoint's copy, the size of both moments) until they are read again. */
+  releaseNamed(): void {
+    if (!this.named) return;
+    tf.dispose([...Object.values(this.named.m), ...Object.values(this.named.v)]);
+    this.named = undefined;
   }
 
   /** Replaces the moments (and step count) with saved or carried-over values. Takes ownership of nothing: values are copied. */
   setState(m: Record<string, tf.Tensor>, v: Record<string, tf.Tensor>, t: number): void {
-    for (const name of this.names) {
+    for (const name of Object.keys(this.params)) {
       const mm = m[name];
       const vv = v[name];
       if (!mm || !vv) throw new Error(`optimizer state has no moments for '${name}'`);
@@ -137,54 +219,47 @@ export class AdamW {
         if (!tf.util.arraysEqual(x.shape, want))
           throw new Error(`optimizer state for '${name}' has shape [${x.shape.join(',')}], the parameter [${want.join(',')}]`);
     }
-    tf.tidy(() => {
-      this.mFlat.assign(flatConcat(this.names, m, 'first moment'));
-      this.vFlat.assign(flatConcat(this.names, v, 'second moment'));
-    });
-    this.stale = true;
+    for (const g of this.groups)
+      tf.tidy(() => {
+        g.m.assign(groupConcat(g.pieces, m, 'first moment'));
+        g.v.assign(groupConcat(g.pieces, v, 'second moment'));
+      });
+    this.releaseNamed();
     this.t = t;
   }
 
-  /** Applies one update with learning rate `lr` from gradients `grads` by parameter name (not disposed). */
-  apply(grads: Record<string, tf.Tensor>, lr: number): void {
-    const g = flatConcat(this.names, grads, 'gradient');
-    try {
-      this.applyFlat(g, lr);
-    } finally {
-      g.dispose();
-    }
-  }
-
-  /** Applies one update from the gradient of every parameter in the flat layout (see `flatGradients`; not disposed). */
-  applyFlat(g: tf.Tensor1D, lr: number): void {
-    if (g.size !== this.mFlat.size) throw new Error(`AdamW: flat gradient has ${g.size} entries, the parameters ${this.mFlat.size}`);
+  /**
+   * Applies one update with learning rate `lr` from gradients `grads` by parameter name (not
+   * disposed), each multiplied by `scale` first (the clipping factor; 1 leaves them as they are).
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number, scale = 1): void {
+    this.releaseNamed();
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.opts;
     const bc1 = 1 - Math.pow(b1, this.t);
     const bc2 = 1 - Math.pow(b2, this.t);
-    tf.tidy(() => {
-      const p = flatConcat(this.names, this.params, 'value'); // [P]
-      const m1 = tf.add(tf.mul(this.mFlat, b1), tf.mul(g, 1 - b1));
-      const v1 = tf.add(tf.mul(this.vFlat, b2), tf.mul(tf.square(g), 1 - b2));
-      this.mFlat.assign(m1);
-      this.vFlat.assign(v1);
-      const step = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), eps));
-      const decayed = weightDecay > 0 && this.decayMask ? tf.where(this.decayMask, tf.mul(p, 1 - lr * weightDecay), p) : p;
-      const next = this.unflatten(tf.sub(decayed, tf.mul(step, lr)));
-      this.names.forEach((n, i) => this.params[n]!.assign(next[i]!));
-    });
-    this.stale = true;
-  }
-
-  /** Gradients by parameter name flattened into the optimizer's layout. Returns [P]; the caller disposes it. */
-  flatGradients(grads: Record<string, tf.Tensor>): tf.Tensor1D {
-    return flatConcat(this.names, grads, 'gradient');
+    this.assemble(
+      (grp) => {
+        const raw = groupConcat(grp.pieces, grads, 'gradient'); // [total]
+        const g = scale === 1 ? raw : tf.mul(raw, scale);
+        const p = groupConcat(grp.pieces, this.params, 'value'); // [total]
+        const m1 = tf.add(tf.mul(grp.m, b1), tf.mul(g, 1 - b1));
+        const v1 = tf.add(tf.mul(grp.v, b2), tf.mul(tf.square(g), 1 - b2));
+        grp.m.assign(m1);
+        grp.v.assign(v1);
+        const step = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), eps));
+        const decayed = weightDecay > 0 && grp.decays ? tf.mul(p, 1 - lr * weightDecay) : p;
+        return this.unflatten(grp, tf.sub(decayed, tf.mul(step, lr)));
+      },
+      (n, x) => this.params[n]!.assign(tf.reshape(x, this.params[n]!.shape)),
+    );
   }
 
   dispose(): void {
-    const named = this.named ? [...Object.values(this.named.m), ...Object.values(this.named.v)] : [];
-    for (const t of [this.mFlat, this.vFlat, ...named]) t.dispose();
-    this.decayMask?.dispose();
-    this.named = undefined;
+    this.releaseNamed();
+    for (const g of this.groups) {
+      g.m.dispose();
+      g.v.dispose();
+    }
   }
 }

@@ -4,7 +4,7 @@ export { resolveTrainOptions, effectiveWarmup, type TrainOptions, type ResolvedT
 export { trainStep, accumulatedGradients, toVariables, type StepResult, type Variables } from './step.ts';
 export { ensureGradients } from './gradients.ts';
 export { AdamW, DEFAULT_ADAMW, decays, type AdamWOptions } from './adamw.ts';
-export { clipByGlobalNorm, globalNorm } from './clip.ts';
+export { clipByGlobalNorm, gradientNorm } from './clip.ts';
 export { learningRate, SCHEDULES, type ScheduleKind, type ScheduleOptions } from './schedule.ts';
 export { sampleBatch, sampleStarts, batchFromStarts, disposeBatch, type Batch } from './batches.ts';
 export { initParams, initArrays } from './init.ts';

@@ -17,6 +17,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
+import { activeBackend, requireFits } from '../memory/fit.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { atomicWriteJson, tempSibling } from '../io/atomic.ts';
 import { isLockName } from '../io/folder-lock.ts';
@@ -228,6 +229,7 @@ async function checkData(o: ResolvedTrainOptions, config: ModelConfig, tok: Awai
 export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
   const { config, raw } = await readModelConfig(opts.model);
   const o = resolveTrainOptions(opts, config);
+  requireFits('train', config, o.batch, o.ctx, activeBackend(), o.model); // before anything is written or allocated
   const request: OutputRequest = {
     out: o.out,
     kind: 'run',
@@ -354,12 +356,15 @@ async function resumeLocked(runDir: string, cb: TrainCallbacks): Promise<TrainRe
   if (!ckpt) {
     cb.onLog?.(`${runDir}: no valid checkpoint; starting again from step 0`);
     const { config, raw } = await readModelConfig(o.model);
+    requireFits('train', config, o.batch, o.ctx, activeBackend(), o.model);
     const start = await prepareStart(o, config, rampDir);
     await fs.writeFile(metricsFile(runDir), '');
     return startFresh(runDir, o, config, raw, cb, start, tokenizerDir);
   }
   cb.onLog?.(`resuming ${runDir} from step ${ckpt.state.step}`);
-  const model = await loadModel(path.join(ckpt.dir, 'model'));
+  const modelDir = path.join(ckpt.dir, 'model');
+  requireFits('train', (await readModelConfig(modelDir)).config, o.batch, o.ctx, activeBackend(), modelDir); // the backend may differ from the run's first
+  const model = await loadModel(modelDir);
   const vars = toVariables(model.params); // W_eff of the checkpoint's step
   const optimizer = makeOptimizer(o, vars);
   let ramp: MaskRamp | undefined;

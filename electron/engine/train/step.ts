@@ -1,10 +1,9 @@
 /**
  * One optimizer step: gradients of `meanLoss` over K micro-batches (gradient accumulation,
  * averaged), global-norm clipping, one AdamW update. This is the unit the benchmark times.
- * The step works on the optimizer's flat gradient (every parameter's entries back to back,
- * see adamw.ts), so accumulation, the norm and the clipping scale are a few kernels each;
- * the clipping scale stays on the device and the losses and the norm are read back once, at
- * the end, with the asynchronous `data()` (the WebGPU backend cannot read synchronously in Node).
+ * The gradients stay by parameter (one copy); the optimizer concatenates them group by group
+ * (see adamw.ts). The losses and the norm's partial sums are read back once, before the
+ * update, with the asynchronous `data()` (the WebGPU backend cannot read synchronously in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { meanLoss } from '../eval/loss.ts';
@@ -13,6 +12,7 @@ import type { ModelConfig } from '../models/config.ts';
 import type { Params } from '../models/params.ts';
 import type { AdamW } from './adamw.ts';
 import type { Batch } from './batches.ts';
+import { clipScale, squarePartials, sumPartials } from './clip.ts';
 
 export type Variables = Record<string, tf.Variable>;
 
@@ -57,9 +57,9 @@ function batchGradients(
   return { value, grads };
 }
 
-/** Reads scalar tensors back in one transfer (and disposes them). */
+/** Reads tensors back in one transfer, flattened one after the other (and disposes them). */
 async function readScalars(scalars: tf.Tensor[]): Promise<Float32Array> {
-  const all = tf.tidy(() => tf.concat(scalars.map((s) => tf.reshape(s, [1])))); // [n]
+  const all = tf.tidy(() => tf.concat(scalars.map((s) => tf.reshape(s, [-1])))); // [n]
   tf.dispose(scalars);
   try {
     return (await all.data()) as Float32Array;
@@ -97,12 +97,25 @@ export async function accumulatedGradients(cfg: ModelConfig, vars: Variables, ba
   return { loss: lossSum / batches.length, grads: sum! };
 }
 
+/** Sums `add` into `into` name by name, disposing both sides' old tensors (one parameter's size at a time). */
+function addInto(into: Record<string, tf.Tensor>, add: Record<string, tf.Tensor>): void {
+  for (const n of Object.keys(into)) {
+    const s = tf.add(into[n]!, add[n]!);
+    tf.dispose([into[n]!, add[n]!]);
+    into[n] = s;
+  }
+}
+
 /**
  * One training step on `batches` (one per accumulated micro-batch) at learning rate `lr`,
  * clipping the global gradient norm to `clip` (0 = off): every gradient is scaled by
  * min(1, clip / ||g||). Leaves no tensors behind. `optimizer` must be the AdamW over `vars`.
  * Call `await ensureGradients()` (gradients.ts) once before the first step. With `multipliers`
  * (masked growth: M + (1 - M) r by parameter name, not disposed) the loss is that of W_eff.
+ * Memory: the gradients by parameter (one copy, summed in place over micro-batches) and the
+ * optimizer's per-group temporaries; the norm is summed accurately (clip.ts) and read back
+ * with the losses in one transfer, and the clipping factor multiplies each group's gradient
+ * inside the update.
  */
 export async function trainStep(
   cfg: ModelConfig,
@@ -114,43 +127,32 @@ export async function trainStep(
   multipliers?: Record<string, tf.Tensor>,
 ): Promise<StepResult> {
   if (batches.length === 0) throw new Error('trainStep: no batches');
+  optimizer.releaseNamed(); // a checkpoint's copy of the moments must not sit beside the activations
   const losses: tf.Tensor[] = [];
-  let sum: tf.Tensor | undefined; // [P], the optimizer's flat layout
-  let norm: tf.Tensor | undefined;
+  let sum: Record<string, tf.Tensor> | undefined; // by parameter name, the parameters' shapes
   try {
     for (const b of batches) {
       const { value, grads } = batchGradients(cfg, vars, b, multipliers);
       losses.push(value);
-      let flat: tf.Tensor1D;
-      try {
-        flat = optimizer.flatGradients(grads);
-      } finally {
-        tf.dispose(Object.values(grads));
-      }
-      const prev = sum;
-      sum = prev ? tf.add(prev, flat) : flat;
-      if (prev) tf.dispose([prev, flat]);
+      if (!sum) sum = grads;
+      else addInto(sum, grads);
     }
     const k = batches.length;
-    const total = sum!;
-    const mean = k > 1 ? tf.div(total, k) : total; // [P]
-    if (mean !== total) total.dispose();
-    sum = mean;
-    norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(mean)))); // []
-    const n = norm;
-    const g = clip > 0 && Number.isFinite(clip) ? tf.tidy(() => tf.mul(mean, tf.minimum(1, tf.div(tf.scalar(clip), n)))) : mean; // [P]
-    try {
-      optimizer.applyFlat(g as tf.Tensor1D, lr);
-    } finally {
-      if (g !== mean) g.dispose();
-    }
-  } catch (e) {
-    tf.dispose([...losses, ...(sum ? [sum] : []), ...(norm ? [norm] : [])]);
-    throw e;
+    if (k > 1)
+      for (const n of Object.keys(sum!)) {
+        const total = sum![n]!;
+        sum![n] = tf.div(total, k);
+        total.dispose();
+      }
+    const partials = squarePartials(Object.values(sum!)); // [Q]
+    const read = await readScalars([...losses, partials]);
+    losses.length = 0;
+    let lossSum = 0;
+    for (let i = 0; i < k; i++) lossSum += read[i]!;
+    const gradNorm = Math.sqrt(sumPartials(read.subarray(k)));
+    optimizer.apply(sum!, lr, clipScale(gradNorm, clip));
+    return { loss: lossSum / k, gradNorm };
+  } finally {
+    tf.dispose([...losses, ...(sum ? Object.values(sum) : [])]);
   }
-  sum.dispose();
-  const read = await readScalars([...losses, norm]);
-  let lossSum = 0;
-  for (let i = 0; i < batches.length; i++) lossSum += read[i]!;
-  return { loss: lossSum / batches.length, gradNorm: read[batches.length]! };
 }
