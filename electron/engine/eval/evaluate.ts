@@ -49,8 +49,8 @@ export function windowBatch(ids: Uint32Array, ctx: number, first: number, n: num
   return { inputs: tf.tensor2d(inp, [n, ctx - 1], 'int32'), targets: tf.tensor2d(tgt, [n, ctx - 1], 'int32') };
 }
 
-/** Evaluates `model` on token ids `ids`. */
-export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions = {}): Promise<EvalResult> {
+/** The windows an evaluation scores: `windows` windows of `ctx` tokens, `batch` at a time (checked against the model and the data). */
+export function evalPlan(model: Model, ids: Uint32Array, opts: EvalOptions = {}): { ctx: number; windows: number; batch: number } {
   const maxCtx = contextLength(model.config);
   const ctx = opts.ctx ?? maxCtx;
   if (ctx < 2) throw new ScionError(`--ctx must be at least 2 (one input and one prediction), got ${ctx}`, 'E_USAGE');
@@ -61,7 +61,12 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
     const hint = ids.length >= 2 ? ` (a shorter --ctx, at most ${ids.length}, would fit)` : '';
     throw new ScionError(`${opts.dataName ?? 'the dataset'}: ${ids.length} tokens, fewer than one window of ${ctx}${hint}`, 'E_DATASET', opts.dataName);
   }
-  const batch = opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize);
+  return { ctx, windows, batch: opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize) };
+}
+
+/** Evaluates `model` on token ids `ids`. */
+export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions = {}): Promise<EvalResult> {
+  const { ctx, windows, batch } = evalPlan(model, ids, opts);
   const start = Date.now();
   let lossSum = 0;
   let correct = 0;

@@ -1,0 +1,111 @@
+/**
+ * One optimizer step over the thread pool, equal (up to float rounding) to train/step.ts's
+ * `trainStep` on the same micro-batches: the step's K x B rows are split into one contiguous
+ * share per rank, each rank computes the mean-loss gradient of its share (in chunks of at
+ * most one micro-batch), the shares are reduced in shared memory in rank order, weighted by
+ * their row counts (= gradient accumulation's mean, since every row has ctx tokens), then
+ * rank 0 clips the global norm and applies one AdamW update.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '../../models/config.ts';
+import type { AdamW } from '../adamw.ts';
+import type { StepResult, Variables } from '../step.ts';
+import { splitEvenly, type ThreadPool } from './pool.ts';
+import type { Rows, SentTensor } from './protocol.ts';
+import { sliceGradient } from './slice.ts';
+
+/** Rows `[from, to)` of the windows starting at `starts` (each ctx + 1 tokens of `ids`), in chunks of at most `chunk` rows. */
+export function windowRows(ids: Uint32Array, starts: readonly number[], ctx: number, from: number, to: number, chunk: number): Rows[] {
+  const out: Rows[] = [];
+  for (let a = from; a < to; a += chunk) {
+    const rows = Math.min(chunk, to - a);
+    const inputs = new Int32Array(rows * ctx);
+    const targets = new Int32Array(rows * ctx);
+    for (let w = 0; w < rows; w++) {
+      const s = starts[a + w]!;
+      for (let j = 0; j < ctx; j++) {
+        inputs[w * ctx + j] = ids[s + j]!;
+        targets[w * ctx + j] = ids[s + j + 1]!;
+      }
+    }
+    out.push({ inputs, targets, rows, ctx });
+  }
+  return out;
+}
+
+async function sent(multipliers: Record<string, tf.Tensor> | undefined): Promise<Record<string, SentTensor> | undefined> {
+  if (!multipliers) return undefined;
+  const out: Record<string, SentTensor> = {};
+  for (const [name, t] of Object.entries(multipliers)) out[name] = { data: (await t.data()) as Float32Array, shape: t.shape };
+  return out;
+}
+
+/** Clips `g` [P] to global norm `clip` (0 = off) and applies one update; returns the norm before clipping (a scalar tensor). */
+function clipAndApply(optimizer: AdamW, g: tf.Tensor1D, lr: number, clip: number): tf.Scalar {
+  const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(g)))) as tf.Scalar; // []
+  const clipped = clip > 0 && Number.isFinite(clip) ? tf.tidy(() => tf.mul(g, tf.minimum(1, tf.div(tf.scalar(clip), norm)))) : g; // [P]
+  try {
+    optimizer.applyFlat(clipped as tf.Tensor1D, lr);
+  } finally {
+    if (clipped !== g) clipped.dispose();
+  }
+  return norm;
+}
+
+/** What one step works on: the model, its variables and optimizer (in this process), the data and the hyper-parameters. */
+export interface StepInputs {
+  cfg: ModelConfig;
+  vars: Variables;
+  optimizer: AdamW;
+  /** Window starts of the K micro-batches (B each, as `sampleStarts` drew them) in `ids`, the training tokens. */
+  starts: readonly number[][];
+  ids: Uint32Array;
+  ctx: number;
+  lr: number;
+  clip: number;
+  /** Masked growth's multipliers (not disposed). */
+  multipliers?: Record<string, tf.Tensor>;
+}
+
+/** One training step on the pool; the threads read the parameters from the pool. */
+export async function parallelTrainStep(pool: ThreadPool, s: StepInputs): Promise<StepResult> {
+  const { cfg, vars, optimizer, starts, ids, ctx, lr, clip, multipliers } = s;
+  const batch = starts[0]!.length;
+  const all = starts.flat();
+  const n = all.length;
+  const shares = splitEvenly(n, Math.min(pool.size, n));
+  await pool.writeParams(vars);
+  const m = await sent(multipliers);
+  const jobs = shares.slice(1).map(([a, b], i) => pool.gradient(i + 1, windowRows(ids, all, ctx, a, b, batch), m));
+  jobs.forEach((j) => j.catch(() => undefined)); // awaited below; keep an early failure from going unhandled
+  const [a0, b0] = shares[0]!;
+  const own = await sliceGradient(cfg, vars, pool.names, windowRows(ids, all, ctx, a0, b0, batch), multipliers);
+  let sum: Float32Array;
+  try {
+    sum = (await own.flat.data()) as Float32Array; // a copy: reduced into below
+  } finally {
+    own.flat.dispose();
+  }
+  const done = await Promise.all(jobs);
+  // the all-reduce: sum_r (rows_r / n) * g_r, in rank order
+  const w0 = (b0 - a0) / n;
+  if (w0 !== 1) for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * w0;
+  let lossSum = own.lossSum;
+  done.forEach((d, i) => {
+    const [a, b] = shares[i + 1]!;
+    const w = (b - a) / n;
+    const g = pool.gradientOf(i + 1);
+    for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + w * g[j]!;
+    lossSum += d.lossSum;
+  });
+  const g = tf.tensor1d(sum, 'float32'); // [P]
+  let norm: tf.Scalar;
+  try {
+    norm = clipAndApply(optimizer, g, lr, clip);
+  } finally {
+    g.dispose();
+  }
+  const gradNorm = (await norm.data())[0]!;
+  norm.dispose();
+  return { loss: lossSum / n, gradNorm };
+}
