@@ -3,4 +3,4 @@ export { availableCores, resolveThreads, threadsPerJob, THREADS_ENV } from './th
 export { ThreadPool, splitEvenly, type PoolOptions } from './pool.ts';
 export { parallelTrainStep, windowRows } from './step.ts';
 export { evaluateOnThreads } from './evaluate.ts';
-export { startThreads, evaluateWith, stepWith } from './start.ts';
+export { startThreads, evaluateWith, evaluateThreaded, stepWith } from './start.ts';

@@ -1,7 +1,7 @@
 /** Whether and how a training run or an evaluation uses the thread pool. */
 import * as tf from '@tensorflow/tfjs-core';
 import { currentBackend } from '../../backend.ts';
-import { evaluate, type EvalOptions, type EvalResult } from '../../eval/evaluate.ts';
+import { evalPlan, evaluate, type EvalOptions, type EvalResult } from '../../eval/evaluate.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Model } from '../../models/model.ts';
 import type { Params } from '../../models/params.ts';
@@ -10,6 +10,7 @@ import { trainStep, type StepResult } from '../step.ts';
 import { evaluateOnThreads } from './evaluate.ts';
 import { ThreadPool } from './pool.ts';
 import { parallelTrainStep, type StepInputs } from './step.ts';
+import { resolveThreads } from './threads.ts';
 
 /** Backends whose kernels run on one core, so more cores need more threads; the native and GPU backends parallelise by themselves. */
 const SINGLE_CORE_BACKENDS = ['wasm', 'cpu'];
@@ -50,5 +51,19 @@ export async function stepWith(pool: ThreadPool | undefined, s: StepInputs): Pro
     return await trainStep(s.cfg, s.vars, s.optimizer, batches, s.lr, s.clip, s.multipliers);
   } finally {
     batches.forEach(disposeBatch);
+  }
+}
+
+/**
+ * `evaluate` on `threads` threads (started for this evaluation and closed after it) when
+ * there are at least two batches of windows to share, else in this thread.
+ */
+export async function evaluateThreaded(model: Model, ids: Uint32Array, opts: EvalOptions & { threads?: number } = {}): Promise<EvalResult> {
+  const { windows, batch } = evalPlan(model, ids, opts);
+  const started = await startThreads(resolveThreads(opts.threads), model.config, model.params, Math.ceil(windows / batch));
+  try {
+    return await evaluateWith(started.pool, model, ids, opts);
+  } finally {
+    await started.pool?.close();
   }
 }
