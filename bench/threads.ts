@@ -203,10 +203,5 @@ export function formatThreads(t: ThreadBench): string {
     );
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const table = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-  return [
-    '',
-    `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time)`,
-    head,
-    table,
-  ].join('\n');
+  return ['', `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time)`, head, table].join('\n');
 }
