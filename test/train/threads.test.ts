@@ -16,7 +16,9 @@ import { resolveThreads, threadsPerJob } from '../../electron/engine/train/paral
 import { splitEvenly } from '../../electron/engine/train/parallel/pool.ts';
 import { resumeRun, trainRun, type TrainResult } from '../../electron/engine/train/run.ts';
 import type { MetricLine } from '../../electron/engine/train/metrics.ts';
+import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { evalCommand } from '../../electron/cli/commands/eval.ts';
 import { makeText, makeTinyModel } from './tiny.ts';
 
 const losses = (r: TrainResult, key: 'train_loss' | 'val_loss') =>
@@ -107,6 +109,20 @@ describe('training on several CPU threads', () => {
       disposeParams(m.params);
     }
     assert.equal(tf.memory().numTensors, n0 - Object.keys(m.params).length);
+  });
+
+  test('scion eval --threads 2 and --threads 1 agree; --threads 0 is refused', async () => {
+    const big = makeText(tmp.dir, 12000, 'eval.txt');
+    const run = (t: string) => runCommand((a, io) => evalCommand.run(a, io), [model, '--data', big, '--ctx', '32', '--batch', '4', '--threads', t, '--json']);
+    const [one, two] = [await run('1'), await run('2')];
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(two.code, 0, two.stderr);
+    const a = JSON.parse(one.stdout) as { loss: number; accuracy: number; windows: number };
+    const b = JSON.parse(two.stdout) as typeof a;
+    assert.ok(a.windows > 8, `${a.windows} windows: several batches to share`);
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `loss ${a.loss} vs ${b.loss}`);
+    assert.equal(b.accuracy, a.accuracy);
+    await assert.rejects(run('0'), /--threads must be an integer >= 1/);
   });
 
   test('thread budgets: --threads, SCION_THREADS, jobs never oversubscribe', () => {
