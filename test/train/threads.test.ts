@@ -18,6 +18,8 @@ import { resumeRun, trainRun, type TrainResult } from '../../electron/engine/tra
 import type { MetricLine } from '../../electron/engine/train/metrics.ts';
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { fixture } from '../growth/helpers.ts';
+import { growModelDir } from '../../electron/engine/growth/index.ts';
 import { evalCommand } from '../../electron/cli/commands/eval.ts';
 import { makeText, makeTinyModel } from './tiny.ts';
 
@@ -89,6 +91,20 @@ describe('training on several CPU threads', () => {
     assert.equal(resumed.status, 'completed');
     assert.deepEqual(losses(resumed, 'train_loss'), losses(full, 'train_loss'));
     assert.deepEqual(losses(resumed, 'val_loss'), losses(full, 'val_loss'));
+  });
+
+  test('masked growth (--mask-ramp): 1 and 2 threads give the same losses to 1e-5', async () => {
+    const grown = path.join(tmp.dir, 'grown');
+    await growModelDir(fixture('llama-shakespeare-h64-l2'), grown, { method: 'msg', hidden: 96, ffn: 192, layers: 3, depth: 'identity', checkLength: 32 });
+    const o = { model: grown, data, val, steps: 8, batch: 4, ctx: 32, lr: 3e-3, evalEvery: 2, evalWindows: 4, seed: 4, maskRamp: 6 };
+    const one = await trainRun({ ...o, out: path.join(tmp.dir, 'msg1') }, { threads: 1 });
+    const two = await trainRun({ ...o, out: path.join(tmp.dir, 'msg2') }, { threads: 2 });
+    for (const key of ['train_loss', 'val_loss'] as const) {
+      const a = losses(one, key);
+      const b = losses(two, key);
+      assert.equal(a.length, key === 'train_loss' ? 8 : 5);
+      a.forEach(([st, x], i) => assert.ok(Math.abs(x - b[i]![1]) <= 1e-5, `${key} at step ${st}: ${x} vs ${b[i]![1]}`));
+    }
   });
 
   test('evaluation on 2 threads equals evaluation on 1', async () => {
