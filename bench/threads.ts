@@ -35,6 +35,8 @@ export interface ThreadRow {
   ok: boolean;
   reason?: string;
   msPerStep?: number;
+  /** CPU time of the whole process (every thread) per step, median: less sensitive to other processes' load than wall time. */
+  cpuMsPerStep?: number;
   tokensPerS?: number;
   /** tokens/s over the 1-thread row of the same config. */
   speedup?: number;
@@ -84,6 +86,7 @@ interface Rig {
   opt: AdamW;
   pool: ThreadPool | undefined;
   times: number[];
+  cpu: number[];
   error?: string;
 }
 
@@ -98,7 +101,7 @@ async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<R
   const vars: Variables = {};
   for (const [name, { shape, data }] of initArrays(bc.model, 0)) vars[name] = tf.variable(tf.tensor(data, shape, 'float32'), true, `${tag}/${name}`);
   const opt = new AdamW(vars, { ...DEFAULT_ADAMW, weightDecay: 0 });
-  const rig: Rig = { threads, vars, opt, pool: undefined, times: [] };
+  const rig: Rig = { threads, vars, opt, pool: undefined, times: [], cpu: [] };
   try {
     const started = await startThreads(threads, bc.model, vars, bc.batch);
     rig.pool = started.pool;
@@ -118,8 +121,11 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
     if (r.error) return;
     try {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await stepWith(r.pool, { cfg: bc.model, vars: r.vars, optimizer: r.opt, starts, ids, ctx: bc.ctx, lr: bc.lr, clip: 0 });
+      const c = process.cpuUsage(c0);
       if (timed) r.times.push(performance.now() - t0);
+      if (timed) r.cpu.push((c.user + c.system) / 1000);
     } catch (e) {
       r.error = (e as Error).message.split('\n')[0];
     }
@@ -137,18 +143,19 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
       rows.push({ config: bc.name, threads: r.threads, ok: false, reason: r.error, loadavg: load() });
       continue;
     }
-    const sorted = [...r.times].sort((a, b) => a - b);
-    const ms = sorted[Math.floor(sorted.length / 2)]!;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ms = median(r.times);
     const gflops = flopsPerStep / ms / 1e6;
     rows.push({
       config: bc.name,
       threads: r.threads,
       ok: true,
       msPerStep: ms,
+      cpuMsPerStep: median(r.cpu),
       tokensPerS: (bc.batch * bc.ctx * 1000) / ms,
       gflops,
       ...(limit ? { ofLimit: gflops / limit } : {}),
-      steps: sorted.length,
+      steps: r.times.length,
       loadavg: load(),
     });
   }
@@ -185,7 +192,7 @@ export function formatThreads(t: ThreadBench): string {
   const head = lim.length
     ? `machine's matmul limit: numpy ${lim[0]!.numpy} float32 ${lim[0]!.n}^2 on ${t.cores} cores: ${lim.map((l) => `${l.gflopsBest!.toFixed(1)} GFLOP/s best / ${l.gflopsMedian!.toFixed(1)} median (load ${l.loadavg.join(', ')})`).join('; then ')}`
     : `machine's matmul limit: not measured (${t.limit[0]?.reason ?? 'numpy not run'})`;
-  const rows = [['config', 'threads', 'ms/step', 'tokens/s', 'x 1 thread', 'GFLOP/s', '% of limit', 'load avg (1, 5, 15 min)']];
+  const rows = [['config', 'threads', 'ms/step', 'cpu ms/step', 'tokens/s', 'x 1 thread', 'GFLOP/s', '% of limit', 'load avg (1, 5, 15 min)']];
   for (const r of t.rows)
     rows.push(
       r.ok
@@ -193,15 +200,21 @@ export function formatThreads(t: ThreadBench): string {
             r.config,
             String(r.threads),
             r.msPerStep!.toFixed(1),
+            r.cpuMsPerStep!.toFixed(1),
             r.tokensPerS!.toFixed(0),
             r.speedup?.toFixed(2) ?? '-',
             r.gflops!.toFixed(1),
             best ? `${((100 * r.gflops!) / best).toFixed(0)}%` : '-',
             r.loadavg.join(', '),
           ]
-        : [r.config, String(r.threads), 'failed', r.reason ?? '', '', '', '', r.loadavg.join(', ')],
+        : [r.config, String(r.threads), 'failed', r.reason ?? '', '', '', '', '', r.loadavg.join(', ')],
     );
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const table = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
-  return ['', `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time)`, head, table].join('\n');
+  return [
+    '',
+    `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time; cpu ms = the process's CPU time, all threads)`,
+    head,
+    table,
+  ].join('\n');
 }
