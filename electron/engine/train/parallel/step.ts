@@ -40,6 +40,14 @@ async function sent(multipliers: Record<string, tf.Tensor> | undefined): Promise
   return out;
 }
 
+/** `acc` + w * `shared` (or `acc` * w without `shared`) as a new tensor [P]; disposes `acc` when it returns a new one. */
+function reduceInto(acc: tf.Tensor1D, w: number, shared?: Float32Array): tf.Tensor1D {
+  if (!shared && w === 1) return acc;
+  const next = tf.tidy(() => (shared ? tf.add(acc, tf.mul(tf.tensor1d(shared, 'float32'), w)) : tf.mul(acc, w)) as tf.Tensor1D); // [P]
+  acc.dispose();
+  return next;
+}
+
 /** Clips `g` [P] to global norm `clip` (0 = off) and applies one update; returns the norm before clipping (a scalar tensor). */
 function clipAndApply(optimizer: AdamW, g: tf.Tensor1D, lr: number, clip: number): tf.Scalar {
   const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(g)))) as tf.Scalar; // []
@@ -80,31 +88,21 @@ export async function parallelTrainStep(pool: ThreadPool, s: StepInputs): Promis
   jobs.forEach((j) => j.catch(() => undefined)); // awaited below; keep an early failure from going unhandled
   const [a0, b0] = shares[0]!;
   const own = await sliceGradient(cfg, vars, pool.names, windowRows(ids, all, ctx, a0, b0, batch), multipliers);
-  let sum: Float32Array;
-  try {
-    sum = (await own.flat.data()) as Float32Array; // a copy: reduced into below
-  } finally {
-    own.flat.dispose();
-  }
-  const done = await Promise.all(jobs);
-  // the all-reduce: sum_r (rows_r / n) * g_r, in rank order
-  const w0 = (b0 - a0) / n;
-  if (w0 !== 1) for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * w0;
-  let lossSum = own.lossSum;
-  done.forEach((d, i) => {
-    const [a, b] = shares[i + 1]!;
-    const w = (b - a) / n;
-    const g = pool.gradientOf(i + 1);
-    for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + w * g[j]!;
-    lossSum += d.lossSum;
-  });
-  const g = tf.tensor1d(sum, 'float32'); // [P]
+  let g: tf.Tensor1D = own.flat; // [P]
   let norm: tf.Scalar;
   try {
+    const done = await Promise.all(jobs);
+    // the all-reduce: sum_r (rows_r / n) * g_r, in rank order, on the backend (each thread's g_r read once from shared memory)
+    g = reduceInto(g, (b0 - a0) / n);
+    done.forEach((_, i) => {
+      const [a, b] = shares[i + 1]!;
+      g = reduceInto(g, (b - a) / n, pool.gradientOf(i + 1));
+    });
     norm = clipAndApply(optimizer, g, lr, clip);
   } finally {
     g.dispose();
   }
+  const lossSum = (await Promise.all(jobs)).reduce((acc, d) => acc + d.lossSum, own.lossSum);
   const gradNorm = (await norm.data())[0]!;
   norm.dispose();
   return { loss: lossSum / n, gradNorm };
