@@ -452,7 +452,8 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     const metrics = await readMetrics(file);
     const sched = { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), steps: o.steps, schedule: o.schedule };
     const tokensPerStep = o.batch * o.ctx * o.gradAccum;
-    const threads = await startThreads(resolveThreads(cb.threads), live.config, live.vars, o.batch * o.gradAccum);
+    const rows = live.state.step < o.steps ? o.batch * o.gradAccum : 0; // a finished run needs no threads
+    const threads = await startThreads(resolveThreads(cb.threads), live.config, live.vars, rows);
     live.pool = threads.pool;
     if (threads.pool) cb.onLog?.(`training on ${threads.threads} CPU threads`);
     if (live.state.step === 0 && valIds && !metrics.some((m) => m.step === 0)) {
