@@ -8,7 +8,8 @@
  * default 8), --budget-s S (time cap per measurement, default 20), --no-torch,
  * --no-baseline, --no-profile, --torch-device cpu|cuda, --growth (also the growth
  * benchmark), --configs a,b (by name, from configs.ts; default the two bench configs),
- * --out FILE, --json (the result object on stdout, the table on stderr).
+ * --out FILE, --json (the result object on stdout, the table on stderr), --no-threads (skip the
+ * thread-scaling rows of bench/threads.ts), --threads-only (only those rows).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { profileStep, type StepProfile } from './profile.ts';
 import { formatReport } from './report.ts';
 import { runTorch, type TorchResult } from './torch.ts';
 import { makeRig, type StepKind } from './train-step.ts';
+import { benchThreads, formatThreads, LARGER_CPU_CONFIG, type ThreadBench } from './threads.ts';
 
 export interface Measurement {
   backend: BackendName;
@@ -52,6 +54,8 @@ export interface BenchResult {
   /** PyTorch runs: on a CPU with 1 thread and with every core (the ratios use the faster). */
   torch: TorchResult[];
   growth?: unknown;
+  /** Thread scaling of the training step on wasm (bench/threads.ts). */
+  threads?: ThreadBench;
 }
 
 interface Args {
@@ -66,6 +70,7 @@ interface Args {
   out: string | undefined;
   json: boolean;
   configs: BenchConfig[];
+  threads: 'on' | 'off' | 'only';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -81,6 +86,7 @@ function parseArgs(argv: string[]): Args {
     out: undefined,
     json: false,
     configs: BENCH_CONFIGS,
+    threads: 'on',
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -103,6 +109,8 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--growth') a.growth = true;
     else if (f === '--out') a.out = val();
     else if (f === '--json') a.json = true;
+    else if (f === '--no-threads') a.threads = 'off';
+    else if (f === '--threads-only') a.threads = 'only';
     else if (f === '--configs') {
       a.configs = val()
         .split(',')
@@ -204,7 +212,7 @@ async function main(): Promise<void> {
     torch: [],
   };
   const wanted: BackendName[] = args.backends ?? ['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'];
-  for (const name of wanted) {
+  for (const name of args.threads === 'only' ? [] : wanted) {
     try {
       const info = await initBackend(name);
       Object.assign(result.versions, info.versions);
@@ -239,7 +247,13 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (args.torch) {
+  if (args.threads !== 'off') {
+    const backend = args.backends?.includes('cpu') && !args.backends.includes('wasm') ? 'cpu' : 'wasm';
+    await initBackend(backend);
+    selectKernels('engine', backend);
+    result.threads = await benchThreads({ steps: args.steps, budgetMs: args.budgetMs, configs: [...args.configs, LARGER_CPU_CONFIG], log });
+  }
+  if (args.torch && args.threads !== 'only') {
     log(`bench: PyTorch (${args.torchDevice}) on the same configs...`);
     const threads = args.torchDevice === 'cpu' ? [...new Set([1, os.cpus().length])] : [undefined];
     for (const t of threads) {
@@ -259,7 +273,7 @@ async function main(): Promise<void> {
       result.growth = mod.benchGrowth ? await mod.benchGrowth() : { ok: false, reason: 'bench-growth.ts exports no benchGrowth()' };
     }
   }
-  const report = formatReport(result);
+  const report = formatReport(result) + (result.threads ? '\n' + formatThreads(result.threads) : '');
   (args.json ? process.stderr : process.stdout).write(report + '\n');
   const out = args.out ?? join(process.cwd(), 'bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(out), { recursive: true });

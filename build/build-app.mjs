@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the desktop app into dist/: the main process (ESM), the preload (ONE CommonJS file,
-// so it runs sandboxed), the job worker (ESM, run by utilityProcess), and the renderer (vite).
+// so it runs sandboxed), the job worker (ESM, run by utilityProcess) and its compute threads, and the renderer (vite).
 // Dependencies stay external: they ship in node_modules inside the asar (native tfjs unpacked).
 // Usage: node build/build-app.mjs [--no-renderer]
 import { build } from 'esbuild';
@@ -11,7 +11,12 @@ const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'n
 
 await build({
   ...common,
-  entryPoints: { 'electron/main/main': 'electron/main/main.ts', 'electron/worker/worker': 'electron/jobs/worker.ts' },
+  entryPoints: {
+    'electron/main/main': 'electron/main/main.ts',
+    'electron/worker/worker': 'electron/jobs/worker.ts',
+    // the job worker's compute threads (engine/train/parallel/pool.ts looks for it beside the worker)
+    'electron/worker/train-thread': 'electron/engine/train/parallel/thread.ts',
+  },
   outdir: 'dist',
   format: 'esm',
   packages: 'external',

@@ -8,6 +8,7 @@
  * (stopped on request; a training run checkpoints first), `interrupted` (the worker died
  * without a word: killed, crashed, out of memory).
  */
+import { THREADS_ENV, threadsPerJob } from '../engine/train/parallel/threads.ts';
 import type { Id } from '../shared/contract.ts';
 import { type WorkerHandle, type WorkerLauncher, WORKER_ENTRY, forkLauncher } from './launcher.ts';
 import type { FromWorker, JobResult, JobSpec } from './messages.ts';
@@ -135,7 +136,8 @@ export class JobRunner {
   }
 
   private start(q: Queued): void {
-    const env: Record<string, string> = { ...(this.opts.env ?? {}) };
+    // each of the `concurrency` jobs gets an equal share of the CPU threads (jobs x threads <= the budget)
+    const env: Record<string, string> = { [THREADS_ENV]: String(threadsPerJob(this.concurrency)), ...(this.opts.env ?? {}) };
     const worker = this.launcher(this.entry, env);
     let outcome: JobOutcome | undefined;
     let finish!: () => void;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { JobEvent } from '../../electron/shared/contract.ts';
@@ -55,7 +55,9 @@ test('the bundled worker runs a real evaluate job', { timeout: 90_000 }, async (
     const text = readFileSync(join(REPO, 'resources', 'data', 'tinyshakespeare.txt'), 'utf8').slice(0, 8000);
     (await import('node:fs')).writeFileSync(data, text);
     const ds = await service.call('dataset.add', { path: data, name: 'd', copy: false });
-    const job = await service.call('evaluate.start', { modelIds: [model.id], datasetIds: [ds.id], maxWindows: 2 });
+    // enough windows for two batches: on two or more cores the job evaluates on the bundled compute threads
+    assert.ok(existsSync(join(DIST, 'worker', 'train-thread.js')), 'the compute thread entry is bundled beside the worker');
+    const job = await service.call('evaluate.start', { modelIds: [model.id], datasetIds: [ds.id], maxWindows: 40 });
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
         const last = events.filter((e): e is Extract<JobEvent, { type: 'status' }> => e.type === 'status' && e.jobId === job.id).at(-1);

@@ -84,14 +84,17 @@ describe('scion experiment --jobs', () => {
       '4',
       '--moment-steps',
       '2',
+      // the same threads per run in both (--jobs 2 would otherwise halve them): results equal exactly
+      '--threads',
+      '1',
       '--json',
     ];
     const seq = await runCli([...common, '--out', path.join(tmp.dir, 'seq')]);
     assert.equal(seq.code, 0, seq.stderr);
     assert.doesNotMatch(seq.stderr, /child processes/);
-    const par = await runCli([...common, '--jobs', '2', '--out', path.join(tmp.dir, 'par')]);
+    const par = await runCli([...common.slice(0, -3), '--threads', '2', '--json', '--jobs', '2', '--out', path.join(tmp.dir, 'par')]);
     assert.equal(par.code, 0, par.stderr);
-    assert.match(par.stderr, /up to 2 at a time in child processes/);
+    assert.match(par.stderr, /up to 2 at a time in child processes, 1 CPU thread\(s\) each/);
     assert.equal((par.stderr.match(/\] process \d+/g) ?? []).length, 3, 'one child process per run');
 
     const read = (d: string) => JSON.parse(readFileSync(path.join(tmp.dir, d, 'results.json'), 'utf8')) as ExperimentResults;

@@ -1,9 +1,10 @@
 /** `scion eval <model-dir> --data <file>`: loss, perplexity and top-1 accuracy on a dataset. */
 import { initBackend } from '../../engine/backend.ts';
-import { evaluate, requireEvalFits } from '../../engine/eval/evaluate.ts';
+import { requireEvalFits } from '../../engine/eval/evaluate.ts';
 import { disposeParams, loadModel, readModelConfig } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import { loadTokens } from '../../engine/train/data.ts';
+import { evaluateThreaded } from '../../engine/train/parallel/start.ts';
 import { recordEvaluation } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
@@ -11,7 +12,7 @@ import { ProgressBar } from '../progress.ts';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a model on a dataset: loss, perplexity, next-token accuracy',
-  usage: 'scion eval <model-dir> --data <file> [--ctx N] [--batch N] [--max-windows N] [--project DIR] [--backend NAME] [--json]',
+  usage: 'scion eval <model-dir> --data <file> [--ctx N] [--batch N] [--max-windows N] [--threads N] [--project DIR] [--backend NAME] [--json]',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('eval', argv, {
       ...COMMON_OPTIONS,
@@ -19,6 +20,7 @@ export const evalCommand: Command = {
       ctx: { type: 'string' },
       batch: { type: 'string' },
       'max-windows': { type: 'string' },
+      threads: { type: 'string' },
       project: { type: 'string' },
     });
     const dir = requireOption('eval', '<model-dir>', positionals[0]);
@@ -26,6 +28,7 @@ export const evalCommand: Command = {
     const ctx = intOption('eval', 'ctx', values.ctx, undefined, 2);
     const batch = intOption('eval', 'batch', values.batch);
     const maxWindows = intOption('eval', 'max-windows', values['max-windows']);
+    const threads = intOption('eval', 'threads', values.threads);
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
     requireEvalFits((await readModelConfig(dir)).config, { ...(ctx !== undefined ? { ctx } : {}), ...(batch !== undefined ? { batch } : {}) }, dir);
@@ -35,8 +38,9 @@ export const evalCommand: Command = {
       const ids = await loadTokens(data, tok, model.config.vocabSize);
       log(io, `${data}: ${ids.length} tokens`);
       let progress: ProgressBar | undefined;
-      const r = await evaluate(model, ids, {
+      const r = await evaluateThreaded(model, ids, {
         dataName: data,
+        ...(threads !== undefined ? { threads } : {}),
         ...(ctx !== undefined ? { ctx } : {}),
         ...(batch !== undefined ? { batch } : {}),
         ...(maxWindows !== undefined ? { maxWindows } : {}),

@@ -120,8 +120,9 @@ export const experimentCommand: Command = {
   usage:
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
     '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
-    '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] --out <dir> [--json]\n' +
-    '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1.\n' +
+    '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] [--threads N] --out <dir> [--json]\n' +
+    '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1 at the same threads per run.\n' +
+    '  --threads N: CPU threads for the whole experiment (default every core), split evenly between the --jobs runs.\n' +
     '  --noise-db X: grow the hypercloning runs with symmetry-breaking noise at X dB (function kept); without it the clones stay identical in training.',
   async run(argv, io) {
     const { values } = parseCommandArgs('experiment', argv, { ...COMMON_OPTIONS, ...EXPERIMENT_FLAGS }, false);
@@ -147,6 +148,7 @@ export const experimentCommand: Command = {
       ...(values['moment-steps'] !== undefined ? { momentSteps: intOption('experiment', 'moment-steps', values['moment-steps'])! } : {}),
       ...(values['source-tokens'] !== undefined ? { sourceTokens: intOption('experiment', 'source-tokens', values['source-tokens'])! } : {}),
       ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
+      ...(values.threads !== undefined ? { threads: intOption('experiment', 'threads', values.threads)! } : {}),
     };
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);

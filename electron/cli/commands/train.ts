@@ -30,6 +30,7 @@ export const TRAINING_FLAGS = {
   'eval-every': { type: 'string' },
   'eval-windows': { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 type FlagValues = Partial<Record<keyof typeof TRAINING_FLAGS, string | undefined>>;
@@ -113,8 +114,9 @@ export const trainCommand: Command = {
   usage:
     'scion train <model-dir> --data <file> [--val <file>] --steps N --out <run-dir> [--init pretrained|scratch] [--batch B] [--ctx T] ' +
     '[--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--weight-decay X] [--clip X] [--grad-accum K] ' +
-    '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--force] [--project DIR] [--json]\n' +
-    '       scion train --resume <run-dir> [--project DIR] [--json]\n' +
+    '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--threads N] [--force] [--project DIR] [--json]\n' +
+    '       scion train --resume <run-dir> [--threads N] [--project DIR] [--json]\n' +
+    '--threads N: CPU threads for the wasm and cpu backends (default: SCION_THREADS, else every core).\n' +
     'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).\n' +
     '--force replaces an existing run folder only when Scion wrote it; a run that fails before its first checkpoint leaves --out as it was.\n' +
     '--mask-ramp K: for a model grown with --method msg: its new parts (growth-mask.safetensors) ramp in over K steps,\n' +
@@ -136,6 +138,8 @@ export const trainCommand: Command = {
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
     const { cb, finish } = terminalCallbacks(io, 'train');
+    const threads = intOption('train', 'threads', values.threads);
+    if (threads !== undefined) cb.threads = threads;
     let result: TrainResult;
     try {
       if (values.resume !== undefined) {

@@ -56,8 +56,8 @@ export function requireEvalFits(cfg: ModelConfig, opts: Pick<EvalOptions, 'ctx' 
   requireFits('eval', cfg, opts.batch ?? defaultEvalBatch(ctx, cfg.vocabSize), ctx, activeBackend(), file);
 }
 
-/** Evaluates `model` on token ids `ids`. */
-export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions = {}): Promise<EvalResult> {
+/** The windows an evaluation scores: `windows` windows of `ctx` tokens, `batch` at a time (checked against the model and the data). */
+export function evalPlan(model: Model, ids: Uint32Array, opts: EvalOptions = {}): { ctx: number; windows: number; batch: number } {
   const maxCtx = contextLength(model.config);
   const ctx = opts.ctx ?? maxCtx;
   if (ctx < 2) throw new ScionError(`--ctx must be at least 2 (one input and one prediction), got ${ctx}`, 'E_USAGE');
@@ -70,6 +70,12 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
   }
   const batch = opts.batch ?? defaultEvalBatch(ctx, model.config.vocabSize);
   requireFits('eval', model.config, batch, ctx, activeBackend());
+  return { ctx, windows, batch };
+}
+
+/** Evaluates `model` on token ids `ids`. */
+export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions = {}): Promise<EvalResult> {
+  const { ctx, windows, batch } = evalPlan(model, ids, opts);
   const start = Date.now();
   let lossSum = 0;
   let correct = 0;

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScionError } from '../errors.ts';
 import type { TrainOptions } from '../train/options.ts';
+import { THREADS_ENV } from '../train/parallel/threads.ts';
 import type { TrainProgress } from '../train/run.ts';
 
 export type ToTrainWorker = { type: 'train'; backend: string; options: TrainOptions; resume: boolean } | { type: 'abort' };
@@ -28,6 +29,8 @@ export interface ChildRunCallbacks {
   onProgress?: (p: TrainProgress) => void;
   onPid?: (pid: number | undefined) => void;
   signal?: AbortSignal;
+  /** CPU threads for the child's run (its SCION_THREADS). */
+  threads?: number;
 }
 
 /**
@@ -38,6 +41,7 @@ export function trainInChild(options: TrainOptions, resume: boolean, backend: st
   return new Promise((resolve, reject) => {
     const child = fork(TRAIN_WORKER_ENTRY, [], {
       execArgv: ['--import', import.meta.resolve('tsx')],
+      ...(cb.threads !== undefined ? { env: { ...process.env, [THREADS_ENV]: String(cb.threads) } } : {}),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });

@@ -7,6 +7,7 @@
  * folder reuses completed runs with the same settings and resumes interrupted ones.
  */
 import { activeBackend, requireFits } from '../memory/fit.ts';
+import { resolveThreads, threadsPerJob } from '../train/parallel/threads.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { currentBackend } from '../backend.ts';
@@ -81,6 +82,8 @@ export interface ExperimentOptions {
    * trains in a child process; the metrics are the same as with 1 (same code, options, seed).
    */
   jobs?: number;
+  /** CPU threads for the whole experiment (default: SCION_THREADS, else every core); each of the `jobs` runs gets an equal share. */
+  threads?: number;
   out: string;
 }
 
@@ -310,6 +313,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
 
   // 5. train every run (in this process, or up to `jobs` at a time in child processes)
   const jobs = Math.max(1, opts.jobs ?? 1);
+  const threads = threadsPerJob(jobs, resolveThreads(opts.threads)); // jobs x threads stays within the budget
   const backend = currentBackend()?.name ?? 'wasm';
   const planned: PlannedRun[] = [];
   for (const s of specs) {
@@ -338,7 +342,8 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
     const mode = reuse && existsSync(path.join(runDir, 'result.json')) ? 'done' : reuse ? 'resume' : 'fresh';
     planned.push({ spec: s, runDir, train, mode, warmup: isScratch ? r0.warmup : (train.rewarm ?? 0) });
   }
-  if (jobs > 1) log(`training ${planned.filter((p) => p.mode !== 'done').length} run(s), up to ${jobs} at a time in child processes`);
+  if (jobs > 1)
+    log(`training ${planned.filter((p) => p.mode !== 'done').length} run(s), up to ${jobs} at a time in child processes, ${threads} CPU thread(s) each`);
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   cb.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -364,6 +369,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
         const onProgress = (pr: TrainProgress) => cb.onProgress?.(label, pr);
         if (jobs > 1) {
           const status = await trainInChild(p.train, p.mode === 'resume', backend, {
+            threads,
             onLog: (l) => log(prefix + l),
             onProgress,
             onPid: (pid) => log(`${prefix}process ${pid ?? '?'}`),
@@ -371,7 +377,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
           });
           statuses.set(label, status);
         } else {
-          const tcb: TrainCallbacks = { onLog: (l) => log(prefix + l), onProgress, signal: stop.signal };
+          const tcb: TrainCallbacks = { onLog: (l) => log(prefix + l), onProgress, signal: stop.signal, threads };
           const result = p.mode === 'resume' ? await resumeRun(p.runDir, tcb) : await trainRun({ ...p.train, force: true }, tcb);
           statuses.set(label, result.status);
         }
@@ -504,6 +510,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
       eval_windows: r0.evalWindows,
       eval_ctx: evalCtx,
       jobs,
+      threads_per_run: threads,
       ...(needsDepth ? { depth: opts.depth ?? 'identity' } : {}),
       ...(opts.noiseDb !== undefined ? { hypercloning_noise_db: opts.noiseDb } : {}),
       ...(momentFiles.size > 0 ? { moment_source: sourceMomentsOrigin } : {}),

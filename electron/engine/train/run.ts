@@ -18,7 +18,6 @@ import * as path from 'node:path';
 import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
 import { activeBackend, requireFits } from '../memory/fit.ts';
-import { evaluate } from '../eval/evaluate.ts';
 import { atomicWriteJson, tempSibling } from '../io/atomic.ts';
 import { isLockName } from '../io/folder-lock.ts';
 import { checkOutputDir, type OutputRequest, writeOutputMarker } from '../io/out-dir.ts';
@@ -29,7 +28,7 @@ import type { Params } from '../models/params.ts';
 import { checkSideFiles } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { AdamW } from './adamw.ts';
-import { disposeBatch, sampleBatch, type Batch } from './batches.ts';
+import { sampleStarts } from './batches.ts';
 import {
   latestValidCheckpoint,
   listCheckpoints,
@@ -50,7 +49,10 @@ import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './m
 import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
 import { Rng, subSeed } from './rng.ts';
 import { learningRate } from './schedule.ts';
-import { toVariables, trainStep, type Variables } from './step.ts';
+import { toVariables, type Variables } from './step.ts';
+import { evaluateWith, startThreads, stepWith } from './parallel/start.ts';
+import type { ThreadPool } from './parallel/pool.ts';
+import { resolveThreads } from './parallel/threads.ts';
 
 export interface RunConfig {
   version: 1;
@@ -81,6 +83,8 @@ export interface TrainCallbacks {
   onLog?: (line: string) => void;
   /** Aborting finishes the current step, writes a checkpoint and resolves with status 'interrupted'. */
   signal?: AbortSignal;
+  /** CPU threads for the steps and validations (default: SCION_THREADS, else every core; not part of the run). */
+  threads?: number;
 }
 
 export interface TrainResult {
@@ -137,6 +141,8 @@ interface Live {
   tokenizerDir: string;
   /** Masked growth: the new entries ramp in over `o.maskRamp` steps. */
   ramp?: MaskRamp;
+  /** Compute threads (parallel/), when the run uses more than one. */
+  pool?: ThreadPool;
 }
 
 function dispose(live: Pick<Live, 'vars' | 'optimizer' | 'ramp'>): void {
@@ -434,7 +440,9 @@ async function withEffective<T>(live: Live, fn: (params: Params) => Promise<T>):
 }
 
 async function validationLoss(live: Live, valIds: Uint32Array, evalCtx: number): Promise<number> {
-  const r = await withEffective(live, (params) => evaluate({ config: live.config, params, rawConfig: live.rawConfig }, valIds, { ctx: evalCtx }));
+  const r = await withEffective(live, (params) =>
+    evaluateWith(live.pool, { config: live.config, params, rawConfig: live.rawConfig }, valIds, { ctx: evalCtx }),
+  );
   return r.loss;
 }
 
@@ -449,6 +457,10 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     const metrics = await readMetrics(file);
     const sched = { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), steps: o.steps, schedule: o.schedule };
     const tokensPerStep = o.batch * o.ctx * o.gradAccum;
+    const rows = live.state.step < o.steps ? o.batch * o.gradAccum : 0; // a finished run needs no threads
+    const threads = await startThreads(resolveThreads(cb.threads), live.config, live.vars, rows);
+    live.pool = threads.pool;
+    if (threads.pool) cb.onLog?.(`training on ${threads.threads} CPU threads`);
     if (live.state.step === 0 && valIds && !metrics.some((m) => m.step === 0)) {
       const m: MetricLine = { step: 0, tokens: 0, time: 0, val_loss: await validationLoss(live, valIds, evalCtx) };
       await appendMetric(file, m);
@@ -462,15 +474,24 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
       const step = live.state.step + 1;
       const lr = learningRate(step - 1, sched);
       const t0 = performance.now();
-      const batches: Batch[] = [];
-      for (let k = 0; k < o.gradAccum; k++) batches.push(sampleBatch(live.rng, trainIds, o.ctx, o.batch));
+      const starts: number[][] = [];
+      for (let k = 0; k < o.gradAccum; k++) starts.push(sampleStarts(live.rng, trainIds.length, o.ctx, o.batch));
       live.state.batches += o.gradAccum;
       const multipliers = live.ramp?.multipliers(live.state.step);
       let r;
       try {
-        r = await trainStep(live.config, live.vars, live.optimizer, batches, lr, o.clip, multipliers);
+        r = await stepWith(live.pool, {
+          cfg: live.config,
+          vars: live.vars,
+          optimizer: live.optimizer,
+          starts,
+          ids: trainIds,
+          ctx: o.ctx,
+          lr,
+          clip: o.clip,
+          ...(multipliers ? { multipliers } : {}),
+        });
       } finally {
-        batches.forEach(disposeBatch);
         if (multipliers) disposeMasks(multipliers);
       }
       if (!Number.isFinite(r.loss))
@@ -521,6 +542,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     }
     return result;
   } finally {
+    await live.pool?.close();
     dispose(live);
   }
 }

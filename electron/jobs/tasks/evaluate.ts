@@ -1,6 +1,6 @@
 /** The evaluate job: every (model, dataset) pair asked for, each model loaded once. */
 import { loadDataset } from '../../engine/data/dataset.ts';
-import { evaluate } from '../../engine/eval/evaluate.ts';
+import { evaluateThreaded } from '../../engine/train/parallel/start.ts';
 import { disposeParams, loadModel } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import type { EvaluateResult, EvaluateSpec } from '../messages.ts';
@@ -19,7 +19,7 @@ export async function runEvaluate(spec: EvaluateSpec, ctx: TaskContext): Promise
       for (const p of pairs) {
         if (ctx.signal.aborted) break;
         const ds = await loadDataset(p.dataFile, tok, model.config.vocabSize);
-        const r = await evaluate(model, ds.ids, {
+        const r = await evaluateThreaded(model, ds.ids, {
           ...(spec.maxWindows !== undefined ? { maxWindows: spec.maxWindows } : {}),
           onProgress: (w, total) => ctx.emit({ type: 'progress', step: done + w / total, total: spec.pairs.length }),
         });

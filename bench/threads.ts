@@ -1,0 +1,220 @@
+/**
+ * The bench's thread-scaling rows: the product's training step (train/parallel over worker
+ * threads, or one thread) at 1, 2, ... up to the cores found, on the bench configs and a
+ * larger one (d 256, 8 layers, ctx 256), as tokens/s, the speed-up over 1 thread, and the
+ * effective training GFLOP/s (3 x the forward FLOPs of family.ts's flopsPerToken: 6 x the
+ * matrix parameters plus attention, per token) against numpy's float32 matmul on every core,
+ * measured in the same run as the machine's limit. Steps of all thread counts interleave so
+ * each sees the same load; the load averages are recorded with every row.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { flopsPerToken } from '../electron/engine/models/family.ts';
+import { AdamW, DEFAULT_ADAMW } from '../electron/engine/train/adamw.ts';
+import { initArrays } from '../electron/engine/train/init.ts';
+import { startThreads, stepWith } from '../electron/engine/train/parallel/start.ts';
+import { availableCores } from '../electron/engine/train/parallel/threads.ts';
+import type { ThreadPool } from '../electron/engine/train/parallel/pool.ts';
+import type { Variables } from '../electron/engine/train/step.ts';
+import { BENCH_CONFIGS, type BenchConfig } from './configs.ts';
+
+/** The larger CPU config of issue 11. */
+export const LARGER_CPU_CONFIG: BenchConfig = {
+  name: 'gpt2-d256-l8-ctx256',
+  model: { family: 'gpt2', vocabSize: 256, nPositions: 256, nEmbd: 256, nLayer: 8, nHead: 8, nInner: 1024, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
+  batch: 8,
+  ctx: 256,
+  lr: 1e-3,
+};
+
+export interface ThreadRow {
+  config: string;
+  threads: number;
+  ok: boolean;
+  reason?: string;
+  msPerStep?: number;
+  /** CPU time of the whole process (every thread) per step, median: less sensitive to other processes' load than wall time. */
+  cpuMsPerStep?: number;
+  tokensPerS?: number;
+  /** tokens/s over the 1-thread row of the same config. */
+  speedup?: number;
+  gflops?: number;
+  /** gflops / numpy's best matmul GFLOP/s. */
+  ofLimit?: number;
+  steps?: number;
+  loadavg: number[];
+}
+
+export interface MatmulLimit {
+  ok: boolean;
+  reason?: string;
+  numpy?: string;
+  n?: number;
+  gflopsBest?: number;
+  gflopsMedian?: number;
+  loadavg: number[];
+}
+
+export interface ThreadBench {
+  cores: number;
+  limit: MatmulLimit[];
+  rows: ThreadRow[];
+}
+
+const load = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+
+/** numpy's float32 matmul rate on every core (bench/numpy_matmul.py), or why it could not run. */
+export function numpyLimit(n = 1024): MatmulLimit {
+  const script = join(import.meta.dirname, 'numpy_matmul.py');
+  const tried: string[] = [];
+  for (const py of [process.env['SCION_BENCH_PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
+    const r = spawnSync(py, [script, String(n)], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) {
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { numpy: string; n: number; gflops_best: number; gflops_median: number };
+      return { ok: true, numpy: j.numpy, n: j.n, gflopsBest: j.gflops_best, gflopsMedian: j.gflops_median, loadavg: load() };
+    }
+    tried.push(`${py}: ${(r.error?.message ?? r.stderr ?? '').trim().split('\n').pop()}`);
+  }
+  return { ok: false, reason: `no python3 with numpy (${tried.join('; ')})`, loadavg: load() };
+}
+
+interface Rig {
+  threads: number;
+  vars: Variables;
+  opt: AdamW;
+  pool: ThreadPool | undefined;
+  times: number[];
+  cpu: number[];
+  error?: string;
+}
+
+/** Random token windows laid out as bench/train-step.ts's randomBatch: window b at b * (ctx + 1). */
+function tokens(vocab: number, batch: number, ctx: number): { ids: Uint32Array; starts: number[][] } {
+  let s = 1;
+  const ids = Uint32Array.from({ length: batch * (ctx + 1) }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % vocab);
+  return { ids, starts: [Array.from({ length: batch }, (_, b) => b * (ctx + 1))] };
+}
+
+async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<Rig> {
+  const vars: Variables = {};
+  for (const [name, { shape, data }] of initArrays(bc.model, 0)) vars[name] = tf.variable(tf.tensor(data, shape, 'float32'), true, `${tag}/${name}`);
+  const opt = new AdamW(vars, { ...DEFAULT_ADAMW, weightDecay: 0 });
+  const rig: Rig = { threads, vars, opt, pool: undefined, times: [], cpu: [] };
+  try {
+    const started = await startThreads(threads, bc.model, vars, bc.batch);
+    rig.pool = started.pool;
+    if (started.threads !== threads) rig.error = `could not use ${threads} threads: ${started.pool ? '' : started.why}`;
+  } catch (e) {
+    rig.error = (e as Error).message.split('\n')[0];
+  }
+  return rig;
+}
+
+/** Median ms/step at each thread count for one config, after 2 warm-up steps, steps interleaved across thread counts. */
+async function measureConfig(bc: BenchConfig, counts: number[], steps: number, budgetMs: number, limit: number | undefined): Promise<ThreadRow[]> {
+  const { ids, starts } = tokens(bc.model.vocabSize, bc.batch, bc.ctx);
+  const rigs: Rig[] = [];
+  for (const t of counts) rigs.push(await makeRig(bc, t, `bench/threads${t}/${bc.name}`));
+  const step = async (r: Rig, timed: boolean) => {
+    if (r.error) return;
+    try {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      await stepWith(r.pool, { cfg: bc.model, vars: r.vars, optimizer: r.opt, starts, ids, ctx: bc.ctx, lr: bc.lr, clip: 0 });
+      const c = process.cpuUsage(c0);
+      if (timed) r.times.push(performance.now() - t0);
+      if (timed) r.cpu.push((c.user + c.system) / 1000);
+    } catch (e) {
+      r.error = (e as Error).message.split('\n')[0];
+    }
+  };
+  for (let i = 0; i < 2; i++) for (const r of rigs) await step(r, false);
+  const start = performance.now();
+  for (let i = 0; i < steps && (i < 2 || performance.now() - start < budgetMs); i++) for (const r of rigs) await step(r, true);
+  const flopsPerStep = 3 * flopsPerToken(bc.model, bc.ctx) * bc.batch * bc.ctx;
+  const rows: ThreadRow[] = [];
+  for (const r of rigs) {
+    await r.pool?.close();
+    r.opt.dispose();
+    tf.dispose(Object.values(r.vars));
+    if (r.error) {
+      rows.push({ config: bc.name, threads: r.threads, ok: false, reason: r.error, loadavg: load() });
+      continue;
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ms = median(r.times);
+    const gflops = flopsPerStep / ms / 1e6;
+    rows.push({
+      config: bc.name,
+      threads: r.threads,
+      ok: true,
+      msPerStep: ms,
+      cpuMsPerStep: median(r.cpu),
+      tokensPerS: (bc.batch * bc.ctx * 1000) / ms,
+      gflops,
+      ...(limit ? { ofLimit: gflops / limit } : {}),
+      steps: r.times.length,
+      loadavg: load(),
+    });
+  }
+  const one = rows.find((x) => x.threads === 1 && x.ok);
+  for (const x of rows) if (x.ok && one) x.speedup = x.tokensPerS! / one.tokensPerS!;
+  return rows;
+}
+
+/** Thread scaling of the training step on the active backend (wasm or cpu), with numpy's matmul limit measured before and after. */
+export async function benchThreads(opts: { steps: number; budgetMs: number; configs?: BenchConfig[]; log?: (s: string) => void }): Promise<ThreadBench> {
+  const cores = availableCores();
+  const counts = Array.from({ length: cores }, (_, i) => i + 1);
+  const limit = [numpyLimit()];
+  const best = limit[0]!.gflopsBest;
+  opts.log?.(`bench: numpy matmul limit: ${limit[0]!.ok ? `${best!.toFixed(1)} GFLOP/s` : limit[0]!.reason} (load ${load().join(', ')})`);
+  const rows: ThreadRow[] = [];
+  for (const bc of opts.configs ?? [...BENCH_CONFIGS, LARGER_CPU_CONFIG]) {
+    const cfg = bc === LARGER_CPU_CONFIG && cores > 8 ? { ...bc, batch: 8 * Math.ceil(cores / 8) } : bc;
+    for (const r of await measureConfig(cfg, counts, opts.steps, opts.budgetMs, best)) {
+      rows.push(r);
+      opts.log?.(
+        `bench: threads ${bc.name} x${r.threads}: ${r.ok ? `${r.msPerStep!.toFixed(1)} ms/step, ${r.tokensPerS!.toFixed(0)} tokens/s, ${r.gflops!.toFixed(1)} GFLOP/s, x${r.speedup?.toFixed(2) ?? '-'}` : `failed: ${r.reason}`} (load ${r.loadavg.join(', ')})`,
+      );
+    }
+  }
+  limit.push(numpyLimit());
+  return { cores, limit, rows };
+}
+
+/** The thread-scaling table of the report. */
+export function formatThreads(t: ThreadBench): string {
+  const lim = t.limit.filter((l) => l.ok);
+  const best = lim.length ? Math.max(...lim.map((l) => l.gflopsBest!)) : undefined;
+  const head = lim.length
+    ? `machine's matmul limit: numpy ${lim[0]!.numpy} float32 ${lim[0]!.n}^2 on ${t.cores} cores: ${lim.map((l) => `${l.gflopsBest!.toFixed(1)} GFLOP/s best / ${l.gflopsMedian!.toFixed(1)} median (load ${l.loadavg.join(', ')})`).join('; then ')}`
+    : `machine's matmul limit: not measured (${t.limit[0]?.reason ?? 'numpy not run'})`;
+  const rows = [['config', 'threads', 'ms/step', 'cpu ms/step', 'tokens/s', 'x 1 thread', 'GFLOP/s', '% of limit', 'load avg (1, 5, 15 min)']];
+  for (const r of t.rows)
+    rows.push(
+      r.ok
+        ? [
+            r.config,
+            String(r.threads),
+            r.msPerStep!.toFixed(1),
+            r.cpuMsPerStep!.toFixed(1),
+            r.tokensPerS!.toFixed(0),
+            r.speedup?.toFixed(2) ?? '-',
+            r.gflops!.toFixed(1),
+            best ? `${((100 * r.gflops!) / best).toFixed(0)}%` : '-',
+            r.loadavg.join(', '),
+          ]
+        : [r.config, String(r.threads), 'failed', r.reason ?? '', '', '', '', '', r.loadavg.join(', ')],
+    );
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const table = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+  return [
+    '',
+    `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time; cpu ms = the process's CPU time, all threads)`,
+    head,
+    table,
+  ].join('\n');
+}

@@ -1,0 +1,96 @@
+/**
+ * The work one thread does on its share of a step or an evaluation, the same code in the
+ * training process (rank 0) and in every compute thread: gradients of the mean loss over
+ * its rows, in chunks of at most one micro-batch so memory stays that of one micro-batch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { lossAndCorrect, meanLoss } from '../../eval/loss.ts';
+import { maskedParams } from '../../growth/mask.ts';
+import type { ModelConfig } from '../../models/config.ts';
+import type { Params } from '../../models/params.ts';
+import type { Variables } from '../step.ts';
+import type { Rows } from './protocol.ts';
+
+/** `tensors` (one per name, in `names` order) flattened and concatenated: the pool's flat layout [P]. */
+export function flatConcat(names: readonly string[], tensors: Record<string, tf.Tensor>, what: string): tf.Tensor1D {
+  return tf.tidy(() => {
+    const parts = names.map((n) => {
+      const t = tensors[n];
+      if (!t) throw new Error(`no ${what} for parameter '${n}'`);
+      return t.rank === 1 ? t : tf.reshape(t, [-1]);
+    });
+    return (parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts)) as tf.Tensor1D; // [P]
+  });
+}
+
+function rowTensors(c: Rows): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
+  return { inputs: tf.tensor2d(c.inputs, [c.rows, c.ctx], 'int32'), targets: tf.tensor2d(c.targets, [c.rows, c.ctx], 'int32') };
+}
+
+export function rowCount(chunks: readonly Rows[]): number {
+  return chunks.reduce((a, c) => a + c.rows, 0);
+}
+
+/**
+ * The mean-loss gradient over all rows of `chunks` in the flat layout of `names` ([P]; the
+ * caller disposes it) and the summed loss (rows x mean loss of each chunk). With one chunk
+ * this is exactly that chunk's gradient; with several, their row-weighted mean.
+ */
+export async function sliceGradient(
+  cfg: ModelConfig,
+  vars: Variables,
+  names: readonly string[],
+  chunks: readonly Rows[],
+  multipliers?: Record<string, tf.Tensor>,
+): Promise<{ flat: tf.Tensor1D; lossSum: number }> {
+  const total = rowCount(chunks);
+  const varList = names.map((n) => vars[n]!);
+  let acc: tf.Tensor1D | undefined;
+  let lossSum = 0;
+  try {
+    for (const c of chunks) {
+      const { inputs, targets } = rowTensors(c);
+      let value: tf.Scalar;
+      let grads: tf.NamedTensorMap;
+      try {
+        ({ value, grads } = tf.variableGrads(() => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, inputs, targets), varList));
+      } finally {
+        tf.dispose([inputs, targets]);
+      }
+      const byName: Record<string, tf.Tensor> = {};
+      for (const n of names) byName[n] = grads[vars[n]!.name]!;
+      const w = c.rows / total;
+      const flat = tf.tidy(() => {
+        const g = flatConcat(names, byName, 'gradient'); // [P]
+        return chunks.length === 1 ? g : (tf.mul(g, w) as tf.Tensor1D);
+      });
+      tf.dispose(Object.values(grads));
+      const prev = acc;
+      acc = prev ? (tf.add(prev, flat) as tf.Tensor1D) : flat;
+      if (prev) tf.dispose([prev, flat]);
+      lossSum += c.rows * (await value.data())[0]!;
+      value.dispose();
+    }
+  } catch (e) {
+    acc?.dispose();
+    throw e;
+  }
+  return { flat: acc!, lossSum };
+}
+
+/** Summed loss and top-1 hits over the rows of `chunks` (evaluation, no gradient). */
+export async function sliceLoss(cfg: ModelConfig, params: Params, chunks: readonly Rows[]): Promise<{ lossSum: number; correct: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  for (const c of chunks) {
+    const { inputs, targets } = rowTensors(c);
+    try {
+      const r = await lossAndCorrect(cfg, params, inputs, targets);
+      lossSum += r.lossSum;
+      correct += r.correct;
+    } finally {
+      tf.dispose([inputs, targets]);
+    }
+  }
+  return { lossSum, correct };
+}
