@@ -1,0 +1,137 @@
+/**
+ * The training ops on Scion's WebGPU kernels (kernels.ts), each one tape node with its
+ * gradient written out, called by models/layers.ts and eval/loss.ts while the kernels are on
+ * (`webgpuKernelsOn`: the webgpu backend is active and SCION_WEBGPU_KERNELS is not 0).
+ * Same functions and shapes as the generic forms in layers.ts; the matrix products use
+ * the backend's transpose flags and its fused bias epilogue instead of explicit transposes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerScionKernels } from './kernels.ts';
+
+let enabled = process.env['SCION_WEBGPU_KERNELS'] !== '0';
+
+/** Whether the layers use Scion's WebGPU kernels now. */
+export function webgpuKernelsOn(): boolean {
+  if (!enabled || tf.getBackend() !== 'webgpu') return false;
+  registerScionKernels();
+  return true;
+}
+
+/** Turns the kernels on or off (the bench times both in one run). */
+export function setWebgpuKernels(on: boolean): void {
+  enabled = on;
+}
+
+interface CustomResult {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+}
+function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
+}
+
+function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | boolean> = {}): tf.Tensor {
+  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** LayerNorm (bias given) or RMSNorm (no bias) of x [N, D]. Returns [N, D]. */
+export function norm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
+  const rms = bias === undefined;
+  const f = customOp((...args: [...tf.Tensor[], tf.GradSaveFunc]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [xi, g, b] = args as tf.Tensor[];
+    save([xi!, g!]);
+    return {
+      value: run('ScionNorm', rms ? { x: xi!, g: g! } : { x: xi!, g: g!, b: b! }, { eps, rms }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sg] = saved as [tf.Tensor, tf.Tensor];
+        const stats = run('ScionNormStats', { x: sx }, { eps, rms }); // [N, 2]
+        const dx = run('ScionNormDx', { x: sx, g: sg, dy, stats }, { rms });
+        const dg = run('ScionNormDGain', { x: sx, dy, stats });
+        stats.dispose();
+        return rms ? [dx, dg] : [dx, dg, tf.sum(dy, 0)];
+      },
+    };
+  });
+  return (rms ? f(x, gain) : f(x, gain, bias)) as tf.Tensor2D;
+}
+
+/** GELU, tanh form. */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  const f = customOp((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xi]);
+    return { value: run('ScionGelu', { x: xi }), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [run('ScionGeluGrad', { x: saved[0]!, dy })] };
+  });
+  return f(x);
+}
+
+/** -log softmax(x)[label] per row, for logits x [N, V] and labels [N] (int32). Returns [N]. */
+export function nllRows(x: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const f = customOp((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xi, labels]);
+    return {
+      value: run('ScionNll', { x: xi, labels }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [run('ScionNllGrad', { x: saved[0]!, labels: saved[1]!, dy })],
+    };
+  });
+  return f(x) as tf.Tensor1D;
+}
+
+/** y = x · W + b, x [N, in], W [in, out]: one product with the bias in its epilogue. Returns [N, out]. */
+export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const f = customOp((a: tf.Tensor, wt: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([a, wt]);
+    return {
+      value: tf.fused.matMul({ a: a as tf.Tensor2D, b: wt as tf.Tensor2D, bias }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const g = dy as tf.Tensor2D;
+        return [tf.matMul(g, sw, false, true), tf.matMul(sa, g, true, false), tf.sum(g, 0)];
+      },
+    };
+  });
+  return f(x, w, b) as tf.Tensor2D;
+}
+
+/** y = x · W (W [in, out]) or x · Wᵀ (W [out, in], `transposed`), with transpose flags. Returns [N, out]. */
+export function matmul(x: tf.Tensor2D, w: tf.Tensor2D, transposed: boolean): tf.Tensor2D {
+  const f = customOp((a: tf.Tensor, wt: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([a, wt]);
+    return {
+      value: tf.matMul(a as tf.Tensor2D, wt as tf.Tensor2D, false, transposed),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const g = dy as tf.Tensor2D;
+        // dx = dy · Wᵀ (or dy · W); dW = xᵀ · dy (or dyᵀ · x)
+        return transposed ? [tf.matMul(g, sw), tf.matMul(g, sa, true, false)] : [tf.matMul(g, sw, false, true), tf.matMul(sa, g, true, false)];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor2D;
+}
+
+/**
+ * Causal attention, q [B, H, T, hd], k and v [B, KH, T, hd] (KH divides H: grouped KV heads).
+ * Forward: row log-sum-exp, then the output; backward: delta, dQ, dK, dV, probabilities
+ * recomputed from the log-sum-exp (no [T, T] tensor). Returns [B*T, H*hd].
+ */
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor2D {
+  const scale = 1 / Math.sqrt(q.shape[3]);
+  const f = customOp((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const lse = run('ScionAttnLse', { q: qi, k: ki }, { scale }); // [B*H*T]
+    const out = run('ScionAttn', { q: qi, k: ki, v: vi, lse }, { scale }); // [B*T, H*hd]
+    save([qi, ki, vi, lse, out]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, slse, so] = saved as tf.Tensor[];
+        const delta = run('ScionAttnDelta', { q: sq!, k: sk!, dout: dy, out: so! });
+        const ins = { q: sq!, k: sk!, v: sv!, lse: slse!, dout: dy, delta };
+        const grads = [run('ScionAttnDq', ins, { scale }), run('ScionAttnDk', ins, { scale }), run('ScionAttnDv', ins, { scale })];
+        delta.dispose();
+        return grads;
+      },
+    };
+  });
+  return f(q, k, v) as tf.Tensor2D;
+}

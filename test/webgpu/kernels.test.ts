@@ -1,0 +1,148 @@
+/**
+ * Every Scion WebGPU kernel (electron/engine/webgpu), forward and gradient, against the cpu
+ * backend running the generic forms of the same layers (models/layers.ts, eval/loss.ts):
+ * value and every input's gradient of sum(f(...) * probe), from the same random inputs. Each
+ * case also checks, from tf.profile, that the webgpu run went through the named kernels (a
+ * fallback to the generic form would prove nothing).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { initBackend } from '../../electron/engine/backend.ts';
+import { affineIO, causalAttention, causalMask, geluTanh, layerNorm, matmulIO, matmulOI, rmsNorm } from '../../electron/engine/models/layers.ts';
+import { nllRows } from '../../electron/engine/eval/loss.ts';
+import { webgpuOrSkip } from './adapter.ts';
+
+const skip = await webgpuOrSkip();
+
+let seed = 7;
+function randArray(n: number, lo = -1, hi = 1): Float32Array {
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    d[i] = lo + (seed / 4294967296) * (hi - lo);
+  }
+  return d;
+}
+
+interface Input {
+  shape: number[];
+  data: Float32Array | Int32Array;
+  /** Not differentiated (labels). */
+  constant?: boolean;
+}
+const f = (shape: number[], lo = -1, hi = 1): Input => ({
+  shape,
+  data: randArray(
+    shape.reduce((a, b) => a * b, 1),
+    lo,
+    hi,
+  ),
+});
+
+/** Value and gradients (of the non-constant inputs) of sum(fn(...) * probe) on the current backend. */
+async function evaluate(fn: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Input[], probe: Float32Array): Promise<{ arrays: Float32Array[]; kernels: string[] }> {
+  const ts = inputs.map((x) => tf.tensor(x.data, x.shape, x.data instanceof Int32Array ? 'int32' : 'float32'));
+  const vary = ts.filter((_, i) => !inputs[i]!.constant);
+  const arrays: Float32Array[] = [];
+  const prof = await tf.profile(async () => {
+    const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
+      let k = 0;
+      const all = ts.map((t, i) => (inputs[i]!.constant ? t : xs[k++]!));
+      const out = fn(...all);
+      return tf.sum(tf.mul(out, tf.tensor(probe, out.shape)));
+    })(vary);
+    for (const t of [value, ...grads]) arrays.push((await t.data()) as Float32Array);
+    tf.dispose([value, ...grads]);
+  });
+  tf.dispose(ts);
+  return { arrays, kernels: prof.kernelNames };
+}
+
+interface Case {
+  name: string;
+  fn: (...xs: tf.Tensor[]) => tf.Tensor;
+  inputs: Input[];
+  outSize: number;
+  kernels: string[];
+  tol?: number;
+}
+
+const N = 24;
+const cases: Case[] = [
+  {
+    name: 'LayerNorm',
+    fn: (x, g, b) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
+    inputs: [f([N, 40], -2, 3), f([40], 0.5, 1.5), f([40])],
+    outSize: N * 40,
+    kernels: ['ScionNorm', 'ScionNormStats', 'ScionNormDx', 'ScionNormDGain'],
+  },
+  {
+    name: 'RMSNorm',
+    fn: (x, g) => rmsNorm(x as tf.Tensor2D, g as tf.Tensor1D, 1e-6),
+    inputs: [f([N, 36], -2, 3), f([36], 0.5, 1.5)],
+    outSize: N * 36,
+    kernels: ['ScionNorm', 'ScionNormStats', 'ScionNormDx', 'ScionNormDGain'],
+  },
+  { name: 'GELU (tanh)', fn: (x) => geluTanh(x!), inputs: [f([N, 20], -4, 4)], outSize: N * 20, kernels: ['ScionGelu', 'ScionGeluGrad'] },
+  {
+    name: 'affine x·W + b (bias epilogue)',
+    fn: (x, w, b) => affineIO(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D),
+    inputs: [f([N, 16]), f([16, 12]), f([12])],
+    outSize: N * 12,
+    kernels: ['_FusedMatMul'],
+  },
+  { name: 'x·W', fn: (x, w) => matmulIO(x as tf.Tensor2D, w as tf.Tensor2D), inputs: [f([N, 16]), f([16, 12])], outSize: N * 12, kernels: ['BatchMatMul'] },
+  { name: 'x·Wᵀ', fn: (x, w) => matmulOI(x as tf.Tensor2D, w as tf.Tensor2D), inputs: [f([N, 16]), f([12, 16])], outSize: N * 12, kernels: ['BatchMatMul'] },
+  {
+    name: 'softmax cross-entropy with the label pick',
+    fn: (x, l) => nllRows(x as tf.Tensor2D, l as tf.Tensor1D),
+    inputs: [f([N, 50], -6, 6), { shape: [N], data: Int32Array.from({ length: N }, (_, i) => (i * 17) % 50), constant: true }],
+    outSize: N,
+    kernels: ['ScionNll', 'ScionNllGrad'],
+  },
+  ...(
+    [
+      [2, 4, 4, 8, 12],
+      [1, 4, 2, 16, 10],
+      [2, 6, 2, 6, 9],
+    ] as const
+  ).map(([b, h, kvh, hd, t]) => ({
+    name: `causal attention B${b} H${h} KV${kvh} hd${hd} T${t}`,
+    fn: (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
+      const mask = causalMask(t);
+      const out = causalAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, mask);
+      mask.dispose();
+      return out;
+    },
+    inputs: [f([b, h, t, hd], -2, 2), f([b, kvh, t, hd], -2, 2), f([b, kvh, t, hd])],
+    outSize: b * t * h * hd,
+    kernels: ['ScionAttnLse', 'ScionAttn', 'ScionAttnDelta', 'ScionAttnDq', 'ScionAttnDk', 'ScionAttnDv'],
+  })),
+];
+
+describe('WebGPU kernels against the cpu backend', { skip }, () => {
+  for (const c of cases)
+    test(`${c.name}: value and gradients`, async () => {
+      const probe = randArray(c.outSize);
+      await initBackend('cpu');
+      const ref = await evaluate(c.fn, c.inputs, probe);
+      await initBackend('webgpu');
+      const before = tf.memory().numTensors;
+      const got = await evaluate(c.fn, c.inputs, probe);
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      for (const k of c.kernels) assert.ok(got.kernels.includes(k), `webgpu ran ${k} (ran: ${[...new Set(got.kernels)].join(', ')})`);
+      assert.equal(got.arrays.length, ref.arrays.length);
+      got.arrays.forEach((a, i) => {
+        const r = ref.arrays[i]!;
+        assert.equal(a.length, r.length);
+        let err = 0;
+        let scale = 1e-3;
+        for (let j = 0; j < a.length; j++) {
+          err = Math.max(err, Math.abs(a[j]! - r[j]!));
+          scale = Math.max(scale, Math.abs(r[j]!));
+        }
+        assert.ok(err <= (c.tol ?? 2e-5) * scale, `${i === 0 ? 'value' : `gradient ${i}`}: differs by ${err} (scale ${scale})`);
+      });
+    });
+});
