@@ -23,6 +23,7 @@ import { profileStep, type StepProfile } from './profile.ts';
 import { formatReport } from './report.ts';
 import { runTorch, type TorchResult } from './torch.ts';
 import { makeRig, type StepKind } from './train-step.ts';
+import { benchWebgpu, formatWebgpu, type WebgpuBench } from './webgpu.ts';
 
 export interface Measurement {
   backend: BackendName;
@@ -47,6 +48,8 @@ export interface BenchResult {
   /** PyTorch runs: on a CPU with 1 thread and with every core (the ratios use the faster). */
   torch: TorchResult[];
   growth?: unknown;
+  /** webgpu: Scion's WGSL kernels off and on, with dispatch counts (bench/webgpu.ts). */
+  webgpu?: WebgpuBench;
 }
 
 interface Args {
@@ -191,6 +194,10 @@ async function main(): Promise<void> {
       log(`bench: backend ${name} not available: ${(e as Error).message}`);
       continue;
     }
+    if (name === 'webgpu') {
+      result.webgpu = await benchWebgpu(args.configs, args.steps, args.budgetMs, log);
+      continue;
+    }
     const kinds: StepKind[] = args.baseline && name !== 'cpu' ? ['baseline', 'engine'] : ['engine'];
     for (const bc of args.configs) {
       for (const m of await measureKinds(kinds, bc, name, args)) {
@@ -236,7 +243,7 @@ async function main(): Promise<void> {
       result.growth = mod.benchGrowth ? await mod.benchGrowth() : { ok: false, reason: 'bench-growth.ts exports no benchGrowth()' };
     }
   }
-  const report = formatReport(result);
+  const report = formatReport(result) + (result.webgpu ? '\n\n' + formatWebgpu(result.webgpu) : '');
   (args.json ? process.stderr : process.stdout).write(report + '\n');
   const out = args.out ?? join(process.cwd(), 'bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(out), { recursive: true });

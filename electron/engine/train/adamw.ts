@@ -15,6 +15,8 @@
  * `m` and `v` by parameter name are materialised from the flat moments when read.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamwInPlace } from '../webgpu/adamw.ts';
+import { webgpuKernelsOn } from '../webgpu/ops.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -56,6 +58,7 @@ export class AdamW {
   private readonly vFlat: tf.Variable;
   /** Which flat entries take weight decay (absent when none do). */
   private readonly decayMask: tf.Tensor1D | undefined;
+  private readonly decayFlags: boolean[];
   private readonly id: number;
   private named: { m: Record<string, tf.Variable>; v: Record<string, tf.Variable> } | undefined;
   /** Whether the flat moments changed since `named` was last filled. */
@@ -72,6 +75,7 @@ export class AdamW {
     this.mFlat = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/m`));
     this.vFlat = tf.tidy(() => tf.variable(tf.zeros([total]), false, `adamw${this.id}/v`));
     const flags = this.names.map((n) => decays(n, params[n]!.shape));
+    this.decayFlags = flags;
     if (flags.some((f) => f)) {
       const mask = new Uint8Array(total);
       let at = 0;
@@ -162,6 +166,11 @@ export class AdamW {
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.opts;
     const bc1 = 1 - Math.pow(b1, this.t);
     const bc2 = 1 - Math.pow(b2, this.t);
+    this.stale = true;
+    // WebGPU: in place, a dispatch per parameter (webgpu/adamw.ts); same arithmetic
+    const params = this.names.map((n) => this.params[n]!);
+    const flat = { params, sizes: this.sizes, decays: this.decayFlags, m: this.mFlat, v: this.vFlat, g, lr, beta1: b1, beta2: b2, eps, weightDecay, bc1, bc2 };
+    if (webgpuKernelsOn() && adamwInPlace(flat)) return;
     tf.tidy(() => {
       const p = flatConcat(this.names, this.params, 'value'); // [P]
       const m1 = tf.add(tf.mul(this.mFlat, b1), tf.mul(g, 1 - b1));
