@@ -9,7 +9,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { initBackend } from '../../electron/engine/backend.ts';
-import { affineIO, causalAttention, causalMask, geluTanh, layerNorm, matmulIO, matmulOI, rmsNorm } from '../../electron/engine/models/layers.ts';
+import {
+  affineIO,
+  causalAttention,
+  causalMask,
+  causalSelfAttentionQkv,
+  geluTanh,
+  layerNorm,
+  matmulIO,
+  matmulOI,
+  rmsNorm,
+} from '../../electron/engine/models/layers.ts';
 import { nllRows } from '../../electron/engine/eval/loss.ts';
 import { AdamW } from '../../electron/engine/train/adamw.ts';
 import { startCount, stopCount } from '../../electron/engine/webgpu/counters.ts';
@@ -106,8 +116,8 @@ const cases: Case[] = [
   ...(
     [
       [2, 4, 4, 8, 12],
-      [1, 4, 2, 16, 10],
-      [2, 6, 2, 6, 9],
+      [1, 4, 2, 8, 10],
+      [2, 6, 3, 8, 9],
     ] as const
   ).map(([b, h, kvh, hd, t]) => ({
     name: `causal attention B${b} H${h} KV${kvh} hd${hd} T${t}`,
@@ -121,6 +131,18 @@ const cases: Case[] = [
     outSize: b * t * h * hd,
     kernels: ['ScionAttnLse', 'ScionAttn', 'ScionAttnDelta', 'ScionAttnDq', 'ScionAttnDk', 'ScionAttnDv'],
   })),
+  {
+    name: 'causal attention from the fused q|k|v projection B2 H4 hd8 T12 (one gradient, three dispatches)',
+    fn: (qkv: tf.Tensor) => {
+      const mask = causalMask(12);
+      const out = causalSelfAttentionQkv(qkv as tf.Tensor2D, 2, 12, 4, mask);
+      mask.dispose();
+      return out;
+    },
+    inputs: [f([2 * 12, 3 * 4 * 8], -2, 2)],
+    outSize: 2 * 12 * 4 * 8,
+    kernels: ['ScionAttnLse', 'ScionAttn', 'ScionAttnDelta', 'ScionAttnDq'],
+  },
 ];
 
 describe('WebGPU kernels against the cpu backend', { skip }, () => {

@@ -282,6 +282,18 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   return tf.reshape(tf.transpose(tf.reshape(out, [b, h, t, hd]), [0, 2, 1, 3]), [b * t, h * hd]); // [B*T, H*hd]
 }
 
+/**
+ * Causal self-attention from a fused projection qkv [B*T, 3 H hd] (q | k | v side by side,
+ * GPT-2's c_attn). `mask` is the [T, T] additive causal mask. Returns [B*T, H*hd]. On WebGPU
+ * the kernels read qkv as it is; elsewhere it is split into heads first.
+ */
+export function causalSelfAttentionQkv(qkv: tf.Tensor2D, b: number, t: number, h: number, mask: tf.Tensor2D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.causalAttentionQkv(qkv, b, t, h);
+  const hd = qkv.shape[1] / (3 * h);
+  const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, H*hd]
+  return causalAttention(splitHeads(q, b, t, h, hd), splitHeads(k, b, t, h, hd), splitHeads(v, b, t, h, hd), mask);
+}
+
 /** [B*T, H*hd] -> [B, H, T, hd] */
 export function splitHeads(x: tf.Tensor2D, b: number, t: number, h: number, hd: number): tf.Tensor4D {
   return tf.transpose(tf.reshape(x, [b, t, h, hd]), [0, 2, 1, 3]);

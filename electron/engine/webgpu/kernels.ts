@@ -8,20 +8,12 @@
  *   ScionNormDGain       the gain's gradient, one thread per column               [D]
  *   ScionGelu(Grad)      GELU (tanh form) and its gradient, per element
  *   ScionNll(Grad)       softmax cross-entropy with the label pick, per row       [N] / [N, V]
- *   ScionAttn*           causal attention, grouped KV heads, never a [T, T] tensor:
- *                        Lse (row log-sum-exp), Attn (output, in [B*T, H*hd] layout),
- *                        Delta (rowsum dO·O), Dq, Dk, Dv (recomputing probabilities from Lse)
+ *   ScionAttn*           causal attention (kernels-attention.ts)
  * Shapes are uniforms; the head dimension is a compile-time constant (per-thread arrays).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { runProgram, type Uniform } from './program.ts';
-
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: WebGPUBackend; attrs: Record<string, unknown> };
-type Kernel = (a: KernelArgs) => tf.TensorInfo;
-
-const f32 = (name: string, value: number): Uniform => ({ name, type: 'f32', value });
-const i32 = (name: string, value: number): Uniform => ({ name, type: 'i32', value });
+import { ATTENTION_KERNELS } from './kernels-attention.ts';
+import { f32, i32, runProgram, type Kernel } from './program.ts';
 
 /** Row mean (0 for RMSNorm) and r = 1/sqrt(mean square + eps) of row `index` of X [N, D]. */
 function rowStats(rms: boolean): string {
@@ -119,146 +111,6 @@ const nllGrad: Kernel = ({ inputs: { x, labels, dy }, backend }) => {
   return runProgram(backend, 'nllgrad', ['X', 'L', 'DY'], [x, labels, dy], [n, v], n, [i32('v', v)], body);
 };
 
-/** Index arithmetic of a query-row thread: index = (b H + h) T + i; kb = start of its KV head's rows. */
-const QROW = `
-  let T = uniforms.t; let H = uniforms.h; let KH = uniforms.kvh;
-  let i = index % T; let bh = index / T; let h = bh % H; let b = bh / H;
-  let kb = (b * KH + h / (H / KH)) * T * HD; let qo = index * HD; let ob = ((b * T + i) * H + h) * HD;`;
-const SCORE = (q: string, k: string) => `var s = 0.0; for (var d = 0; d < HD; d++) { s += Q[${q} + d] * K[${k} + d]; } s = s * uniforms.scale;`;
-
-function attnUniforms(q: tf.TensorInfo, k: tf.TensorInfo, scale: number): Uniform[] {
-  return [i32('t', q.shape[2]!), i32('h', q.shape[1]!), i32('kvh', k.shape[1]!), f32('scale', scale)];
-}
-const hdConst = (q: tf.TensorInfo) => `const HD = ${q.shape[3]!};`;
-const rows = (q: tf.TensorInfo) => q.shape[0]! * q.shape[1]! * q.shape[2]!;
-
-/** Row log-sum-exp of the causal scores, online (one pass). Q [B, H, T, hd], K [B, KH, T, hd]. Returns [B*H*T]. */
-const attnLse: Kernel = ({ inputs: { q, k }, backend, attrs }) => {
-  const body = `${QROW}
-  var m = -3.0e38; var l = 0.0;
-  for (var j = 0; j <= i; j++) {
-    ${SCORE('qo', 'kb + j * HD')}
-    if (s > m) { l = l * exp(m - s) + 1.0; m = s; } else { l += exp(s - m); }
-  }
-  result[index] = m + log(l);`;
-  return runProgram(
-    backend,
-    `attnlse_${q.shape[3]}`,
-    ['Q', 'K'],
-    [q, k],
-    [rows(q)],
-    rows(q),
-    attnUniforms(q, k, attrs['scale'] as number),
-    `${hdConst(q)}${body}`,
-  );
-};
-
-/** O = softmax(causal scores) V, written as [B*T, H*hd]. */
-const attn: Kernel = ({ inputs: { q, k, v, lse }, backend, attrs }) => {
-  const [b, h, t, hd] = q.shape as [number, number, number, number];
-  const body = `${QROW}
-  var acc: array<f32, HD>;
-  let lse = LSE[index];
-  for (var j = 0; j <= i; j++) {
-    ${SCORE('qo', 'kb + j * HD')}
-    let p = exp(s - lse);
-    for (var d = 0; d < HD; d++) { acc[d] += p * V[kb + j * HD + d]; }
-  }
-  for (var d = 0; d < HD; d++) { result[ob + d] = acc[d]; }`;
-  return runProgram(
-    backend,
-    `attn_${hd}`,
-    ['Q', 'K', 'V', 'LSE'],
-    [q, k, v, lse],
-    [b * t, h * hd],
-    rows(q),
-    attnUniforms(q, k, attrs['scale'] as number),
-    `${hdConst(q)}${body}`,
-  );
-};
-
-/** delta[row] = dO[row] · O[row] (both [B*T, H*hd]), indexed like Lse. */
-const attnDelta: Kernel = ({ inputs: { q, k, dout, out }, backend }) => {
-  const body = `${QROW}
-  var s = 0.0; for (var d = 0; d < HD; d++) { s += DO[ob + d] * O[ob + d]; }
-  result[index] = s + f32(kb) * 0.0;`;
-  return runProgram(backend, `attndelta_${q.shape[3]}`, ['DO', 'O'], [dout, out], [rows(q)], rows(q), attnUniforms(q, k, 0), `${hdConst(q)}${body}`);
-};
-
-/** dQ[row] = sum_j p (dO·v_j - delta) scale k_j. */
-const attnDq: Kernel = ({ inputs: { q, k, v, lse, dout, delta }, backend, attrs }) => {
-  const body = `${QROW}
-  var acc: array<f32, HD>;
-  let lse = LSE[index]; let dd = DD[index];
-  for (var j = 0; j <= i; j++) {
-    ${SCORE('qo', 'kb + j * HD')}
-    let p = exp(s - lse);
-    var dp = 0.0; for (var d = 0; d < HD; d++) { dp += DO[ob + d] * V[kb + j * HD + d]; }
-    let ds = p * (dp - dd) * uniforms.scale;
-    for (var d = 0; d < HD; d++) { acc[d] += ds * K[kb + j * HD + d]; }
-  }
-  for (var d = 0; d < HD; d++) { result[qo + d] = acc[d]; }`;
-  const names = ['Q', 'K', 'V', 'LSE', 'DO', 'DD'];
-  return runProgram(
-    backend,
-    `attndq_${q.shape[3]}`,
-    names,
-    [q, k, v, lse, dout, delta],
-    q.shape,
-    rows(q),
-    attnUniforms(q, k, attrs['scale'] as number),
-    `${hdConst(q)}${body}`,
-  );
-};
-
-/** dK or dV of one key row j of KV head g: sums over the group's query heads and the rows i >= j. */
-function attnDkv(which: 'k' | 'v'): Kernel {
-  return ({ inputs: { q, k, v, lse, dout, delta }, backend, attrs }) => {
-    const body = `
-  let T = uniforms.t; let H = uniforms.h; let KH = uniforms.kvh; let R = H / KH;
-  let j = index % T; let bg = index / T; let g = bg % KH; let b = bg / KH; let ko = index * HD;
-  var acc: array<f32, HD>;
-  for (var hh = 0; hh < R; hh++) {
-    let h = g * R + hh;
-    for (var i = j; i < T; i++) {
-      let qrow = (b * H + h) * T + i; let qo = qrow * HD; let ob = ((b * T + i) * H + h) * HD;
-      ${SCORE('qo', 'ko')}
-      let p = exp(s - LSE[qrow]);
-      ${
-        which === 'v'
-          ? 'for (var d = 0; d < HD; d++) { acc[d] += p * DO[ob + d]; }'
-          : `var dp = 0.0; for (var d = 0; d < HD; d++) { dp += DO[ob + d] * V[ko + d]; }
-      let ds = p * (dp - DD[qrow]) * uniforms.scale;
-      for (var d = 0; d < HD; d++) { acc[d] += ds * Q[qo + d]; }`
-      }
-    }
-  }
-  for (var d = 0; d < HD; d++) { result[ko + d] = acc[d]; }`;
-    const n = k.shape[0]! * k.shape[1]! * k.shape[2]!;
-    // dV reads neither V nor delta: a binding the shader does not use must not be passed
-    const [names, ins] =
-      which === 'k'
-        ? [
-            ['Q', 'K', 'V', 'LSE', 'DO', 'DD'],
-            [q, k, v, lse, dout, delta],
-          ]
-        : [
-            ['Q', 'K', 'LSE', 'DO'],
-            [q, k, lse, dout],
-          ];
-    return runProgram(
-      backend,
-      `attnd${which}_${q.shape[3]}`,
-      names,
-      ins as tf.TensorInfo[],
-      k.shape,
-      n,
-      attnUniforms(q, k, attrs['scale'] as number),
-      `${hdConst(q)}${body}`,
-    );
-  };
-}
-
 export const KERNELS: Record<string, Kernel> = {
   ScionNorm: norm,
   ScionNormStats: normStats,
@@ -268,12 +120,7 @@ export const KERNELS: Record<string, Kernel> = {
   ScionGeluGrad: geluGrad,
   ScionNll: nll,
   ScionNllGrad: nllGrad,
-  ScionAttnLse: attnLse,
-  ScionAttn: attn,
-  ScionAttnDelta: attnDelta,
-  ScionAttnDq: attnDq,
-  ScionAttnDk: attnDkv('k'),
-  ScionAttnDv: attnDkv('v'),
+  ...ATTENTION_KERNELS,
 };
 
 let registered = false;

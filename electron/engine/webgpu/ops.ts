@@ -6,6 +6,8 @@
  * the backend's transpose flags and its fused bias epilogue instead of explicit transposes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { ATTENTION_KERNELS, type AttnLayout, fusedQkvLayout, headMajorLayout } from './kernels-attention.ts';
 import { registerScionKernels } from './kernels.ts';
 
 let enabled = process.env['SCION_WEBGPU_KERNELS'] !== '0';
@@ -30,7 +32,7 @@ function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) =
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
 }
 
-function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | boolean> = {}): tf.Tensor {
+function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor {
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
@@ -111,27 +113,56 @@ export function matmul(x: tf.Tensor2D, w: tf.Tensor2D, transposed: boolean): tf.
 }
 
 /**
- * Causal attention, q [B, H, T, hd], k and v [B, KH, T, hd] (KH divides H: grouped KV heads).
- * Forward: row log-sum-exp, then the output; backward: delta, dQ, dK, dV, probabilities
- * recomputed from the log-sum-exp (no [T, T] tensor). Returns [B*T, H*hd].
+ * The attention tape node over `inputs` (q, k, v tensors, or the one fused q|k|v tensor) read
+ * through `layout`. Forward: row log-sum-exp, then the output [B*T, H*hd]; backward: delta,
+ * then dQ, dK, dV in the inputs' layout (for the fused tensor, all three into one gradient).
  */
-export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor2D {
-  const scale = 1 / Math.sqrt(q.shape[3]);
-  const f = customOp((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const lse = run('ScionAttnLse', { q: qi, k: ki }, { scale }); // [B*H*T]
-    const out = run('ScionAttn', { q: qi, k: ki, v: vi, lse }, { scale }); // [B*T, H*hd]
-    save([qi, ki, vi, lse, out]);
+function attention(inputs: tf.Tensor[], layout: AttnLayout): tf.Tensor2D {
+  const fused = inputs.length === 1;
+  const qkv = (xs: tf.Tensor[]) => (fused ? { q: xs[0]!, k: xs[0]!, v: xs[0]! } : { q: xs[0]!, k: xs[1]!, v: xs[2]! });
+  const f = customOp((...args: [...tf.Tensor[], tf.GradSaveFunc]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xs = args.slice(0, -1) as tf.Tensor[];
+    const { q, k, v } = qkv(xs);
+    const lse = run('ScionAttnLse', { q, k }, { layout }); // [B*H*T]
+    const out = run('ScionAttn', { q, k, v, lse }, { layout }); // [B*T, H*hd]
+    save([...xs, lse, out]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, slse, so] = saved as tf.Tensor[];
-        const delta = run('ScionAttnDelta', { q: sq!, k: sk!, dout: dy, out: so! });
-        const ins = { q: sq!, k: sk!, v: sv!, lse: slse!, dout: dy, delta };
-        const grads = [run('ScionAttnDq', ins, { scale }), run('ScionAttnDk', ins, { scale }), run('ScionAttnDv', ins, { scale })];
+        const n = saved.length - 2;
+        const [slse, so] = saved.slice(n);
+        const { q, k, v } = qkv(saved.slice(0, n));
+        const delta = run('ScionAttnDelta', { dout: dy, out: so! }, { layout });
+        const ins = { q, k, v, lse: slse!, dout: dy, delta };
+        const backend = tf.backend() as WebGPUBackend;
+        let grads: tf.Tensor[];
+        if (fused) {
+          // one [B*T, 3D] gradient: dQ's dispatch makes it, dK's and dV's write their columns into it
+          const g = run('ScionAttnDq', ins, { layout, outShape: q.shape });
+          for (const name of ['ScionAttnDk', 'ScionAttnDv']) ATTENTION_KERNELS[name]!({ inputs: ins, backend, attrs: { layout, outShape: q.shape, into: g } });
+          grads = [g];
+        } else
+          grads = [
+            run('ScionAttnDq', ins, { layout, outShape: q.shape }),
+            run('ScionAttnDk', ins, { layout, outShape: k.shape }),
+            run('ScionAttnDv', ins, { layout, outShape: v.shape }),
+          ];
         delta.dispose();
         return grads;
       },
     };
   });
-  return f(q, k, v) as tf.Tensor2D;
+  return f(...inputs) as tf.Tensor2D;
+}
+
+/** Causal attention of q [B, H, T, hd] over k and v [B, KH, T, hd] (KH divides H: grouped KV heads). Returns [B*T, H*hd]. */
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor2D {
+  const [b, h, t, hd] = q.shape;
+  return attention([q, k, v], headMajorLayout(b, h, k.shape[1], t, hd));
+}
+
+/** Causal attention straight from GPT-2's fused projection qkv [B*T, 3 H hd] (no split, no transposes). Returns [B*T, H*hd]. */
+export function causalAttentionQkv(qkv: tf.Tensor2D, b: number, t: number, h: number): tf.Tensor2D {
+  return attention([qkv], fusedQkvLayout(b, h, t, qkv.shape[1] / (3 * h)));
 }

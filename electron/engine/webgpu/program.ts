@@ -16,6 +16,12 @@ export interface Uniform {
   value: number;
 }
 
+export const f32 = (name: string, value: number): Uniform => ({ name, type: 'f32', value });
+export const i32 = (name: string, value: number): Uniform => ({ name, type: 'i32', value });
+
+/** A tfjs kernel function on the webgpu backend. */
+export type Kernel = (a: { inputs: Record<string, TensorInfo>; backend: WebGPUBackend; attrs: Record<string, unknown> }) => TensorInfo;
+
 class ScionProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey: string;
