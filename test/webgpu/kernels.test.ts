@@ -19,6 +19,7 @@ import {
   matmulIO,
   matmulOI,
   rmsNorm,
+  siluMul,
 } from '../../electron/engine/models/layers.ts';
 import { nllRows } from '../../electron/engine/eval/loss.ts';
 import { AdamW } from '../../electron/engine/train/adamw.ts';
@@ -87,7 +88,7 @@ const cases: Case[] = [
     fn: (x, g, b) => layerNorm(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
     inputs: [f([N, 40], -2, 3), f([40], 0.5, 1.5), f([40])],
     outSize: N * 40,
-    kernels: ['ScionNorm', 'ScionNormStats', 'ScionNormDx', 'ScionNormDGain'],
+    kernels: ['ScionNorm', 'ScionNormStats', 'ScionNormDx', 'ScionNormDGain', 'ScionColSum'],
   },
   {
     name: 'RMSNorm',
@@ -96,13 +97,20 @@ const cases: Case[] = [
     outSize: N * 36,
     kernels: ['ScionNorm', 'ScionNormStats', 'ScionNormDx', 'ScionNormDGain'],
   },
+  {
+    name: 'SiLU(gate) * up',
+    fn: (g, u) => siluMul(g!, u!),
+    inputs: [f([N, 20], -6, 6), f([N, 20], -2, 2)],
+    outSize: N * 20,
+    kernels: ['ScionSiluMul', 'ScionSiluMulGradG', 'ScionSiluMulGradU'],
+  },
   { name: 'GELU (tanh)', fn: (x) => geluTanh(x!), inputs: [f([N, 20], -4, 4)], outSize: N * 20, kernels: ['ScionGelu', 'ScionGeluGrad'] },
   {
     name: 'affine x·W + b (bias epilogue)',
     fn: (x, w, b) => affineIO(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D),
     inputs: [f([N, 16]), f([16, 12]), f([12])],
     outSize: N * 12,
-    kernels: ['_FusedMatMul'],
+    kernels: ['_FusedMatMul', 'ScionColSum'],
   },
   { name: 'x·W', fn: (x, w) => matmulIO(x as tf.Tensor2D, w as tf.Tensor2D), inputs: [f([N, 16]), f([16, 12])], outSize: N * 12, kernels: ['BatchMatMul'] },
   { name: 'x·Wᵀ', fn: (x, w) => matmulOI(x as tf.Tensor2D, w as tf.Tensor2D), inputs: [f([N, 16]), f([12, 16])], outSize: N * 12, kernels: ['BatchMatMul'] },

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { initBackend } from '../../electron/engine/backend.ts';
+import type { LlamaConfig } from '../../electron/engine/models/config.ts';
 import type { MetricLine } from '../../electron/engine/train/metrics.ts';
 import { resumeRun, trainRun } from '../../electron/engine/train/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -16,6 +17,20 @@ import { webgpuOrSkip } from './adapter.ts';
 
 const skip = await webgpuOrSkip();
 const STEPS = 20;
+const TINY_LLAMA: LlamaConfig = {
+  family: 'llama',
+  vocabSize: 256,
+  hiddenSize: 32,
+  intermediateSize: 48,
+  numHiddenLayers: 1,
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  headDim: 8,
+  maxPositionEmbeddings: 32,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  tieWordEmbeddings: false,
+};
 
 describe('training on webgpu', { skip }, () => {
   const tmp = tempDir();
@@ -57,6 +72,17 @@ describe('training on webgpu', { skip }, () => {
     const norms = (m: MetricLine[]) => m.filter((l) => l.grad_norm !== undefined).map((l) => l.grad_norm!);
     const [na, nb] = [norms(cpu.metrics), norms(gpu.metrics)];
     for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(na[i]! - nb[i]!) <= 1e-3 * na[i]!, `step ${i + 1}: webgpu grad norm ${nb[i]} vs wasm ${na[i]}`);
+  });
+
+  test(`Llama (grouped KV heads, untied head): ${STEPS} steps match the wasm backend's losses`, async () => {
+    const llama = await makeTinyModel(tmp.dir, TINY_LLAMA, 'tiny-llama');
+    const o = (out: string) => ({ ...opts(out), model: llama });
+    await initBackend('wasm');
+    const cpu = losses((await trainRun(o(path.join(tmp.dir, 'llama-wasm')))).metrics);
+    await initBackend('webgpu');
+    const gpu = losses((await trainRun(o(path.join(tmp.dir, 'llama-webgpu')))).metrics);
+    assert.equal(gpu.length, STEPS);
+    for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(cpu[i]! - gpu[i]!) <= 2e-4, `step ${i + 1}: webgpu loss ${gpu[i]} vs wasm ${cpu[i]}`);
   });
 
   test('interrupted at step 8 and resumed: exactly the uninterrupted losses', async () => {

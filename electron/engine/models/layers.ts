@@ -232,6 +232,12 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
   return f(x);
 }
 
+/** SiLU(gate) * up (Llama's MLP), gate and up of one shape. */
+export function siluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  if (wg.webgpuKernelsOn()) return wg.siluMul(gate, up);
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+}
+
 /** GELU, exact erf form. */
 export function geluErf(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1));

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
-import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, splitHeads } from './layers.ts';
+import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
@@ -129,7 +129,7 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
       const h2 = rmsNorm(x, param(p, pre + 'post_attention_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
       const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]
       const up = matmulOI(h2, w('mlp.up_proj.weight')); // [B*T, F]
-      const m = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D; // SiLU(gate) * up
+      const m = siluMul(gate, up) as tf.Tensor2D; // SiLU(gate) * up, [B*T, F]
       x = tf.add(x, matmulOI(m, w('mlp.down_proj.weight')));
       if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
     }

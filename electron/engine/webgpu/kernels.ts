@@ -6,6 +6,8 @@
  *   ScionNormStats       row mean and 1/std (RMSNorm: mean 0), for the gradient   [N, 2]
  *   ScionNormDx          the input's gradient, one thread per row                 [N, D]
  *   ScionNormDGain       the gain's gradient, one thread per column               [D]
+ *   ScionColSum          column sums (bias gradients), one thread per column      [D]
+ *   ScionSiluMul(Grad*)  Llama's SiLU(gate) * up and its two gradients, per element
  *   ScionGelu(Grad)      GELU (tanh form) and its gradient, per element
  *   ScionNll(Grad)       softmax cross-entropy with the label pick, per row       [N] / [N, V]
  *   ScionAttn*           causal attention (kernels-attention.ts)
@@ -71,6 +73,28 @@ const normDGain: Kernel = ({ inputs: { x, dy, stats }, backend }) => {
   return runProgram(backend, 'normdgain', ['X', 'DY', 'S'], [x, dy, stats], [d], d, [i32('d', d), i32('rows', n)], body);
 };
 
+/** Column sums of X [N, D] (a bias's gradient), one thread per column: no transpose, one dispatch. */
+const colSum: Kernel = ({ inputs: { x }, backend }) => {
+  const [n, d] = x.shape as [number, number];
+  const body = `
+  var s = 0.0;
+  for (var i = 0; i < uniforms.rows; i++) { s += X[i * uniforms.d + index]; }
+  result[index] = s;`;
+  return runProgram(backend, 'colsum', ['X'], [x], [d], d, [i32('d', d), i32('rows', n)], body);
+};
+
+/** SiLU(g) * u (Llama's MLP gate) for G and U of one shape. */
+const SIG = 'let g = G[index]; let u = U[index]; let sg = 1.0 / (1.0 + exp(-g));';
+const siluMul: Kernel = ({ inputs: { g, u }, backend }) =>
+  runProgram(backend, 'silumul', ['G', 'U'], [g, u], g.shape, tf.util.sizeFromShape(g.shape), [], `${SIG}\n  result[index] = g * sg * u;`);
+
+/** Its gradient for the gate (which = 'g': dy u sg (1 + g (1 - sg))) or the up projection ('u': dy g sg). */
+function siluMulGrad(which: 'g' | 'u'): Kernel {
+  const expr = which === 'g' ? 'DY[index] * u * (sg * (1.0 + g * (1.0 - sg)))' : 'DY[index] * (g * sg)';
+  return ({ inputs: { g, u, dy }, backend }) =>
+    runProgram(backend, `silumul${which}`, ['G', 'U', 'DY'], [g, u, dy], g.shape, tf.util.sizeFromShape(g.shape), [], `${SIG}\n  result[index] = ${expr};`);
+}
+
 const GELU_C2 = 2 * Math.sqrt(2 / Math.PI);
 const GELU_S = 'let x = X[index]; let s = 1.0 / (1.0 + exp(-(x * (x * x * 0.044715 + 1.0) * uniforms.c2)));';
 
@@ -116,6 +140,10 @@ export const KERNELS: Record<string, Kernel> = {
   ScionNormStats: normStats,
   ScionNormDx: normDx,
   ScionNormDGain: normDGain,
+  ScionColSum: colSum,
+  ScionSiluMul: siluMul,
+  ScionSiluMulGradG: siluMulGrad('g'),
+  ScionSiluMulGradU: siluMulGrad('u'),
   ScionGelu: gelu,
   ScionGeluGrad: geluGrad,
   ScionNll: nll,

@@ -51,7 +51,7 @@ export function norm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | unde
         const dx = run('ScionNormDx', { x: sx, g: sg, dy, stats }, { rms });
         const dg = run('ScionNormDGain', { x: sx, dy, stats });
         stats.dispose();
-        return rms ? [dx, dg] : [dx, dg, tf.sum(dy, 0)];
+        return rms ? [dx, dg] : [dx, dg, run('ScionColSum', { x: dy })];
       },
     };
   });
@@ -65,6 +65,21 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
     return { value: run('ScionGelu', { x: xi }), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [run('ScionGeluGrad', { x: saved[0]!, dy })] };
   });
   return f(x);
+}
+
+/** SiLU(gate) * up, elementwise (Llama's MLP). */
+export function siluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  const f = customOp((g: tf.Tensor, u: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([g, u]);
+    return {
+      value: run('ScionSiluMul', { g, u }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const ins = { g: saved[0]!, u: saved[1]!, dy };
+        return [run('ScionSiluMulGradG', ins), run('ScionSiluMulGradU', ins)];
+      },
+    };
+  });
+  return f(gate, up);
 }
 
 /** -log softmax(x)[label] per row, for logits x [N, V] and labels [N] (int32). Returns [N]. */
@@ -88,7 +103,7 @@ export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Ten
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sa, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
         const g = dy as tf.Tensor2D;
-        return [tf.matMul(g, sw, false, true), tf.matMul(sa, g, true, false), tf.sum(g, 0)];
+        return [tf.matMul(g, sw, false, true), tf.matMul(sa, g, true, false), run('ScionColSum', { x: g })];
       },
     };
   });
