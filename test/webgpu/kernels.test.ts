@@ -22,6 +22,7 @@ import {
   siluMul,
 } from '../../electron/engine/models/layers.ts';
 import { nllRows } from '../../electron/engine/eval/loss.ts';
+import { ropeSplitHeads, ropeTables, rotateHalfMatrix } from '../../electron/engine/models/llama.ts';
 import { AdamW } from '../../electron/engine/train/adamw.ts';
 import { startCount, stopCount } from '../../electron/engine/webgpu/counters.ts';
 import { webgpuOrSkip } from './adapter.ts';
@@ -103,6 +104,18 @@ const cases: Case[] = [
     inputs: [f([N, 20], -6, 6), f([N, 20], -2, 2)],
     outSize: N * 20,
     kernels: ['ScionSiluMul', 'ScionSiluMulGradG', 'ScionSiluMulGradU'],
+  },
+  {
+    name: 'RoPE while splitting heads B2 T6 H3 hd8',
+    fn: (x) =>
+      tf.tidy(() => {
+        const { cos, sin } = ropeTables(6, 8, 10000);
+        const rot = rotateHalfMatrix(8);
+        return ropeSplitHeads(x as tf.Tensor2D, 3, 2, 6, { cos, sin, rot, rotT: tf.transpose(rot) });
+      }),
+    inputs: [f([2 * 6, 3 * 8], -2, 2)],
+    outSize: 2 * 6 * 3 * 8,
+    kernels: ['ScionRope', 'ScionRopeGrad'],
   },
   { name: 'GELU (tanh)', fn: (x) => geluTanh(x!), inputs: [f([N, 20], -4, 4)], outSize: N * 20, kernels: ['ScionGelu', 'ScionGeluGrad'] },
   {

@@ -6,6 +6,7 @@
  *   ScionNormStats       row mean and 1/std (RMSNorm: mean 0), for the gradient   [N, 2]
  *   ScionNormDx          the input's gradient, one thread per row                 [N, D]
  *   ScionNormDGain       the gain's gradient, one thread per column               [D]
+ *   ScionRope(Grad)      RoPE while splitting heads [B*T, H*hd] -> [B, H, T, hd], and back
  *   ScionColSum          column sums (bias gradients), one thread per column      [D]
  *   ScionSiluMul(Grad*)  Llama's SiLU(gate) * up and its two gradients, per element
  *   ScionGelu(Grad)      GELU (tanh form) and its gradient, per element
@@ -95,6 +96,41 @@ function siluMulGrad(which: 'g' | 'u'): Kernel {
     runProgram(backend, `silumul${which}`, ['G', 'U', 'DY'], [g, u, dy], g.shape, tf.util.sizeFromShape(g.shape), [], `${SIG}\n  result[index] = ${expr};`);
 }
 
+/**
+ * RoPE applied while splitting heads: X [B*T, H*hd] (token-major) to [B, H, T, hd], out =
+ * x cos + rotate_half(x) sin, rotate_half(x) = cat(-x2, x1); COS, SIN [T, hd]. One thread per element.
+ */
+const ROPE_INDEX = `
+  let T = uniforms.t; let H = uniforms.h; let HD = uniforms.hd; let half = HD / 2;
+  let d = index % HD; let bht = index / HD; let i = bht % T; let bh = bht / T; let h = bh % H; let b = bh / H;
+  let tok = ((b * T + i) * H + h) * HD; let c = i * HD + d;`;
+const rope: Kernel = ({ inputs: { x, cos, sin }, backend, attrs }) => {
+  const [b, t, h, hd] = attrs['shape'] as [number, number, number, number];
+  const body = `${ROPE_INDEX}
+  let rot = select(X[tok + d - half], -X[tok + d + half], d < half);
+  result[index] = X[tok + d] * COS[c] + rot * SIN[c];`;
+  return runProgram(backend, 'rope', ['X', 'COS', 'SIN'], [x, cos, sin], [b, h, t, hd], b * t * h * hd, [i32('t', t), i32('h', h), i32('hd', hd)], body);
+};
+
+/** Its gradient: DY [B, H, T, hd] to [B*T, H*hd], dx = dy cos + rotate_halfᵀ(dy sin), rotate_halfᵀ(z) = cat(z2, -z1). */
+const ropeGrad: Kernel = ({ inputs: { dy, cos, sin }, backend, attrs }) => {
+  const [b, t, h, hd] = attrs['shape'] as [number, number, number, number];
+  const body = `${ROPE_INDEX}
+  let y = index - d;
+  let rot = select(-DY[y + d - half] * SIN[c - half], DY[y + d + half] * SIN[c + half], d < half);
+  result[tok + d] = DY[index] * COS[c] + rot;`;
+  return runProgram(
+    backend,
+    'ropegrad',
+    ['DY', 'COS', 'SIN'],
+    [dy, cos, sin],
+    [b * t, h * hd],
+    b * t * h * hd,
+    [i32('t', t), i32('h', h), i32('hd', hd)],
+    body,
+  );
+};
+
 const GELU_C2 = 2 * Math.sqrt(2 / Math.PI);
 const GELU_S = 'let x = X[index]; let s = 1.0 / (1.0 + exp(-(x * (x * x * 0.044715 + 1.0) * uniforms.c2)));';
 
@@ -141,6 +177,8 @@ export const KERNELS: Record<string, Kernel> = {
   ScionNormDx: normDx,
   ScionNormDGain: normDGain,
   ScionColSum: colSum,
+  ScionRope: rope,
+  ScionRopeGrad: ropeGrad,
   ScionSiluMul: siluMul,
   ScionSiluMulGradG: siluMulGrad('g'),
   ScionSiluMulGradU: siluMulGrad('u'),

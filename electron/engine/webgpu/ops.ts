@@ -67,6 +67,19 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
   return f(x);
 }
 
+/** RoPE (cos, sin [T, hd]) applied to x [B*T, H*hd] while splitting its heads. Returns [B, H, T, hd]. */
+export function ropeHeads(x: tf.Tensor2D, cos: tf.Tensor2D, sin: tf.Tensor2D, b: number, t: number, h: number): tf.Tensor4D {
+  const shape = [b, t, h, x.shape[1] / h];
+  const f = customOp((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([cos, sin]);
+    return {
+      value: run('ScionRope', { x: xi, cos, sin }, { shape }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [run('ScionRopeGrad', { dy, cos: saved[0]!, sin: saved[1]! }, { shape })],
+    };
+  });
+  return f(x) as tf.Tensor4D;
+}
+
 /** SiLU(gate) * up, elementwise (Llama's MLP). */
 export function siluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
   const f = customOp((g: tf.Tensor, u: tf.Tensor, save: tf.GradSaveFunc) => {
