@@ -24,6 +24,7 @@ import {
 import { nllRows } from '../../electron/engine/eval/loss.ts';
 import { ropeSplitHeads, ropeTables, rotateHalfMatrix } from '../../electron/engine/models/llama.ts';
 import { AdamW } from '../../electron/engine/train/adamw.ts';
+import { GROUP } from '../../electron/engine/webgpu/adamw-grouped.ts';
 import { startCount, stopCount } from '../../electron/engine/webgpu/counters.ts';
 import { webgpuOrSkip } from './adapter.ts';
 
@@ -193,8 +194,17 @@ describe('WebGPU kernels against the cpu backend', { skip }, () => {
 });
 
 describe('AdamW in place on WebGPU against the cpu backend', { skip }, () => {
-  test('3 steps with weight decay on the matrices: same parameters and moments', async () => {
-    const shapes: Record<string, number[]> = { 'h.0.attn.c_attn.weight': [8, 24], 'h.0.ln_1.bias': [8], 'wte.weight': [10, 8], 'h.0.mlp.c_fc.weight': [8, 16] };
+  test('3 steps with weight decay on the matrices, grouped and timed paths: same parameters and moments', async () => {
+    // 7 parameters: two dispatches of the grouped update, decaying and not in each
+    const shapes: Record<string, number[]> = {
+      'h.0.attn.c_attn.weight': [8, 24],
+      'h.0.ln_1.bias': [8],
+      'wte.weight': [10, 8],
+      'h.0.mlp.c_fc.weight': [8, 16],
+      'h.0.ln_2.weight': [8],
+      'h.0.mlp.c_proj.weight': [16, 8],
+      'h.0.mlp.c_proj.bias': [8],
+    };
     const init = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, randArray(s.reduce((a, b) => a * b, 1))]));
     const grads = [0, 1, 2].map(() =>
       Object.fromEntries(
@@ -208,40 +218,52 @@ describe('AdamW in place on WebGPU against the cpu backend', { skip }, () => {
         ]),
       ),
     );
-    const runOn = async (backend: string) => {
+    const n = Object.keys(shapes).length;
+    /** 3 steps on `backend`; on webgpu checks which in-place path ran (never the generic fallback). */
+    const runOn = async (backend: string, timed = false) => {
       await initBackend(backend);
       const vars = Object.fromEntries(
-        Object.entries(shapes).map(([n, s]) => {
-          const t = tf.tensor(init[n]!, s);
-          const v = tf.variable(t, true, `adamw-test-${backend}/${n}`);
+        Object.entries(shapes).map(([name, s]) => {
+          const t = tf.tensor(init[name]!, s);
+          const v = tf.variable(t, true, `adamw-test-${backend}-${timed}/${name}`);
           t.dispose(); // as toVariables does: the variable is the buffer's only owner
-          return [n, v];
+          return [name, v];
         }),
       );
       const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+      const steps = () => {
+        for (const g of grads) {
+          const gt = Object.fromEntries(Object.entries(shapes).map(([name, s]) => [name, tf.tensor(g[name]!, s)]));
+          opt.apply(gt, 1e-2);
+          tf.dispose(Object.values(gt));
+        }
+      };
       if (backend === 'webgpu') startCount();
-      for (const g of grads) {
-        const gt = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, tf.tensor(g[n]!, s)]));
-        opt.apply(gt, 1e-2);
-        tf.dispose(Object.values(gt));
+      if (timed) await tf.time(steps);
+      else steps();
+      if (backend === 'webgpu') {
+        const by = stopCount().byProgram;
+        // grouped: GROUP parameters per dispatch; timed (tf.time): the moments twice and each parameter once
+        if (timed) assert.equal(by.get('scion_adam'), 3 * (2 + n));
+        else assert.equal(by.get('scion_adamw_grouped'), 3 * Math.ceil(n / GROUP));
       }
-      // the in-place path ran (not the generic fallback): per step, the moments twice and each parameter once
-      if (backend === 'webgpu') assert.equal(stopCount().byProgram.get('scion_adam'), 3 * (2 + Object.keys(shapes).length));
       const out: Float32Array[] = [];
-      for (const n of Object.keys(shapes))
-        out.push((await vars[n]!.data()) as Float32Array, (await opt.m[n]!.data()) as Float32Array, (await opt.v[n]!.data()) as Float32Array);
+      for (const name of Object.keys(shapes))
+        out.push((await vars[name]!.data()) as Float32Array, (await opt.m[name]!.data()) as Float32Array, (await opt.v[name]!.data()) as Float32Array);
       opt.dispose();
       tf.dispose(Object.values(vars));
       return out;
     };
     const ref = await runOn('cpu');
     const before = tf.memory().numTensors;
-    const got = await runOn('webgpu');
-    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-    got.forEach((a, i) => {
-      let err = 0;
-      for (let j = 0; j < a.length; j++) err = Math.max(err, Math.abs(a[j]! - ref[i]![j]!));
-      assert.ok(err <= 1e-6, `array ${i}: differs by ${err}`);
-    });
+    for (const timed of [false, true]) {
+      const got = await runOn('webgpu', timed);
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      got.forEach((a, i) => {
+        let err = 0;
+        for (let j = 0; j < a.length; j++) err = Math.max(err, Math.abs(a[j]! - ref[i]![j]!));
+        assert.ok(err <= 1e-6, `${timed ? 'timed' : 'grouped'}: array ${i}: differs by ${err}`);
+      });
+    }
   });
 });

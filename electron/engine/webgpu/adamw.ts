@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { adamwGrouped } from './adamw-grouped.ts';
 import { runProgram } from './program.ts';
 
 export interface FlatAdamW {
@@ -37,6 +38,14 @@ export function adamwInPlace(a: FlatAdamW): boolean {
   if (!a.g.size) return false;
   const targets = [a.m, a.v, ...a.params];
   if (targets.some((t) => backend.refCount(t.dataId) !== 1)) return false;
+  if ((backend as unknown as { activeTimers?: unknown }).activeTimers == null) {
+    // GROUP parameters per dispatch (adamw-grouped.ts); under tf.time / tf.profile the
+    // per-parameter programs below, which tfjs can time
+    const { beta1: b1, beta2: b2 } = a;
+    adamwGrouped({ ...a, scalars: [a.lr, b1, 1 - b1, b2, 1 - b2, a.bc1, a.bc2, a.eps, 1 - a.lr * a.weightDecay] });
+    for (const t of targets) cache.get(t.dataId).values = null;
+    return true;
+  }
   const total = a.m.size;
   const moment = (name: string, beta: number, square: boolean) =>
     runProgram(

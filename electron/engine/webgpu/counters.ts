@@ -30,17 +30,21 @@ function hook(): void {
   const submit = backend.submitQueue.bind(backend);
   backend.recordAndSubmit = (program, ...rest) => {
     record(program, ...rest);
-    if (!open) return;
-    open.c.dispatches++;
-    open.last = performance.now();
-    const name = program.shaderKey?.startsWith('scion_') ? program.shaderKey.split('_').slice(0, 2).join('_') : program.constructor.name;
-    open.c.byProgram.set(name, (open.c.byProgram.get(name) ?? 0) + 1);
+    noteDispatch(program.shaderKey?.startsWith('scion_') ? program.shaderKey.split('_').slice(0, 2).join('_') : program.constructor.name);
   };
   backend.submitQueue = () => {
     submit();
     if (open) open.c.submits++;
   };
   hooked = backend;
+}
+
+/** Counts a dispatch Scion recorded itself (not through tfjs's programs). */
+export function noteDispatch(name: string): void {
+  if (!open) return;
+  open.c.dispatches++;
+  open.last = performance.now();
+  open.c.byProgram.set(name, (open.c.byProgram.get(name) ?? 0) + 1);
 }
 
 /** Starts counting (one count at a time). */
