@@ -40,13 +40,17 @@ interface RawBackend {
   uploadToGPU(id: object): void;
 }
 
-export interface GroupedStep {
+/** The buffers of one update: parameters in flat order, their sizes and decay flags, the flat moments and gradient [P]. */
+export interface FlatBuffers {
   params: tf.Variable[];
   sizes: number[];
   decays: boolean[];
   m: tf.Variable;
   v: tf.Variable;
   g: tf.Tensor1D;
+}
+
+export interface GroupedStep extends FlatBuffers {
   /** lr, beta1, 1 - beta1, beta2, 1 - beta2, bc1, bc2, eps, 1 - lr wd */
   scalars: number[];
 }

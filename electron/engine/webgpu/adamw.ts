@@ -1,25 +1,18 @@
 /**
- * AdamW on WebGPU, in place: one dispatch updates the flat first and second moments, then
- * one dispatch per parameter writes its new value into the parameter's own buffer (instead
- * of concatenating every parameter, ~12 element-wise kernels over the flat vector and one
- * slice per parameter). Same float32 arithmetic, in the same order, as AdamW.applyFlat's
+ * AdamW on WebGPU, in place, instead of concatenating every parameter, ~12 element-wise
+ * kernels over the flat vector and one slice per parameter: five parameters per dispatch
+ * (adamw-grouped.ts), or, under tf.time (which times tfjs programs only), one dispatch for
+ * the flat moments and one per parameter writing into the parameter's own buffer. Same float32 arithmetic, in the same order, as AdamW.applyFlat's
  * generic form. In place is only safe for buffers nothing else shares: when a parameter or
  * moment buffer is shared (tfjs refcount above 1) nothing is written and false is returned,
  * so the caller runs the generic form.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { adamwGrouped } from './adamw-grouped.ts';
+import { adamwGrouped, type FlatBuffers } from './adamw-grouped.ts';
 import { runProgram } from './program.ts';
 
-export interface FlatAdamW {
-  params: tf.Variable[];
-  sizes: number[];
-  decays: boolean[];
-  m: tf.Variable;
-  v: tf.Variable;
-  /** The flat gradient [P]. */
-  g: tf.Tensor1D;
+export interface FlatAdamW extends FlatBuffers {
   lr: number;
   beta1: number;
   beta2: number;
