@@ -11,6 +11,8 @@ export interface DispatchCount {
   submits: number;
   /** ms from `start` to the last dispatch recorded. */
   hostMs: number;
+  /** ms of this process's CPU time over the same span (with `cpu`), which other processes' load does not inflate. */
+  cpuMs?: number;
   byProgram: Map<string, number>;
 }
 
@@ -19,7 +21,7 @@ interface Hooked {
   submitQueue: () => void;
 }
 
-let open: { t0: number; last: number; c: DispatchCount } | undefined;
+let open: { t0: number; last: number; cpu0?: NodeJS.CpuUsage; cpuLast?: NodeJS.CpuUsage; c: DispatchCount } | undefined;
 let hooked: Hooked | undefined;
 
 function hook(): void {
@@ -44,20 +46,22 @@ export function noteDispatch(name: string): void {
   if (!open) return;
   open.c.dispatches++;
   open.last = performance.now();
+  if (open.cpu0) open.cpuLast = process.cpuUsage(open.cpu0);
   open.c.byProgram.set(name, (open.c.byProgram.get(name) ?? 0) + 1);
 }
 
-/** Starts counting (one count at a time). */
-export function startCount(): void {
+/** Starts counting (one count at a time); with `cpu`, also the process's CPU time to the last dispatch. */
+export function startCount(cpu = false): void {
   hook();
   const t0 = performance.now();
-  open = { t0, last: t0, c: { dispatches: 0, submits: 0, hostMs: 0, byProgram: new Map() } };
+  open = { t0, last: t0, c: { dispatches: 0, submits: 0, hostMs: 0, byProgram: new Map() }, ...(cpu ? { cpu0: process.cpuUsage() } : {}) };
 }
 
 /** Ends the count and returns it. */
 export function stopCount(): DispatchCount {
   if (!open) throw new Error('stopCount without startCount');
-  const c = { ...open.c, hostMs: open.last - open.t0 };
+  const u = open.cpuLast;
+  const c = { ...open.c, hostMs: open.last - open.t0, ...(open.cpu0 ? { cpuMs: u ? (u.user + u.system) / 1000 : 0 } : {}) };
   open = undefined;
   return c;
 }
