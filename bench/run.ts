@@ -25,6 +25,7 @@ import { formatReport } from './report.ts';
 import { runTorch, type TorchResult } from './torch.ts';
 import { makeRig, type StepKind } from './train-step.ts';
 import { benchThreads, formatThreads, LARGER_CPU_CONFIG, type ThreadBench } from './threads.ts';
+import { benchWebgpu, formatWebgpu, type WebgpuBench } from './webgpu.ts';
 
 export interface Measurement {
   backend: BackendName;
@@ -56,6 +57,8 @@ export interface BenchResult {
   growth?: unknown;
   /** Thread scaling of the training step on wasm (bench/threads.ts). */
   threads?: ThreadBench;
+  /** webgpu: Scion's WGSL kernels off and on, with dispatch counts (bench/webgpu.ts). */
+  webgpu?: WebgpuBench;
 }
 
 interface Args {
@@ -222,6 +225,10 @@ async function main(): Promise<void> {
       log(`bench: backend ${name} not available: ${(e as Error).message}`);
       continue;
     }
+    if (name === 'webgpu') {
+      result.webgpu = await benchWebgpu(args.configs, args.steps, args.budgetMs, log);
+      continue;
+    }
     const kinds: StepKind[] = args.baseline && name !== 'cpu' ? ['baseline', 'engine'] : ['engine'];
     for (const bc of args.configs) {
       for (const m of await measureKinds(kinds, bc, name, args)) {
@@ -273,7 +280,8 @@ async function main(): Promise<void> {
       result.growth = mod.benchGrowth ? await mod.benchGrowth() : { ok: false, reason: 'bench-growth.ts exports no benchGrowth()' };
     }
   }
-  const report = formatReport(result) + (result.threads ? '\n' + formatThreads(result.threads) : '');
+  const report =
+    formatReport(result) + (result.threads ? '\n' + formatThreads(result.threads) : '') + (result.webgpu ? '\n\n' + formatWebgpu(result.webgpu) : '');
   (args.json ? process.stderr : process.stdout).write(report + '\n');
   const out = args.out ?? join(process.cwd(), 'bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(out), { recursive: true });

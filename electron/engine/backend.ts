@@ -8,11 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { ScionError } from './errors.ts';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/wasm-kernels.ts';
+import { type AdapterReport, autoRefusal, probeAdapter } from './webgpu/adapter.ts';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
-/** The automatic order. WebGPU is only used when asked for. */
-const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The automatic order. WebGPU only on a hardware adapter (webgpu/adapter.ts), never a software one. */
+const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BackendAttempt {
   name: BackendName;
@@ -27,10 +28,13 @@ export interface BackendInfo {
   tfBackend: string;
   attempts: BackendAttempt[];
   versions: Record<string, string>;
+  /** The WebGPU adapter, when one was found (used or not). */
+  gpuAdapter?: AdapterReport;
 }
 
 const require = createRequire(import.meta.url);
 let current: BackendInfo | undefined;
+let gpuAdapter: AdapterReport | undefined;
 
 function packageVersion(pkg: string): string | undefined {
   try {
@@ -57,7 +61,7 @@ function withoutNewProcessHandlers<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
-async function tryBackend(name: BackendName): Promise<void> {
+async function tryBackend(name: BackendName, auto: boolean): Promise<void> {
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow': {
@@ -77,21 +81,9 @@ async function tryBackend(name: BackendName): Promise<void> {
     }
     case 'webgpu': {
       await withoutNewProcessHandlers(async () => {
-        const g = globalThis as { navigator?: { gpu?: unknown } };
-        if (!g.navigator?.gpu) {
-          // Node: Dawn through the `webgpu` package (an ES module, optional dependency).
-          let webgpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
-          try {
-            webgpu = (await import('webgpu')) as unknown as typeof webgpu;
-          } catch (e) {
-            throw new Error(`navigator.gpu is not available and the \`webgpu\` package (Dawn for Node) could not load: ${firstLine(e)}`);
-          }
-          Object.assign(globalThis, webgpu.globals);
-          Object.defineProperty(globalThis, 'navigator', { value: { gpu: webgpu.create([]) }, configurable: true });
-        }
-        const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<unknown> } } }).navigator.gpu;
-        if (!(await gpu.requestAdapter()))
-          throw new Error('WebGPU found no adapter (no GPU, or no Vulkan/Metal/D3D12 driver: on Linux install libvulkan1 and the GPU vendor driver)');
+        gpuAdapter ??= await probeAdapter();
+        const refusal = auto ? autoRefusal(gpuAdapter) : undefined;
+        if (refusal) throw new Error(refusal);
         await import('@tensorflow/tfjs-backend-webgpu');
         if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not initialise');
       });
@@ -136,9 +128,9 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
   const attempts: BackendAttempt[] = [];
   for (const name of order) {
     try {
-      await tryBackend(name);
+      await tryBackend(name, want === 'auto');
       attempts.push({ name, ok: true });
-      current = { name, tfBackend: tf.getBackend(), attempts, versions: versions() };
+      current = { name, tfBackend: tf.getBackend(), attempts, versions: versions(), ...(gpuAdapter ? { gpuAdapter } : {}) };
       return current;
     } catch (e) {
       attempts.push({ name, ok: false, reason: firstLine(e) });

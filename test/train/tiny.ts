@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../../electron/engine/backend.ts';
-import type { GPT2Config } from '../../electron/engine/models/config.ts';
+import type { GPT2Config, ModelConfig } from '../../electron/engine/models/config.ts';
 import { disposeParams, saveModel } from '../../electron/engine/models/model.ts';
 import { initParams } from '../../electron/engine/train/init.ts';
 
@@ -19,7 +19,7 @@ export const TINY: GPT2Config = {
 };
 
 /** Writes a randomly initialised model (no tokenizer.json: bytes) and returns its folder. */
-export async function makeTinyModel(root: string, cfg: GPT2Config = TINY, name = 'tiny-model'): Promise<string> {
+export async function makeTinyModel(root: string, cfg: ModelConfig = TINY, name = 'tiny-model'): Promise<string> {
   await initBackend();
   const dir = path.join(root, name);
   const params = initParams(cfg, 7);

@@ -4,6 +4,13 @@ import type { ModelConfig } from '../models/config.ts';
 import { forward } from '../models/family.ts';
 import { pickLabels } from '../models/layers.ts';
 import type { Params } from '../models/params.ts';
+import { nllRows as webgpuNllRows, webgpuKernelsOn } from '../webgpu/ops.ts';
+
+/** -log softmax(logits)[label] per row: logits [N, V], labels [N]. Returns [N]. */
+export function nllRows(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  if (webgpuKernelsOn()) return webgpuNllRows(logits, labels);
+  return tf.neg(pickLabels(tf.logSoftmax(logits) as tf.Tensor2D, labels));
+}
 
 /**
  * Mean cross-entropy of predicting `targets` [B, T] from `inputs` [B, T] (targets are the
@@ -13,9 +20,7 @@ export function meanLoss(cfg: ModelConfig, p: Params, inputs: tf.Tensor2D, targe
   return tf.tidy(() => {
     const { logits } = forward(cfg, p, inputs); // [B, T, V]
     const [b, t, v] = logits.shape;
-    const logp = tf.logSoftmax(tf.reshape(logits, [b * t, v])) as tf.Tensor2D; // [B*T, V]
-    const picked = pickLabels(logp, tf.reshape(targets, [-1]) as tf.Tensor1D); // [B*T]
-    return tf.neg(tf.mean(picked)) as tf.Scalar;
+    return tf.mean(nllRows(tf.reshape(logits, [b * t, v]) as tf.Tensor2D, tf.reshape(targets, [-1]) as tf.Tensor1D)) as tf.Scalar; // mean of [B*T]
   });
 }
 
@@ -26,8 +31,7 @@ export async function lossAndCorrect(cfg: ModelConfig, p: Params, inputs: tf.Ten
     const [b, t, v] = logits.shape;
     const flat = tf.reshape(logits, [b * t, v]) as tf.Tensor2D;
     const labels = tf.reshape(targets, [-1]) as tf.Tensor1D;
-    const logp = tf.logSoftmax(flat) as tf.Tensor2D;
-    const nll = tf.neg(tf.sum(pickLabels(logp, labels)));
+    const nll = tf.sum(nllRows(flat, labels));
     const hits = tf.sum(tf.cast(tf.equal(tf.argMax(flat, 1), labels), 'float32'));
     return [nll, hits];
   });

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT2Config } from './config.ts';
-import { affineIO, causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, matmulOI, splitHeads } from './layers.ts';
+import { affineIO, causalMask, causalSelfAttentionQkv, embed, geluErf, geluTanh, layerNorm, matmulOI } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 /** Every tensor of the checkpoint, with its HF name and shape. */
@@ -50,8 +50,6 @@ export function gpt2CanonicalName(name: string): string {
 /** Logits [B, T, V] for token ids [B, T]. */
 export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const [b, t] = ids.shape;
-  const d = c.nEmbd;
-  const hd = d / c.nHead;
   const hidden: tf.Tensor2D[] = [];
   const logits = tf.tidy(() => {
     const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
@@ -68,8 +66,7 @@ export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: Fo
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
       const h1 = layerNorm(x, v1('ln_1.weight'), v1('ln_1.bias'), c.layerNormEpsilon);
       const qkv = affineIO(h1, w('attn.c_attn.weight'), v1('attn.c_attn.bias')); // [B*T, 3D]
-      const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, D]
-      const a = causalAttention(splitHeads(q, b, t, c.nHead, hd), splitHeads(k, b, t, c.nHead, hd), splitHeads(v, b, t, c.nHead, hd), mask); // [B*T, D]
+      const a = causalSelfAttentionQkv(qkv, b, t, c.nHead, mask); // [B*T, D]
       x = tf.add(x, affineIO(a, w('attn.c_proj.weight'), v1('attn.c_proj.bias')));
       const h2 = layerNorm(x, v1('ln_2.weight'), v1('ln_2.bias'), c.layerNormEpsilon);
       const m = act(affineIO(h2, w('mlp.c_fc.weight'), v1('mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, F]

@@ -2,9 +2,12 @@
  * The building blocks both model families share, written so that every backend can train
  * them: matrix products whose gradients use explicit transposes (the wasm backend's
  * transposed matMul paths are 10-25x slower), and an embedding lookup and label pick whose
- * gradients use scatterND (the wasm backend has no gradient for gather).
+ * gradients use scatterND (the wasm backend has no gradient for gather). On WebGPU the same
+ * functions run Scion's WGSL kernels instead (webgpu/ops.ts), one dispatch where the generic
+ * form takes several.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as wg from '../webgpu/ops.ts';
 
 /** The result of a custom-gradient op's forward part. */
 interface CustomResult {
@@ -28,6 +31,7 @@ function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) =
 
 /** y = x · W for x [N, in] and W [in, out] (GPT-2 Conv1D layout). Returns [N, out]. */
 export function matmulIO(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.matmul(x, w, false);
   const f = customOp((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, b]);
     return {
@@ -44,6 +48,7 @@ export function matmulIO(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 
 /** y = x · Wᵀ for x [N, in] and W [out, in] (torch Linear layout). Returns [N, out]. */
 export function matmulOI(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.matmul(x, w, true);
   const f = customOp((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, b]);
     return {
@@ -148,6 +153,7 @@ function columnSums(x: tf.Tensor2D): tf.Tensor1D {
 
 /** y = x · W + b for x [N, in], W [in, out] (GPT-2 Conv1D layout), b [out]. One tape node. Returns [N, out]. */
 export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.affineIO(x, w, b);
   const f = customOp((a: tf.Tensor, wt: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, wt]);
     return {
@@ -168,6 +174,7 @@ export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Ten
  * written out (one tape node, row means instead of the generic broadcast reductions).
  */
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.norm(x, gain, bias, eps);
   const f = customOp((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const mean = tf.mean(xi, -1, true); // [N, 1]
     const xc = tf.sub(xi, mean); // [N, D]
@@ -190,6 +197,7 @@ export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, 
 
 /** RMSNorm as HF Llama: x * rsqrt(mean(x^2) + eps) * weight. x [N, D]. Gradient written out. */
 export function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.norm(x, weight, undefined, eps);
   const f = customOp((xi: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
     const r = tf.rsqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps)); // [N, 1]
     const xr = tf.mul(xi, r); // [N, D]
@@ -215,6 +223,7 @@ export function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Te
  * s + x s (1 - s) 2 sqrt(2/pi) (1 + 3 · 0.044715 x^2), s = sigmoid(2u).
  */
 export function geluTanh(x: tf.Tensor): tf.Tensor {
+  if (wg.webgpuKernelsOn()) return wg.geluTanh(x);
   const c2 = 2 * Math.sqrt(2 / Math.PI);
   const f = customOp((xi: tf.Tensor, save: tf.GradSaveFunc) => {
     const x2 = tf.square(xi);
@@ -230,6 +239,12 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
     };
   });
   return f(x);
+}
+
+/** SiLU(gate) * up (Llama's MLP), gate and up of one shape. */
+export function siluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  if (wg.webgpuKernelsOn()) return wg.siluMul(gate, up);
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
 }
 
 /** GELU, exact erf form. */
@@ -253,6 +268,7 @@ export function causalMask(t: number): tf.Tensor2D {
  * uses only plain (untransposed) batched products.
  */
 export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.causalAttention(q, k, v); // causal by construction: `mask` unused
   const [b, h, t, hd] = q.shape;
   const kvHeads = k.shape[1];
   const r = h / kvHeads;
@@ -279,6 +295,18 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   const out = f(tf.reshape(q, [b, kvHeads, r * t, hd]), k, v) as tf.Tensor4D; // [B, K, r*T, hd]
   if (rowMask !== mask) rowMask.dispose();
   return tf.reshape(tf.transpose(tf.reshape(out, [b, h, t, hd]), [0, 2, 1, 3]), [b * t, h * hd]); // [B*T, H*hd]
+}
+
+/**
+ * Causal self-attention from a fused projection qkv [B*T, 3 H hd] (q | k | v side by side,
+ * GPT-2's c_attn). `mask` is the [T, T] additive causal mask. Returns [B*T, H*hd]. On WebGPU
+ * the kernels read qkv as it is; elsewhere it is split into heads first.
+ */
+export function causalSelfAttentionQkv(qkv: tf.Tensor2D, b: number, t: number, h: number, mask: tf.Tensor2D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.causalAttentionQkv(qkv, b, t, h);
+  const hd = qkv.shape[1] / (3 * h);
+  const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each [B*T, H*hd]
+  return causalAttention(splitHeads(q, b, t, h, hd), splitHeads(k, b, t, h, hd), splitHeads(v, b, t, h, hd), mask);
 }
 
 /** [B*T, H*hd] -> [B, H, T, hd] */

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
-import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, splitHeads } from './layers.ts';
+import { ropeHeads as webgpuRopeHeads, webgpuKernelsOn } from '../webgpu/ops.ts';
+import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
@@ -101,6 +102,18 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.T
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
 }
 
+/** x [B*T, heads*hd] split into heads [B, heads, T, hd] with RoPE applied (one kernel on WebGPU). */
+export function ropeSplitHeads(
+  x: tf.Tensor2D,
+  heads: number,
+  b: number,
+  t: number,
+  r: { cos: tf.Tensor2D; sin: tf.Tensor2D; rot: tf.Tensor2D; rotT: tf.Tensor2D },
+): tf.Tensor4D {
+  if (webgpuKernelsOn()) return webgpuRopeHeads(x, r.cos, r.sin, b, t, heads);
+  return applyRope(splitHeads(x, b, t, heads, x.shape[1] / heads), r.cos, r.sin, r.rot, r.rotT);
+}
+
 export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const [b, t] = ids.shape;
   const hd = c.headDim;
@@ -112,6 +125,7 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
     const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
     const rot = rotateHalfMatrix(hd);
     const rotT = tf.transpose(rot); // [hd, hd]
+    const ropeHeads = (x: tf.Tensor2D, heads: number) => ropeSplitHeads(x, heads, b, t, { cos, sin, rot, rotT });
     const qd = c.numAttentionHeads * hd;
     const kvd = c.numKeyValueHeads * hd;
     for (let i = 0; i < c.numHiddenLayers; i++) {
@@ -121,15 +135,15 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
       // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
       const wqkv = tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D;
       const [qf, kf, vf] = tf.split(matmulOI(h1, wqkv), [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
-      const q = applyRope(splitHeads(qf, b, t, c.numAttentionHeads, hd), cos, sin, rot, rotT); // [B, H, T, hd]
-      const k = applyRope(splitHeads(kf, b, t, c.numKeyValueHeads, hd), cos, sin, rot, rotT); // [B, K, T, hd]
+      const q = ropeHeads(qf, c.numAttentionHeads); // [B, H, T, hd]
+      const k = ropeHeads(kf, c.numKeyValueHeads); // [B, K, T, hd]
       const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
       const a = causalAttention(q, k, v, mask); // [B*T, H*hd]
       x = tf.add(x, matmulOI(a, w('self_attn.o_proj.weight')));
       const h2 = rmsNorm(x, param(p, pre + 'post_attention_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
       const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]
       const up = matmulOI(h2, w('mlp.up_proj.weight')); // [B*T, F]
-      const m = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D; // SiLU(gate) * up
+      const m = siluMul(gate, up) as tf.Tensor2D; // SiLU(gate) * up, [B*T, F]
       x = tf.add(x, matmulOI(m, w('mlp.down_proj.weight')));
       if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
     }

@@ -22,6 +22,9 @@
  * released at the next update.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamwInPlace, type FlatAdamW } from '../webgpu/adamw.ts';
+import type { FlatBuffers } from '../webgpu/adamw-grouped.ts';
+import { webgpuKernelsOn } from '../webgpu/ops.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -163,9 +166,9 @@ export class AdamW {
   }
 
   /** Calls `fn` with each parameter's new value, put together from its pieces' values as they come out of `each` (one call per group). */
-  private assemble(each: (g: Group) => tf.Tensor[], fn: (name: string, value: tf.Tensor) => void): void {
+  private assemble(each: (g: Group) => tf.Tensor[], fn: (name: string, value: tf.Tensor) => void, groups: readonly Group[] = this.groups): void {
     const pending = new Map<string, tf.Tensor[]>();
-    for (const g of this.groups) {
+    for (const g of groups) {
       const parts = tf.tidy(() => each(g));
       g.pieces.forEach((p, i) => {
         const part = parts[i]!;
@@ -229,6 +232,25 @@ export class AdamW {
   }
 
   /**
+   * WebGPU (Scion's kernels on): updates a group of whole parameters in place, several parameters
+   * per dispatch (webgpu/adamw.ts), with the same float32 arithmetic as the generic form below.
+   * False when it does not apply (another backend, a group of row pieces, shared buffers).
+   */
+  private inPlace(grp: Group, grads: Record<string, tf.Tensor>, scale: number, h: Omit<FlatAdamW, keyof FlatBuffers>): boolean {
+    if (!webgpuKernelsOn() || !grp.pieces.every((p) => p.whole)) return false;
+    const g = tf.tidy(() => {
+      const raw = groupConcat(grp.pieces, grads, 'gradient'); // [total]
+      return scale === 1 ? raw : (tf.mul(raw, scale) as tf.Tensor1D);
+    });
+    try {
+      const params = grp.pieces.map((p) => this.params[p.name]!);
+      return adamwInPlace({ ...h, params, sizes: grp.sizes, decays: grp.pieces.map(() => grp.decays), m: grp.m, v: grp.v, g });
+    } finally {
+      g.dispose();
+    }
+  }
+
+  /**
    * Applies one update with learning rate `lr` from gradients `grads` by parameter name (not
    * disposed), each multiplied by `scale` first (the clipping factor; 1 leaves them as they are).
    */
@@ -238,6 +260,7 @@ export class AdamW {
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.opts;
     const bc1 = 1 - Math.pow(b1, this.t);
     const bc2 = 1 - Math.pow(b2, this.t);
+    const generic = this.groups.filter((grp) => !this.inPlace(grp, grads, scale, { lr, beta1: b1, beta2: b2, eps, weightDecay, bc1, bc2 }));
     this.assemble(
       (grp) => {
         const raw = groupConcat(grp.pieces, grads, 'gradient'); // [total]
@@ -252,6 +275,7 @@ export class AdamW {
         return this.unflatten(grp, tf.sub(decayed, tf.mul(step, lr)));
       },
       (n, x) => this.params[n]!.assign(tf.reshape(x, this.params[n]!.shape)),
+      generic,
     );
   }
 
