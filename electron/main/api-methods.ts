@@ -24,6 +24,7 @@ export const API_METHODS = [
   'job.list',
   'experiment.start',
   'experiment.results',
+  'sample.start',
 ] as const satisfies readonly ApiMethod[];
 type Missing = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 const everyMethodListed: Missing extends never ? true : Missing = true;

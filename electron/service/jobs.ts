@@ -101,8 +101,10 @@ export class JobManager {
     this.runner.submit(id, spec, {
       onStart: (pid) => {
         void (async () => {
-          await update({ status: 'running', ...(pid !== undefined ? { pid } : {}) });
+          // the entry first (a training session turns running), then the job's status event,
+          // so a UI refreshing on that event reads the entry as running
           await s.started?.();
+          await update({ status: 'running', ...(pid !== undefined ? { pid } : {}) });
         })().catch((e: unknown) => void this.log(id, `could not record the start: ${errorMessage(e)}`));
       },
       onMessage: (msg) => {
@@ -112,6 +114,8 @@ export class JobManager {
           const point = toMetricPoint(msg.point);
           if (point) this.emit({ type: 'metric', jobId: id, point });
         } else if (msg.type === 'log') void this.log(id, msg.line);
+        else if (msg.type === 'text') this.emit({ type: 'text', jobId: id, modelId: msg.modelId, piece: msg.piece });
+        else if (msg.type === 'backend') void update({ backend: msg.name }).catch(() => undefined);
         else if (msg.type === 'result') this.emit({ type: 'result', jobId: id, result: msg.result });
         else if (msg.type === 'error') void this.log(id, `error: ${msg.message}`);
         s.onMessage?.(msg);

@@ -26,6 +26,7 @@ import { experimentResults, startExperiment } from './experiment.ts';
 import { previewGrowth, startGrow } from './grow.ts';
 import { JobManager, jobInfo } from './jobs.ts';
 import { addRecent, defaultRecentFile, readRecent } from './recent.ts';
+import { startSample } from './sample.ts';
 import { watchChanges } from './watch-changes.ts';
 import { readPoints, recoverTrainings, resumeTraining, startTraining } from './train.ts';
 
@@ -156,6 +157,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     'job.list': async () => [...current().project.jobs.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(jobInfo),
     'experiment.start': async (p) => startExperiment(current().project, current().jobs, p),
     'experiment.results': async (p) => experimentResults(current().project, p.jobId),
+    'sample.start': async (p) => startSample(current().project, current().jobs, p),
   };
 
   const ready = opts.projectDir

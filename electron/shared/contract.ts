@@ -178,7 +178,7 @@ export interface TrainingEntry {
   createdAt: string;
 }
 
-export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'import' | 'export';
+export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'sample' | 'import' | 'export';
 
 export interface JobInfo {
   id: Id;
@@ -187,6 +187,8 @@ export interface JobInfo {
   title: string;
   /** The entry the job produces or works on (training id, model id, ...). */
   entryId?: Id;
+  /** The backend the job's worker ran on (what `auto` resolved to), once it started. */
+  backend?: string;
   error?: string;
   createdAt: string;
 }
@@ -195,6 +197,8 @@ export type JobEvent =
   | { type: 'progress'; jobId: Id; step: number; total: number; loss?: number; tokensPerSecond?: number; etaSeconds?: number }
   | { type: 'metric'; jobId: Id; point: MetricPoint }
   | { type: 'log'; jobId: Id; line: string }
+  /** A piece of text sampled from `modelId` (a sample job streams each model's text in turn). */
+  | { type: 'text'; jobId: Id; modelId: Id; piece: string }
   | { type: 'status'; jobId: Id; job: JobInfo }
   | { type: 'result'; jobId: Id; result: unknown }
   /** Another process (a CLI run with --project) changed the open project's entries: read project.state again. */
@@ -226,6 +230,18 @@ export interface ShapePreview {
   flopsPerToken?: number;
 }
 
+/** The same prompt, seed and sampling settings on each model (`scion generate`). */
+export interface SampleRequest {
+  modelIds: Id[];
+  prompt: string;
+  tokens: number;
+  /** 0 is greedy. */
+  temperature: number;
+  /** 0 keeps every token. */
+  topK: number;
+  seed: number;
+}
+
 /** Every request the UI can make: method name -> [params, result]. */
 export interface ScionApi {
   'app.info': [Record<string, never>, { version: string; backend: string; mode: 'electron' | 'browser' }];
@@ -249,6 +265,8 @@ export interface ScionApi {
   'job.cancel': [{ jobId: Id; pause?: boolean }, JobInfo];
   'job.list': [Record<string, never>, JobInfo[]];
   'experiment.start': [ExperimentRequest, JobInfo];
+  /** Samples text from each model; the text streams as `text` events, then the job's result. */
+  'sample.start': [SampleRequest, JobInfo];
   /** results.json of a finished experiment job (format 'scion-experiment/1'). */
   'experiment.results': [{ jobId: Id }, Record<string, unknown>];
 }

@@ -390,6 +390,7 @@ export function jobInfo(r: JobRecord): JobInfo {
     status: r.status,
     title: r.title,
     ...(r.entryId !== undefined ? { entryId: r.entryId } : {}),
+    ...(r.backend !== undefined ? { backend: r.backend } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
     createdAt: r.createdAt,
   };

@@ -14,6 +14,7 @@ import type {
   JobInfo,
   ModelEntry,
   ModelShape,
+  SampleRequest,
   TrainingEntry,
   TrainSettings,
 } from '../shared/contract.ts';
@@ -150,7 +151,7 @@ export const trainingEntrySchema = z.object({
   createdAt: isoDate,
 }) satisfies z.ZodType<TrainingEntry>;
 
-export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'import', 'export']);
+export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'sample', 'import', 'export']);
 export const jobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
 
 export const jobInfoSchema = z.object({
@@ -159,6 +160,7 @@ export const jobInfoSchema = z.object({
   status: jobStatusSchema,
   title: z.string(),
   entryId: idSchema.optional(),
+  backend: z.string().optional(),
   error: z.string().optional(),
   createdAt: isoDate,
 }) satisfies z.ZodType<JobInfo>;
@@ -262,6 +264,14 @@ export const apiParamSchemas = {
     settings: trainSettingsSchema.partial(),
   }),
   'experiment.results': z.strictObject({ jobId: idSchema }),
+  'sample.start': z.strictObject({
+    modelIds: z.array(idSchema).min(1, 'pick at least one model').max(16),
+    prompt: z.string().min(1, 'write a prompt to start from').max(10_000),
+    tokens: z.number().int().min(1).max(2048),
+    temperature: z.number().min(0).max(10),
+    topK: z.number().int().min(0),
+    seed: z.number().int().nonnegative(),
+  }) satisfies z.ZodType<SampleRequest>,
 } satisfies Record<ApiMethod, z.ZodType>;
 
 /** One readable line per problem: `field: what is wrong`. */

@@ -9,7 +9,7 @@ import { readableError } from '../bridge/api-error.ts';
 import type { AppBridge } from '../bridge/app-bridge.ts';
 import { withTimeout } from '../bridge/request-timeout.ts';
 
-export type Screen = 'projects' | 'models' | 'grow' | 'datasets' | 'evaluations' | 'training' | 'experiments';
+export type Screen = 'projects' | 'models' | 'grow' | 'datasets' | 'evaluations' | 'training' | 'experiments' | 'sample';
 
 export const useAppStore = defineStore('app', () => {
   const bridge = shallowRef<AppBridge | undefined>();

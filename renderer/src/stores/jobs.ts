@@ -17,6 +17,8 @@ export const useJobsStore = defineStore('jobs', () => {
   const progress = ref<Record<Id, Progress>>({});
   const results = ref<Record<Id, unknown>>({});
   const logs = ref<Record<Id, string[]>>({});
+  /** Sampled text per job, per model, as it streams. */
+  const samples = ref<Record<Id, Record<Id, string>>>({});
   /** Metric points per training session id. */
   const metrics = ref<Record<Id, MetricPoint[]>>({});
   /** Metric points that arrived before their job's entry id was known. */
@@ -64,6 +66,11 @@ export const useJobsStore = defineStore('jobs', () => {
       case 'log':
         (logs.value[e.jobId] ??= []).push(e.line);
         break;
+      case 'text': {
+        const byModel = (samples.value[e.jobId] ??= {});
+        byModel[e.modelId] = (byModel[e.modelId] ?? '') + e.piece;
+        break;
+      }
       case 'result':
         results.value[e.jobId] = e.result;
         break;
@@ -100,5 +107,5 @@ export const useJobsStore = defineStore('jobs', () => {
     return Object.values(jobs.value).find((j) => j.entryId === entryId && (j.status === 'running' || j.status === 'queued'));
   }
 
-  return { jobs, progress, results, logs, metrics, track, handle, finished, loadMetrics, sync, activeFor };
+  return { jobs, progress, results, logs, samples, metrics, track, handle, finished, loadMetrics, sync, activeFor };
 });
