@@ -22,6 +22,7 @@ export const API_METHODS = [
   'train.metrics',
   'job.cancel',
   'job.list',
+  'job.log',
   'experiment.start',
   'experiment.results',
   'sample.start',

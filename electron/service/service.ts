@@ -155,6 +155,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     'train.metrics': async (p) => readPoints(current().project.get('trainings', p.trainingId).runDir),
     'job.cancel': async (p) => current().jobs.cancel(p.jobId, p.pause ?? false),
     'job.list': async () => [...current().project.jobs.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(jobInfo),
+    'job.log': async (p) => current().jobs.readLog(p.jobId),
     'experiment.start': async (p) => startExperiment(current().project, current().jobs, p),
     'experiment.results': async (p) => experimentResults(current().project, p.jobId),
     'sample.start': async (p) => startSample(current().project, current().jobs, p),

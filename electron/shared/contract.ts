@@ -147,9 +147,10 @@ export interface ExperimentRequest {
   settings: Partial<TrainSettings>;
 }
 
+/** One step of a run's metrics.jsonl; step 0 has only the validation loss before training. */
 export interface MetricPoint {
   step: number;
-  train_loss: number;
+  train_loss?: number;
   lr: number;
   tokens: number;
   time: number;
@@ -264,6 +265,8 @@ export interface ScionApi {
   /** `pause: true` marks a training session paused rather than cancelled (both resume with train.resume). */
   'job.cancel': [{ jobId: Id; pause?: boolean }, JobInfo];
   'job.list': [Record<string, never>, JobInfo[]];
+  /** The job's log (jobs/<id>/log.txt), its last 256 KiB. */
+  'job.log': [{ jobId: Id }, { lines: string[]; truncated: boolean }];
   'experiment.start': [ExperimentRequest, JobInfo];
   /** Samples text from each model; the text streams as `text` events, then the job's result. */
   'sample.start': [SampleRequest, JobInfo];

@@ -247,6 +247,7 @@ export const apiParamSchemas = {
   'train.metrics': z.strictObject({ trainingId: idSchema }),
   'job.cancel': z.strictObject({ jobId: idSchema, pause: z.boolean().optional() }),
   'job.list': empty,
+  'job.log': z.strictObject({ jobId: idSchema }),
   'experiment.start': z.strictObject({
     name: nameSchema,
     sourceId: idSchema,

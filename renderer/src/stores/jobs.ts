@@ -3,7 +3,7 @@
  * training session, and results. Fed by the bridge's event stream, never by polling.
  */
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { computed, ref } from 'vue';
 import type { Id, JobEvent, JobInfo, MetricPoint } from '../../../electron/shared/contract.ts';
 import { mergePoints } from '../lib/curves.ts';
 import { useAppStore } from './app.ts';
@@ -103,9 +103,18 @@ export const useJobsStore = defineStore('jobs', () => {
     for (const j of (await app.attempt('job.list', {})) ?? []) track(j);
   }
 
+  /** The backend the most recent job ran on (what `auto` resolved to), once one has started. */
+  const lastBackend = computed(
+    () =>
+      Object.values(jobs.value)
+        .filter((j) => j.backend)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .at(-1)?.backend,
+  );
+
   function activeFor(entryId: Id): JobInfo | undefined {
     return Object.values(jobs.value).find((j) => j.entryId === entryId && (j.status === 'running' || j.status === 'queued'));
   }
 
-  return { jobs, progress, results, logs, samples, metrics, track, handle, finished, loadMetrics, sync, activeFor };
+  return { jobs, progress, results, logs, samples, metrics, lastBackend, track, handle, finished, loadMetrics, sync, activeFor };
 });
