@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -215,6 +215,35 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
     assert.equal(await chart.getAttribute('data-scale'), 'log');
     assert.equal(await chart.getAttribute('data-clipped'), '0');
     await shot(page, 'training-diverged-log');
+  });
+
+  await step('two tabs: each has its own project; a dataset added in one lands in its project', async () => {
+    const tab2 = await fx.app().browser.newPage({ viewport: { width: 1320, height: 900 } });
+    await tab2.goto(fx.app().served.url);
+    await tab2.getByTestId('import-path').waitFor();
+    await tab2.getByTestId('nav-projects').click();
+    await tab2.getByTestId('create-dir').fill(join(home(), 'other'));
+    await tab2.getByTestId('create-name').fill('other');
+    await tab2.getByTestId('create-project').click();
+    await tab2.getByTestId('import-path').waitFor();
+    // tab 1 did not switch: it adds a dataset to its own project
+    await byId('nav-datasets').click();
+    await byId('dataset-path').fill(join(home(), 'val.txt'));
+    await byId('dataset-name').fill('extra');
+    await byId('dataset-add').click();
+    await byId('dataset-extra').waitFor({ timeout: 30_000 });
+    assert.equal(readdirSync(join(project(), 'datasets')).length, 3);
+    assert.ok(!existsSync(join(home(), 'other', 'datasets')) || readdirSync(join(home(), 'other', 'datasets')).length === 0, 'nothing in the other project');
+    await tab2.getByTestId('nav-datasets').click();
+    assert.equal(await tab2.getByTestId('dataset-extra').count(), 0);
+    assert.match((await tab2.locator('nav .foot').textContent()) ?? '', /other/);
+    // a reload keeps each tab's project
+    await page.reload();
+    await byId('nav-datasets').click();
+    await byId('dataset-extra').waitFor();
+    assert.match((await page.locator('nav .foot').textContent()) ?? '', /practice/);
+    await tab2.close();
+    await expectNoError();
   });
 
   await step('backend: the footer and the model details name the backend the jobs ran on, not "auto"', async () => {
