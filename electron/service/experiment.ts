@@ -3,6 +3,8 @@
  * report.md/html) is jobs/<id>/experiment; a stopped or interrupted experiment continues
  * when started again into the same folder (finished runs are reused).
  */
+import type { ExperimentResults } from '../engine/experiment/results.ts';
+import { measuredLines } from '../engine/report/measured.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ExperimentRequest, Id, JobInfo } from '../shared/contract.ts';
@@ -52,5 +54,7 @@ export async function experimentResults(project: Project, jobId: Id): Promise<Re
   if (job.kind !== 'experiment') throw new ScionError(`job '${jobId}' is a ${job.kind} job, not an experiment`, 'E_INVALID');
   const file = path.join(experimentDir(project, jobId), 'results.json');
   if (!existsSync(file)) throw new ScionError(`experiment '${job.title}' has no results yet (it is ${job.status})`, 'E_JOB_STATE', file);
-  return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  const doc = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  // what was measured, as the written reports lead with it (the UI does not import the engine)
+  return doc['format'] === 'scion-experiment/1' && Array.isArray(doc['runs']) ? { ...doc, measured: measuredLines(doc as unknown as ExperimentResults) } : doc;
 }

@@ -63,8 +63,14 @@ export interface DatasetEntry {
 
 export interface EvalMetrics {
   loss: number;
+  /** Standard error of the loss over the windows (absent for one window, and in older entries). */
+  lossStdErr?: number;
+  /** Mean loss of each window (consecutive windows from the start), for paired comparisons. */
+  windowLosses?: number[];
   perplexity: number;
+  /** Share of next tokens predicted exactly (top-1). */
   accuracy: number;
+  /** Predictions scored: windows x (ctx - 1). */
   tokens: number;
   windows: number;
   ctx: number;

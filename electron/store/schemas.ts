@@ -99,6 +99,8 @@ export const datasetEntrySchema = z.object({
 
 export const evalMetricsSchema = z.object({
   loss: finite,
+  lossStdErr: z.number().nonnegative().optional(),
+  windowLosses: z.array(z.number()).max(100_000).optional(),
   perplexity: z.number(),
   accuracy: finite,
   tokens: z.number().int().nonnegative(),

@@ -202,3 +202,18 @@ export function appFixture(prefix: string, prepare: (home: string) => void = () 
   });
   return { skip, home: () => home, app: () => app!, page: () => app!.page };
 }
+
+/** Runs a 10-step HyperCloning-vs-scratch experiment from the Experiments screen and waits for its report (or an error). */
+export async function runSmallExperiment(page: Page, source: string, val: string): Promise<void> {
+  const byId = (id: string) => page.getByTestId(id);
+  await byId('nav-experiments').click();
+  await byId('exp-source').selectOption({ label: source });
+  await byId('exp-val').selectOption({ label: val });
+  await byId('exp-methods').fill('hypercloning,scratch');
+  await byId('exp-steps').fill('10');
+  await byId('exp-batch').fill('2');
+  await byId('exp-ctx').fill('32');
+  await byId('exp-eval-every').fill('5');
+  await byId('exp-start').click();
+  await byId('experiment-report').or(byId('error')).waitFor({ timeout: 180_000 });
+}

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { appFixture, expectNoError as expectNoBanner, flowSteps, REPO, shot, waitUntil } from './harness.ts';
+import { appFixture, expectNoError as expectNoBanner, flowSteps, REPO, runSmallExperiment, shot, waitUntil } from './harness.ts';
 
 const FIXTURE = join(REPO, 'test', 'fixtures', 'hf', 'gpt2-shakespeare-d64-l2');
 const fx = appFixture('scion-e2e-practice-', (home) => {
@@ -215,6 +215,40 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
     assert.equal(await chart.getAttribute('data-scale'), 'log');
     assert.equal(await chart.getAttribute('data-clipped'), '0');
     await shot(page, 'training-diverged-log');
+  });
+
+  await step('evaluations: every window by default, the token count, a standard error per cell, "acc" explained', async () => {
+    await byId('nav-evaluations').click();
+    assert.equal(await byId('eval-windows').inputValue(), '256');
+    await byId('eval-windows').fill('');
+    for (const id of ['eval-model-shakespeare', 'eval-model-shakespeare-x2', 'eval-dataset-val']) await byId(id).check();
+    await byId('eval-start').click();
+    const grown = byId('eval-cell-shakespeare-x2-val');
+    await grown.filter({ hasText: 'tokens' }).waitFor({ timeout: 90_000 });
+    await waitUntil('both cells', async () => (await page.locator('[data-testid^=eval-cell-]').filter({ hasText: 'tokens' }).count()) === 2, 60_000);
+    const src = (await byId('eval-cell-shakespeare-val').textContent()) ?? '';
+    // all of the 12,000-character held-out file: far more than the old default of 8 windows (1,016 tokens)
+    const tokens = /([\d.]+k?) tokens \((\d+) windows of (\d+)\)/.exec(src);
+    assert.ok(tokens, src);
+    assert.ok(Number(tokens[2]) * (Number(tokens[3]) - 1) > 2000, src);
+    assert.match(src, /\d\.\d{4} ± 0\.\d{4}/, 'a standard error');
+    assert.match((await grown.textContent()) ?? '', /= parent/, 'HyperCloning is exact');
+    assert.match((await byId('eval-legend').textContent()) ?? '', /Accuracy: the share of next tokens predicted\s+exactly/);
+    await shot(page, 'evaluations-stderr');
+    await expectNoError();
+  });
+
+  await step('experiments: the report leads with what was measured; a run below the target claims no speed-up', async () => {
+    await runSmallExperiment(page, 'shakespeare', 'val');
+    await expectNoError();
+    const measured = (await byId('experiment-measured').textContent()) ?? '';
+    assert.match(measured, /hypercloning: validation loss \d\.\d{3} -> \d\.\d{3} in 10 steps/);
+    assert.match(measured, /hypercloning vs scratch at equal steps and training FLOPs \(10 steps/);
+    const runs = (await byId('experiment-runs').textContent()) ?? '';
+    assert.doesNotMatch(runs, />= ?\d/);
+    assert.doesNotMatch(runs, /100\.0%/);
+    if (/started below/.test(runs)) assert.match(runs, /none measured: below the target before training/);
+    await shot(page, 'experiment-measured');
   });
 
   await step('two tabs: each has its own project; a dataset added in one lands in its project', async () => {

@@ -1,6 +1,6 @@
 /** The evaluate job: every (model, dataset) pair asked for, each model loaded once. */
 import { loadDataset } from '../../engine/data/dataset.ts';
-import { evaluate } from '../../engine/eval/evaluate.ts';
+import { evalMetricsOf, evaluate } from '../../engine/eval/evaluate.ts';
 import { disposeParams, loadModel } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import type { EvaluateResult, EvaluateSpec } from '../messages.ts';
@@ -24,7 +24,7 @@ export async function runEvaluate(spec: EvaluateSpec, ctx: TaskContext): Promise
           onProgress: (w, total) => ctx.emit({ type: 'progress', step: done + w / total, total: spec.pairs.length }),
         });
         done++;
-        const metrics = { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx };
+        const metrics = evalMetricsOf(r);
         result.evaluations.push({ modelId: p.modelId, datasetId: p.datasetId, metrics, fingerprint: tok.fingerprint, datasetTokens: ds.ids.length });
         ctx.log(`${p.modelId} on ${p.datasetId}: loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(3)}, accuracy ${(100 * r.accuracy).toFixed(2)}%`);
         ctx.emit({ type: 'progress', step: done, total: spec.pairs.length });
