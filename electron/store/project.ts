@@ -58,6 +58,7 @@ export function refuseSystemFolder(abs: string): void {
 function slug(name: string): string {
   const s = name
     .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -23,11 +23,16 @@ import { APPROX_LOSS_BOUND, gradeCheck } from '../engine/growth/verdict.ts';
 
 /** Entry ids: lower-case slug plus a random suffix; safe as one path component. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
-/** Display names: start with a letter or digit; letters, digits, space and . _ - + ( ) ; at most 80. */
-export const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._+()-]{0,79}$/u;
+/**
+ * Display names: start with a letter or digit; letters (with their combining marks: Hindi,
+ * Thai, decomposed accents), digits, space and . _ - + ( ) ' , & #; at most 80.
+ */
+export const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._+()',&#-]{0,79}$/u;
 
 export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id (lower-case letters, digits and -)');
-export const nameSchema = z.string().regex(NAME_PATTERN, 'not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ), starting with a letter or digit');
+export const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, "not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ) ' , & #, starting with a letter or digit");
 const isoDate = z.string().min(1);
 const finite = z.number().finite();
 const posInt = z.number().int().positive();

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { MetricPoint, TrainingEntry } from '../../electron/shared/contract.ts';
 import { bestPoint, mergePoints, robustYRange, smooth, stepsSaved, throughput, xOf } from '../../renderer/src/lib/curves.ts';
 import { compareRows, metricsCsvRows } from '../../renderer/src/lib/run-tables.ts';
+import { inAppWords } from '../../renderer/src/bridge/api-error.ts';
 
 const pt = (step: number, loss: number): MetricPoint => ({ step, train_loss: loss, lr: 1e-3, tokens: step * 100, time: step / 10 });
 
@@ -122,4 +123,15 @@ test('metricsCsvRows and compareRows: every point of every run; differing settin
   assert.equal(cmp.find((r) => r.label === 'batch')?.differs, false);
   assert.deepEqual(cmp.find((r) => r.label === 'model')?.values, ['name-m', 'name-m']);
   assert.equal(cmp.find((r) => r.label === 'tokens per step')?.values[0], '64');
+});
+
+test('engine messages in the app’s words: CLI flags become the form’s field names', () => {
+  assert.equal(
+    inAppWords('GPT-2 has no grouped KV heads: --kv-heads must equal the heads (4)'),
+    'GPT-2 has no grouped KV heads: “KV heads” must equal the heads (4)',
+  );
+  assert.equal(inAppWords("--ctx 200 is longer than the model's context (128)"), "“Context” 200 is longer than the model's context (128)");
+  assert.equal(inAppWords('use a larger --hidden (adds heads)'), 'use a larger “Hidden” (adds heads)');
+  assert.equal(inAppWords('unknown --frobnicate stays'), 'unknown --frobnicate stays');
+  assert.equal(inAppWords('a-b--c is not a flag'), 'a-b--c is not a flag');
 });

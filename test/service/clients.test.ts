@@ -66,3 +66,22 @@ test('two clients, two projects: calls and events stay with each client’s own 
   assert.ok(!existsSync(path.join(b, LOCK_FILE)), 'B unlocked once no client views it');
   assert.ok(existsSync(path.join(a, LOCK_FILE)));
 });
+
+test('names in any script are accepted (with combining marks), and give readable folder ids', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
+  t.after(() => svc.close());
+  const s = await svc.call('project.create', { dir: path.join(dir, 'p'), name: 'हिन्दी प्रयोग' });
+  assert.equal(s.project.name, 'हिन्दी प्रयोग');
+  for (const name of ['Modèle 模型', 'ไทย โมเดล', "Tom's model, v2 & #3", 'Mode\u0300le']) {
+    const m = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name, copy: false });
+    assert.equal(m.name, name);
+    assert.match(m.id, /^[a-z0-9][a-z0-9-]*$/);
+  }
+  const ids = (await svc.call('project.state', {})).models.map((m) => m.id);
+  assert.ok(
+    ids.some((id) => id.startsWith('modele-')),
+    `accents dropped, not turned into dashes: ${ids.join(' ')}`,
+  );
+});
