@@ -3,6 +3,7 @@
  * report.md/html) is jobs/<id>/experiment; a stopped or interrupted experiment continues
  * when started again into the same folder (finished runs are reused).
  */
+import { datasetSpec } from '../store/datasets.ts';
 import type { ExperimentResults } from '../engine/experiment/results.ts';
 import { measuredLines } from '../engine/report/measured.ts';
 import { existsSync, promises as fs } from 'node:fs';
@@ -35,9 +36,9 @@ export async function startExperiment(project: Project, jobs: JobManager, req: E
         outDir: experimentDir(project, jobId),
         options: {
           source: source.path,
-          data: data.path,
-          val: val.path,
-          ...(extra.length ? { evalData: extra.map((d) => d.path) } : {}),
+          data: datasetSpec(data),
+          val: datasetSpec(val),
+          ...(extra.length ? { evalData: extra.map(datasetSpec) } : {}),
           target: req.target,
           methods: req.methods,
           training: { steps: 200, ...settings },

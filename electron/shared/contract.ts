@@ -54,6 +54,8 @@ export interface DatasetEntry {
   path: string;
   referenced: boolean;
   kind: 'text' | 'bin';
+  /** Only this fraction of the file's tokens (added as `file.txt#0.9-1`: the last 10%). */
+  split?: { from: number; to: number };
   bytes: number;
   /** Token counts per tokenizer fingerprint, filled when first tokenized. */
   tokens?: Record<string, number>;

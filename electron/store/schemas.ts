@@ -96,6 +96,7 @@ export const datasetEntrySchema = z.object({
   path: z.string().min(1),
   referenced: z.boolean(),
   kind: z.enum(['text', 'bin']),
+  split: z.object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1) }).optional(),
   bytes: z.number().int().nonnegative(),
   tokens: z.record(z.string(), z.number().int().nonnegative()).optional(),
   sample: z.string(),

@@ -280,6 +280,18 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
     await expectNoError();
   });
 
+  await step('datasets: a train/validation split of one file from the form', async () => {
+    await byId('nav-datasets').click();
+    await byId('dataset-path').fill(join(home(), 'train.txt'));
+    await byId('dataset-name').fill('tail');
+    await byId('dataset-from').fill('0.9');
+    await byId('dataset-to').fill('1');
+    await byId('dataset-add').click();
+    await byId('dataset-tail').waitFor({ timeout: 30_000 });
+    assert.match((await byId('dataset-tail').getByTestId('dataset-split').textContent()) ?? '', /tokens 90%–100% of the file/);
+    await expectNoError();
+  });
+
   await step('backend: the footer and the model details name the backend the jobs ran on, not "auto"', async () => {
     const footer = (await byId('footer-backend').textContent()) ?? '';
     assert.equal(footer.trim(), 'wasm');
