@@ -41,6 +41,7 @@ export async function startExperiment(project: Project, jobs: JobManager, req: E
           ...(extra.length ? { evalData: extra.map(datasetSpec) } : {}),
           target: req.target,
           methods: req.methods,
+          ...(req.noiseDb !== undefined ? { noiseDb: req.noiseDb } : {}),
           training: { steps: 200, ...settings },
         },
       },

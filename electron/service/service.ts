@@ -19,13 +19,14 @@ import { type LockOptions, type ProjectLock, lockProject } from '../store/lock.t
 import { importModel } from '../store/models.ts';
 import { Project } from '../store/project.ts';
 import { apiParamSchemas, parseOrThrow } from '../store/schemas.ts';
-import { deleteDataset, deleteModel, exportModel } from './entries.ts';
+import { deleteDataset, deleteJob, deleteModel, deleteTraining, exportModel } from './entries.ts';
 import { startEvaluate } from './evaluate.ts';
 import { EventHub } from './events.ts';
 import { experimentResults, startExperiment } from './experiment.ts';
 import { previewGrowth, startGrow } from './grow.ts';
 import { JobManager, jobInfo } from './jobs.ts';
 import { addRecent, defaultRecentFile, readRecent } from './recent.ts';
+import { modelCard } from './model-card.ts';
 import { startSample } from './sample.ts';
 import { watchChanges } from './watch-changes.ts';
 import { readPoints, recoverTrainings, resumeTraining, startTraining } from './train.ts';
@@ -204,6 +205,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
       return project.state();
     },
     'model.export': async (p, c) => ({ dir: await exportModel((await current(c)).project, p.id, p.dir) }),
+    'model.card': async (p, c) => modelCard((await current(c)).project, p.id),
     'dataset.add': async (p, c) => addDataset((await current(c)).project, p),
     'dataset.delete': async (p, c) => {
       const { project, jobs } = await current(c);
@@ -229,6 +231,25 @@ export function createService(opts: ServiceOptions = {}): ScionService {
       return resumeTraining(project, jobs, p.trainingId);
     },
     'train.metrics': async (p, c) => readPoints((await current(c)).project.get('trainings', p.trainingId).runDir),
+    'training.rename': async (p, c) => {
+      const { project } = await current(c);
+      await project.save('trainings', { ...project.get('trainings', p.id), name: p.name });
+      return project.state();
+    },
+    'training.delete': async (p, c) => {
+      const { project, jobs } = await current(c);
+      await deleteTraining(project, jobs, p.id);
+      return project.state();
+    },
+    'job.rename': async (p, c) => {
+      const { project } = await current(c);
+      return jobInfo(await project.save('jobs', { ...project.get('jobs', p.jobId), title: p.title }));
+    },
+    'job.delete': async (p, c) => {
+      const { project } = await current(c);
+      await deleteJob(project, p.jobId);
+      return project.state();
+    },
     'job.cancel': async (p, c) => (await current(c)).jobs.cancel(p.jobId, p.pause ?? false),
     'job.list': async (_p, c) => [...(await current(c)).project.jobs.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(jobInfo),
     'job.log': async (p, c) => (await current(c)).jobs.readLog(p.jobId),

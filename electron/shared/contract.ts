@@ -152,6 +152,8 @@ export interface ExperimentRequest {
   target: { hidden?: number; layers?: number; ffn?: number; heads?: number; kvHeads?: number };
   /** Comma list of run specs, e.g. 'hypercloning,zero-pad+rewarm,scratch'. */
   methods: string;
+  /** HyperCloning's symmetry-breaking noise (signal-to-noise in dB; the function is kept). */
+  noiseDb?: number;
   settings: Partial<TrainSettings>;
 }
 
@@ -251,6 +253,19 @@ export interface SampleRequest {
   seed: number;
 }
 
+/** What a model folder holds (model.card). */
+export interface ModelCard {
+  files: Array<{ name: string; bytes: number }>;
+  /** Size on disk of the folder's files. */
+  bytes: number;
+  /** The weights' stored dtypes (F32, F16, BF16). */
+  dtypes: string[];
+  /** growth.json of a grown model: method, shapes, options, the function check. */
+  growth?: Record<string, unknown>;
+  /** The model's folder is gone. */
+  missing?: true;
+}
+
 /** Every request the UI can make: method name -> [params, result]. */
 export interface ScionApi {
   'app.info': [Record<string, never>, { version: string; backend: string; mode: 'electron' | 'browser' }];
@@ -261,6 +276,7 @@ export interface ScionApi {
   'model.import': [{ path: string; name: string; copy: boolean }, ModelEntry];
   'model.delete': [{ id: Id; confirm: true }, ProjectState];
   'model.export': [{ id: Id; dir: string }, { dir: string }];
+  'model.card': [{ id: Id }, ModelCard];
   'dataset.add': [{ path: string; name: string; copy: boolean }, DatasetEntry];
   'dataset.delete': [{ id: Id; confirm: true }, ProjectState];
   'grow.methods': [Record<string, never>, MethodInfo[]];
@@ -270,6 +286,13 @@ export interface ScionApi {
   'train.start': [TrainRequest, JobInfo];
   'train.resume': [{ trainingId: Id }, JobInfo];
   'train.metrics': [{ trainingId: Id }, MetricPoint[]];
+  'training.rename': [{ id: Id; name: string }, ProjectState];
+  /** Removes the session and its run folder (checkpoints, metrics); a model it produced stays. */
+  'training.delete': [{ id: Id; confirm: true }, ProjectState];
+  /** Renames a job (an experiment's title). */
+  'job.rename': [{ jobId: Id; title: string }, JobInfo];
+  /** Removes a finished job and its folder (an experiment's results and runs). */
+  'job.delete': [{ jobId: Id; confirm: true }, ProjectState];
   /** `pause: true` marks a training session paused rather than cancelled (both resume with train.resume). */
   'job.cancel': [{ jobId: Id; pause?: boolean }, JobInfo];
   'job.list': [Record<string, never>, JobInfo[]];

@@ -217,6 +217,22 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
     await shot(page, 'training-diverged-log');
   });
 
+  await step('training: rename and delete a session (its folder goes, its model stays)', async () => {
+    const sessions = () => readdirSync(join(project(), 'trainings')).filter((n) => !n.startsWith('.')).length;
+    const before = sessions();
+    page.once('dialog', (d) => void d.accept('diverged lr 30'));
+    await byId('session-diverged').getByTestId('session-rename').click();
+    await byId('session-diverged lr 30').waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await byId('session-diverged lr 30').getByTestId('session-delete').click();
+    await byId('session-diverged lr 30').waitFor({ state: 'detached' });
+    assert.equal(sessions(), before - 1);
+    await byId('nav-models').click();
+    await byId('model-diverged').waitFor();
+    await byId('nav-training').click();
+    await expectNoError();
+  });
+
   await step('evaluations: every window by default, the token count, a standard error per cell, "acc" explained', async () => {
     await byId('nav-evaluations').click();
     assert.equal(await byId('eval-windows').inputValue(), '256');
@@ -298,5 +314,23 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
     await byId('nav-models').click();
     await byId('model-shakespeare').click();
     assert.match((await byId('model-backend').textContent()) ?? '', /^wasm/);
+  });
+
+  await step('model card: size on disk, dtype, growth.json, lineage, the training session', async () => {
+    await byId('model-shakespeare').click();
+    await byId('model-size').filter({ hasText: 'weights' }).waitFor();
+    assert.match((await byId('model-size').textContent()) ?? '', /\d+(\.\d)? (KiB|MiB) in \d+ files · weights F32/);
+    await byId('model-shakespeare-x2').click();
+    await byId('model-growth').waitFor();
+    await byId('model-growth').locator('summary').click();
+    const growth = (await byId('model-growth').textContent()) ?? '';
+    assert.match(growth, /"method": "hypercloning"/);
+    assert.match(growth, /"verdict": "exact"/);
+    assert.equal(((await byId('model-lineage').textContent()) ?? '').trim(), 'shakespeare (source) → shakespeare-x2 (grown)');
+    await byId('model-x2-val').click();
+    assert.match((await byId('model-training').textContent()) ?? '', /session x2-val: 40 steps, batch 2 x 32/);
+    assert.match((await byId('model-lineage').textContent()) ?? '', /shakespeare \(source\) → shakespeare-x2 \(grown\) → x2-val \(trained\)/);
+    await shot(page, 'model-card');
+    await expectNoError();
   });
 });

@@ -85,3 +85,45 @@ test('names in any script are accepted (with combining marks), and give readable
     `accents dropped, not turned into dashes: ${ids.join(' ')}`,
   );
 });
+
+test('sessions and experiments: rename, and delete with their folders; refused while running', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
+  t.after(() => svc.close());
+  const p = path.join(dir, 'p');
+  await svc.call('project.create', { dir: p, name: 'P' });
+  const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'src', copy: false });
+  const data = await svc.call('dataset.add', { path: writeText(dir, 'd.txt', 'tinyshakespeare.txt', 20_000), name: 'd', copy: true });
+  const job = await svc.call('train.start', { modelId: model.id, datasetId: data.id, name: 'run', settings: { steps: 40, batch: 1, ctx: 16 } });
+  await waitForJob(svc, job.id, ['running']);
+  await assert.rejects(svc.call('training.delete', { id: job.entryId!, confirm: true }), /in use|running/);
+  await svc.call('job.cancel', { jobId: job.id });
+  await waitForJob(svc, job.id);
+  let s = await svc.call('training.rename', { id: job.entryId!, name: 'first try' });
+  assert.equal(s.trainings[0]!.name, 'first try');
+  await assert.rejects(svc.call('training.rename', { id: job.entryId!, name: '../x' }), /not a valid name/);
+  await assert.rejects(svc.call('job.delete', { jobId: job.id, confirm: true }), /delete the session instead/);
+  s = await svc.call('training.delete', { id: job.entryId!, confirm: true });
+  assert.equal(s.trainings.length, 0);
+  assert.ok(!existsSync(path.join(p, 'trainings', job.entryId!)), 'its folder is gone');
+
+  const exp = await svc.call('experiment.start', {
+    name: 'e',
+    sourceId: model.id,
+    datasetId: data.id,
+    valDatasetId: data.id,
+    target: { hidden: 128 },
+    methods: 'hypercloning,scratch',
+    noiseDb: 20,
+    settings: { steps: 2, batch: 1, ctx: 16, evalEvery: 1 },
+  });
+  assert.equal((await waitForJob(svc, exp.id, undefined, 120_000)).status, 'done');
+  const results = await svc.call('experiment.results', { jobId: exp.id });
+  assert.equal((results['settings'] as Record<string, unknown>)['hypercloning_noise_db'], 20, 'the noise reached the experiment');
+  assert.ok(Array.isArray(results['measured']));
+  assert.equal((await svc.call('job.rename', { jobId: exp.id, title: 'Noise 20 dB' })).title, 'Noise 20 dB');
+  s = await svc.call('job.delete', { jobId: exp.id, confirm: true });
+  assert.ok(!s.jobs.some((j) => j.id === exp.id));
+  assert.ok(!existsSync(path.join(p, 'jobs', exp.id)), 'its runs and results are gone');
+});

@@ -80,6 +80,14 @@ export const useJobsStore = defineStore('jobs', () => {
     }
   }
 
+  /** Drops a deleted job. */
+  function forget(jobId: Id): void {
+    delete jobs.value[jobId];
+    delete progress.value[jobId];
+    delete results.value[jobId];
+    delete logs.value[jobId];
+  }
+
   /** Resolves when the job reaches a final status. */
   function finished(jobId: Id): Promise<JobInfo> {
     const job = jobs.value[jobId];
@@ -116,5 +124,5 @@ export const useJobsStore = defineStore('jobs', () => {
     return Object.values(jobs.value).find((j) => j.entryId === entryId && (j.status === 'running' || j.status === 'queued'));
   }
 
-  return { jobs, progress, results, logs, samples, metrics, lastBackend, track, handle, finished, loadMetrics, sync, activeFor };
+  return { jobs, progress, results, logs, samples, metrics, lastBackend, track, forget, handle, finished, loadMetrics, sync, activeFor };
 });
