@@ -47,6 +47,17 @@ export interface ExperimentSpec {
   options: Record<string, unknown>;
 }
 
+/** Text sampled from each model in turn, with one prompt, seed and sampling settings. */
+export interface SampleSpec {
+  kind: 'sample';
+  models: Array<{ modelId: Id; modelDir: string }>;
+  prompt: string;
+  tokens: number;
+  temperature: number;
+  topK: number;
+  seed: number;
+}
+
 /** A test-only job that sleeps in steps (exercises queueing, cancel and crashes cheaply). */
 export interface SleepSpec {
   kind: 'sleep';
@@ -61,7 +72,7 @@ export interface SpecCommon {
   tokenCacheDir?: string;
 }
 
-export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | ExperimentSpec | SleepSpec) & SpecCommon;
+export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | ExperimentSpec | SampleSpec | SleepSpec) & SpecCommon;
 
 export interface EvaluateResult {
   kind: 'evaluate';
@@ -92,12 +103,18 @@ export interface ExperimentResult {
   report: Record<string, unknown>;
   stopped: boolean;
 }
+export interface SampleResult {
+  kind: 'sample';
+  backend: string;
+  samples: Array<{ modelId: Id; text: string; tokens: number; seconds: number }>;
+  stopped: boolean;
+}
 export interface SleepResult {
   kind: 'sleep';
   steps: number;
   stopped: boolean;
 }
-export type JobResult = EvaluateResult | GrowResult | TrainResult | ExperimentResult | SleepResult;
+export type JobResult = EvaluateResult | GrowResult | TrainResult | ExperimentResult | SampleResult | SleepResult;
 
 /** Runner -> worker. */
 export type ToWorker = { type: 'start'; jobId: Id; spec: JobSpec; backend?: string } | { type: 'cancel' };
@@ -107,11 +124,15 @@ export type FromWorker =
   | { type: 'progress'; step: number; total: number; loss?: number; tokensPerSecond?: number; etaSeconds?: number }
   | { type: 'metric'; point: WorkerMetric }
   | { type: 'log'; line: string }
+  /** The backend the worker got (what `auto` resolved to). */
+  | { type: 'backend'; name: string }
+  /** A piece of sampled text from one model. */
+  | { type: 'text'; modelId: Id; piece: string }
   | { type: 'result'; result: JobResult }
   | { type: 'error'; message: string; code: string };
 
 export function isFromWorker(m: unknown): m is FromWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'progress' || t === 'metric' || t === 'log' || t === 'result' || t === 'error';
+  return t === 'progress' || t === 'metric' || t === 'log' || t === 'backend' || t === 'text' || t === 'result' || t === 'error';
 }

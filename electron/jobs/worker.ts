@@ -56,6 +56,7 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   try {
     if (msg.spec.tokenCacheDir) process.env['SCION_CACHE_DIR'] = msg.spec.tokenCacheDir;
     const backend = await initBackend(msg.backend);
+    await port.post({ type: 'backend', name: backend.name });
     const result = await runTask(msg.spec, {
       emit: (m) => void port.post(m),
       log: (line) => void port.post({ type: 'log', line }),

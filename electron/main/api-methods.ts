@@ -11,6 +11,7 @@ export const API_METHODS = [
   'model.import',
   'model.delete',
   'model.export',
+  'model.card',
   'dataset.add',
   'dataset.delete',
   'grow.methods',
@@ -20,10 +21,16 @@ export const API_METHODS = [
   'train.start',
   'train.resume',
   'train.metrics',
+  'training.rename',
+  'training.delete',
+  'job.rename',
+  'job.delete',
   'job.cancel',
   'job.list',
+  'job.log',
   'experiment.start',
   'experiment.results',
+  'sample.start',
 ] as const satisfies readonly ApiMethod[];
 type Missing = Exclude<ApiMethod, (typeof API_METHODS)[number]>;
 const everyMethodListed: Missing extends never ? true : Missing = true;

@@ -15,12 +15,15 @@ function fromApp(e: IpcMainInvokeEvent): boolean {
   return url.startsWith(`${APP_ORIGIN}/`);
 }
 
+/** Each window is its own client of the service, with its own open project. */
+const clientOf = (e: IpcMainInvokeEvent): string => `window-${e.sender.id}`;
+
 export function registerIpc(service: ServiceHandle, window: () => BrowserWindow | undefined): () => void {
   ipcMain.handle(CHANNELS.call, async (e, method: unknown, params: unknown): Promise<IpcReply> => {
     if (!fromApp(e)) return { ok: false, error: { message: 'refused: not the app page', code: 'E_FORBIDDEN' } };
     if (!isApiMethod(method)) return { ok: false, error: { message: `unknown method '${String(method)}'`, code: 'E_USAGE' } };
     try {
-      const result = await service.call(method, params ?? {});
+      const result = await service.call(method, params ?? {}, clientOf(e));
       return method === 'app.info' ? { ok: true, result: { ...(result as object), mode: 'electron' } } : { ok: true, result };
     } catch (err) {
       return { ok: false, error: toWireError(err) };
@@ -30,9 +33,12 @@ export function registerIpc(service: ServiceHandle, window: () => BrowserWindow 
     if (!fromApp(e) || (kind !== 'folder' && kind !== 'file')) return undefined;
     return pickPath(window(), kind);
   });
-  const unsubscribe = service.onEvent((event) => {
+  // the window gets the job events of the project it has open
+  const unsubscribe = service.onEvent((event, projectDir) => {
     const win = window();
-    if (win && !win.isDestroyed()) win.webContents.send(CHANNELS.event, event);
+    if (!win || win.isDestroyed()) return;
+    if (projectDir !== undefined && service.projectOf && service.projectOf(`window-${win.webContents.id}`) !== projectDir) return;
+    win.webContents.send(CHANNELS.event, event);
   });
   return () => {
     unsubscribe();

@@ -90,7 +90,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // even read: the socket closes with 1009 (message too big), and the server keeps serving.
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   wss.on('error', (e) => log(`websocket server: ${e.message}`));
-  const clients = new Set<WebSocket>();
+  /** Each connection (a browser tab) is its own client, with its own open project. */
+  const clients = new Map<WebSocket, string>();
+  let nextClient = 1;
 
   http.on('upgrade', (req: IncomingMessage, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -105,15 +107,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      clients.add(ws);
-      ws.on('close', () => clients.delete(ws));
+      const client = `tab-${nextClient++}`;
+      clients.set(ws, client);
+      ws.on('close', () => {
+        clients.delete(ws);
+        void opts.service.disconnect?.(client);
+      });
       // a socket's error (a frame over maxPayload, a bad frame, a reset) ends that socket only
       ws.on('error', (e) => log(`a browser connection failed: ${e.message}`));
-      ws.on('message', (raw: Buffer) => void answer(ws, raw).catch((e: unknown) => log(`could not answer a request: ${errorMessage(e)}`)));
+      ws.on('message', (raw: Buffer) => void answer(ws, client, raw).catch((e: unknown) => log(`could not answer a request: ${errorMessage(e)}`)));
     });
   });
 
-  async function answer(ws: WebSocket, raw: Buffer): Promise<void> {
+  async function answer(ws: WebSocket, client: string, raw: Buffer): Promise<void> {
     const req = parseRequest(raw.toString());
     if (!req) {
       ws.close(1003, 'not a request');
@@ -123,10 +129,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     try {
       if (raw.length > MAX_REQUEST_BYTES) throw tooLarge(req.method, raw.length);
       if (req.method === 'app.info') {
-        const info = (await opts.service.call('app.info', req.params)) as Record<string, unknown>;
+        const info = (await opts.service.call('app.info', req.params, client)) as Record<string, unknown>;
         reply = { id: req.id, ok: true, result: { ...info, mode: 'browser' } };
       } else {
-        reply = { id: req.id, ok: true, result: await opts.service.call(req.method as ApiMethod, req.params) };
+        reply = { id: req.id, ok: true, result: await opts.service.call(req.method as ApiMethod, req.params, client) };
       }
     } catch (e) {
       reply = { id: req.id, ok: false, error: toWireError(e) };
@@ -134,9 +140,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
   }
 
-  const unsubscribe = opts.service.onEvent((event) => {
+  // a tab gets the job events of the project it has open
+  const unsubscribe = opts.service.onEvent((event, projectDir) => {
     const msg = JSON.stringify({ event } satisfies RpcEvent);
-    for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(msg);
+    for (const [ws, client] of clients) {
+      if (projectDir !== undefined && opts.service.projectOf && opts.service.projectOf(client) !== projectDir) continue;
+      if (ws.readyState === ws.OPEN) ws.send(msg);
+    }
   });
 
   await new Promise<void>((ok, fail) => {
@@ -151,7 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     token,
     async close() {
       unsubscribe();
-      for (const ws of clients) ws.terminate();
+      for (const ws of clients.keys()) ws.terminate();
       wss.close();
       await new Promise<void>((ok) => http.close(() => ok()));
     },

@@ -47,6 +47,23 @@ export async function deleteDataset(project: Project, jobs: JobManager, id: Id):
   await project.remove('datasets', id);
 }
 
+/** Deletes a training session and its run folder; refused while it trains. A model it produced stays (its lineage keeps the id). */
+export async function deleteTraining(project: Project, jobs: JobManager, id: Id): Promise<void> {
+  const t = project.get('trainings', id);
+  refuseWhileBusy(jobs, id, 'training session');
+  if (t.status === 'queued' || t.status === 'running') throw new ScionError(`training session '${t.name}' is ${t.status}; cancel it first`, 'E_IN_USE');
+  await project.remove('trainings', id);
+}
+
+/** Deletes a finished job and its folder (an experiment's runs and results). */
+export async function deleteJob(project: Project, id: Id): Promise<void> {
+  const j = project.get('jobs', id);
+  if (j.status === 'queued' || j.status === 'running') throw new ScionError(`job '${j.title}' is ${j.status}; cancel it first`, 'E_IN_USE');
+  if (j.kind === 'train' && j.entryId && project.trainings.has(j.entryId))
+    throw new ScionError(`job '${j.title}' belongs to a training session; delete the session instead`, 'E_IN_USE');
+  await project.remove('jobs', id);
+}
+
 /** Writes the model as a Hugging Face folder at `dir` (new, or empty), outside the project. */
 export async function exportModel(project: Project, id: Id, dir: string): Promise<string> {
   const m = project.get('models', id);

@@ -1,6 +1,7 @@
 /** evaluate.start: every chosen model on every chosen dataset, in one worker job; one entry per pair. */
 import type { EvaluationEntry, Id, JobInfo } from '../shared/contract.ts';
 import type { EvaluateSpec } from '../jobs/messages.ts';
+import { datasetSpec } from '../store/datasets.ts';
 import type { Project } from '../store/project.ts';
 import type { JobManager } from './jobs.ts';
 
@@ -15,7 +16,7 @@ export async function startEvaluate(project: Project, jobs: JobManager, req: Eva
   const datasets = [...new Set(req.datasetIds)].map((id) => project.get('datasets', id));
   const spec: EvaluateSpec = {
     kind: 'evaluate',
-    pairs: models.flatMap((m) => datasets.map((d) => ({ modelId: m.id, modelDir: m.path, datasetId: d.id, dataFile: d.path }))),
+    pairs: models.flatMap((m) => datasets.map((d) => ({ modelId: m.id, modelDir: m.path, datasetId: d.id, dataFile: datasetSpec(d) }))),
     ...(req.maxWindows !== undefined ? { maxWindows: req.maxWindows } : {}),
   };
   const title = `Evaluate ${models.map((m) => m.name).join(', ')} on ${datasets.map((d) => d.name).join(', ')}`;

@@ -3,6 +3,9 @@
  * report.md/html) is jobs/<id>/experiment; a stopped or interrupted experiment continues
  * when started again into the same folder (finished runs are reused).
  */
+import { datasetSpec } from '../store/datasets.ts';
+import type { ExperimentResults } from '../engine/experiment/results.ts';
+import { measuredLines } from '../engine/report/measured.ts';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ExperimentRequest, Id, JobInfo } from '../shared/contract.ts';
@@ -33,11 +36,12 @@ export async function startExperiment(project: Project, jobs: JobManager, req: E
         outDir: experimentDir(project, jobId),
         options: {
           source: source.path,
-          data: data.path,
-          val: val.path,
-          ...(extra.length ? { evalData: extra.map((d) => d.path) } : {}),
+          data: datasetSpec(data),
+          val: datasetSpec(val),
+          ...(extra.length ? { evalData: extra.map(datasetSpec) } : {}),
           target: req.target,
           methods: req.methods,
+          ...(req.noiseDb !== undefined ? { noiseDb: req.noiseDb } : {}),
           training: { steps: 200, ...settings },
         },
       },
@@ -52,5 +56,7 @@ export async function experimentResults(project: Project, jobId: Id): Promise<Re
   if (job.kind !== 'experiment') throw new ScionError(`job '${jobId}' is a ${job.kind} job, not an experiment`, 'E_INVALID');
   const file = path.join(experimentDir(project, jobId), 'results.json');
   if (!existsSync(file)) throw new ScionError(`experiment '${job.title}' has no results yet (it is ${job.status})`, 'E_JOB_STATE', file);
-  return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  const doc = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  // what was measured, as the written reports lead with it (the UI does not import the engine)
+  return doc['format'] === 'scion-experiment/1' && Array.isArray(doc['runs']) ? { ...doc, measured: measuredLines(doc as unknown as ExperimentResults) } : doc;
 }

@@ -30,12 +30,12 @@ export interface StartJob {
   finish(outcome: JobOutcome, job: JobRecord): Promise<void>;
 }
 
-/** A metrics line as the UI's MetricPoint; lines without a training loss (step 0) are not points. */
+/** A metrics line as the UI's MetricPoint (step 0 carries only the validation loss before training); lines with neither loss are not points. */
 export function toMetricPoint(m: WorkerMetric): MetricPoint | undefined {
-  if (m.train_loss === undefined) return undefined;
+  if (m.train_loss === undefined && m.val_loss === undefined) return undefined;
   return {
     step: m.step,
-    train_loss: m.train_loss,
+    ...(m.train_loss !== undefined ? { train_loss: m.train_loss } : {}),
     lr: m.lr ?? 0,
     tokens: m.tokens,
     time: m.time,
@@ -70,6 +70,28 @@ export class JobManager {
     return path.join(this.project.folder('jobs', jobId), 'log.txt');
   }
 
+  /** The last `maxBytes` of the job's log, as lines (a job that has not logged yet has none). */
+  async readLog(jobId: Id, maxBytes = 256 * 1024): Promise<{ lines: string[]; truncated: boolean }> {
+    this.project.get('jobs', jobId);
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(this.logFile(jobId), 'r');
+    } catch {
+      return { lines: [], truncated: false };
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const start = Math.max(0, size - maxBytes);
+      const buf = Buffer.alloc(size - start);
+      await fh.read(buf, 0, buf.length, start);
+      let lines = buf.toString('utf8').split('\n');
+      if (start > 0) lines = lines.slice(1); // the first line was cut
+      return { lines: lines.filter((l) => l.length > 0), truncated: start > 0 };
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** A folder for the job's own outputs (moved into entries when it finishes). */
   workDir(jobId: Id): string {
     return path.join(this.project.folder('jobs', jobId), 'work');
@@ -101,8 +123,10 @@ export class JobManager {
     this.runner.submit(id, spec, {
       onStart: (pid) => {
         void (async () => {
-          await update({ status: 'running', ...(pid !== undefined ? { pid } : {}) });
+          // the entry first (a training session turns running), then the job's status event,
+          // so a UI refreshing on that event reads the entry as running
           await s.started?.();
+          await update({ status: 'running', ...(pid !== undefined ? { pid } : {}) });
         })().catch((e: unknown) => void this.log(id, `could not record the start: ${errorMessage(e)}`));
       },
       onMessage: (msg) => {
@@ -112,6 +136,8 @@ export class JobManager {
           const point = toMetricPoint(msg.point);
           if (point) this.emit({ type: 'metric', jobId: id, point });
         } else if (msg.type === 'log') void this.log(id, msg.line);
+        else if (msg.type === 'text') this.emit({ type: 'text', jobId: id, modelId: msg.modelId, piece: msg.piece });
+        else if (msg.type === 'backend') void update({ backend: msg.name }).catch(() => undefined);
         else if (msg.type === 'result') this.emit({ type: 'result', jobId: id, result: msg.result });
         else if (msg.type === 'error') void this.log(id, `error: ${msg.message}`);
         s.onMessage?.(msg);

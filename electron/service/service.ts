@@ -19,13 +19,15 @@ import { type LockOptions, type ProjectLock, lockProject } from '../store/lock.t
 import { importModel } from '../store/models.ts';
 import { Project } from '../store/project.ts';
 import { apiParamSchemas, parseOrThrow } from '../store/schemas.ts';
-import { deleteDataset, deleteModel, exportModel } from './entries.ts';
+import { deleteDataset, deleteJob, deleteModel, deleteTraining, exportModel } from './entries.ts';
 import { startEvaluate } from './evaluate.ts';
 import { EventHub } from './events.ts';
 import { experimentResults, startExperiment } from './experiment.ts';
 import { previewGrowth, startGrow } from './grow.ts';
 import { JobManager, jobInfo } from './jobs.ts';
 import { addRecent, defaultRecentFile, readRecent } from './recent.ts';
+import { modelCard } from './model-card.ts';
+import { startSample } from './sample.ts';
 import { watchChanges } from './watch-changes.ts';
 import { readPoints, recoverTrainings, resumeTraining, startTraining } from './train.ts';
 
@@ -48,9 +50,19 @@ export interface ServiceOptions {
   lock?: LockOptions;
 }
 
+/** Who is calling: a browser tab's WebSocket, an Electron window. Each has its own open project. */
+export type ClientId = string;
+export const DEFAULT_CLIENT: ClientId = 'default';
+
 export interface ScionService {
-  call<M extends ApiMethod>(method: M, params: unknown): Promise<ApiResult<M>>;
-  onEvent(listener: (e: JobEvent) => void): () => void;
+  /** `client` picks whose open project the call works on (default: one shared client). */
+  call<M extends ApiMethod>(method: M, params: unknown, client?: ClientId): Promise<ApiResult<M>>;
+  /** Job events, each with the folder of the project whose job sent it. */
+  onEvent(listener: (e: JobEvent, projectDir: string) => void): () => void;
+  /** The folder of the project `client` has open, if any. */
+  projectOf(client: ClientId): string | undefined;
+  /** The client went away (a closed tab): its project is closed when no one else uses it and no job runs in it. */
+  disconnect(client: ClientId): Promise<void>;
   /** Resolves once the start-up project (if any) is open or has failed to open. */
   ready: Promise<void>;
   /** Stops running jobs (a training checkpoints first) and waits for them. */
@@ -72,7 +84,14 @@ function appVersion(): string {
   return '0.0.0';
 }
 
-type Handlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
+type Handlers = { [M in ApiMethod]: (params: ApiParams<M>, client: ClientId) => Promise<ApiResult<M>> };
+
+interface OpenProject {
+  project: Project;
+  jobs: JobManager;
+  lock: ProjectLock;
+  stopWatching: () => void;
+}
 
 export function createService(opts: ServiceOptions = {}): ScionService {
   const events = new EventHub();
@@ -84,118 +103,214 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     ...(opts.backend ? { backend: opts.backend } : {}),
     ...(opts.cancelGraceMs ? { cancelGraceMs: opts.cancelGraceMs } : {}),
   });
-  let open: { project: Project; jobs: JobManager; lock: ProjectLock; stopWatching: () => void } | undefined;
+  /** Open projects by folder: each client (tab, window) views one; several may view the same. */
+  const opened = new Map<string, Promise<OpenProject>>();
+  const viewing = new Map<ClientId, string>();
+  /** The project opened last: what a new client starts on (a reloaded tab, a second one). */
+  let lastDir: string | undefined;
   let startupError: string | undefined;
   let closed = false;
 
-  const current = () => {
-    if (!open) throw new ScionError(`no project is open${startupError ? ` (${startupError})` : ''}: create or open one first`, 'E_NO_PROJECT');
-    return open;
-  };
+  const busy = (o: OpenProject): boolean => [...o.project.jobs.values()].some((j) => j.status === 'queued' || j.status === 'running');
 
-  /** Switching projects waits for the open one's jobs (checked before anything is created or opened). */
-  function refuseWhileBusy(): void {
-    if (open && [...open.project.jobs.values()].some((j) => j.status === 'queued' || j.status === 'running')) {
-      throw new ScionError(`project ${open.project.file.name} still has jobs queued or running; cancel them or wait before switching projects`, 'E_JOB_STATE');
-    }
+  /** Opens (or returns the open) project in `dir`: locked, its interrupted jobs and sessions recovered. */
+  function openDir(dir: string, load: () => Promise<Project>): Promise<OpenProject> {
+    const existing = opened.get(dir);
+    if (existing) return existing;
+    const p = (async () => {
+      const project = await load();
+      const lock = await lockProject(project.dir, opts.lock);
+      try {
+        const jobs = new JobManager(project, runner, (e) => {
+          events.emit(e, project.dir);
+          if (e.type === 'status' && e.job.status !== 'queued' && e.job.status !== 'running') void releaseIfUnused(project.dir);
+        });
+        await jobs.recover();
+        await recoverTrainings(project);
+        // a CLI run with --project writes entries while the project is open here: re-read them and tell the UI
+        const stopWatching = watchChanges(project, () => events.emit({ type: 'project-changed', dir: project.dir }, project.dir));
+        return { project, jobs, lock, stopWatching };
+      } catch (e) {
+        await lock.release();
+        throw e;
+      }
+    })();
+    opened.set(dir, p);
+    p.catch(() => opened.delete(dir));
+    return p;
   }
 
-  async function switchTo(project: Project): Promise<ProjectState> {
-    refuseWhileBusy();
-    const lock = open?.project.dir === project.dir ? open.lock : await lockProject(project.dir, opts.lock);
-    if (open && open.lock !== lock) await open.lock.release();
-    open?.stopWatching();
-    const jobs = new JobManager(project, runner, (e) => events.emit(e));
-    await jobs.recover();
-    await recoverTrainings(project);
-    // a CLI run with --project writes entries while the project is open here: re-read them and tell the UI
-    const stopWatching = watchChanges(project, () => events.emit({ type: 'project-changed', dir: project.dir }));
-    open = { project, jobs, lock, stopWatching };
+  /** Closes a project no client views and no job uses (its lock released for the CLI and other apps). */
+  async function releaseIfUnused(dir: string): Promise<void> {
+    const p = opened.get(dir);
+    if (!p || closed || [...viewing.values()].includes(dir)) return;
+    const o = await p.catch(() => undefined);
+    if (!o || busy(o) || [...viewing.values()].includes(dir) || opened.get(dir) !== p) return;
+    opened.delete(dir);
+    o.stopWatching();
+    await o.project.flush();
+    await o.lock.release();
+  }
+
+  async function current(client: ClientId): Promise<OpenProject> {
+    const dir = viewing.get(client) ?? lastDir;
+    if (!dir) throw new ScionError(`no project is open${startupError ? ` (${startupError})` : ''}: create or open one first`, 'E_NO_PROJECT');
+    const o = await openDir(dir, () => Project.open(dir));
+    viewing.set(client, o.project.dir);
+    return o;
+  }
+
+  /**
+   * An open project only this client views, with no job running, is read again from disk when
+   * reopened: checked first (a project that cannot be opened now stays open as it was).
+   */
+  async function closeForReload(client: ClientId, dir: string, load: () => Promise<Project>): Promise<void> {
+    const p = opened.get(dir);
+    if (!p || [...viewing].some(([c, d]) => c !== client && d === dir)) return;
+    const o = await p.catch(() => undefined);
+    if (!o || busy(o) || opened.get(dir) !== p) return;
+    await load();
+    opened.delete(dir);
+    o.stopWatching();
+    await o.project.flush();
+    await o.lock.release();
+  }
+
+  async function switchTo(client: ClientId, dir: string, load: () => Promise<Project>): Promise<ProjectState> {
+    await closeForReload(client, path.resolve(dir), load);
+    const o = await openDir(path.resolve(dir), load);
+    const before = viewing.get(client);
+    viewing.set(client, o.project.dir);
+    lastDir = o.project.dir;
     startupError = undefined;
-    await addRecent(recentFile, project.dir);
-    return project.state();
+    if (before && before !== o.project.dir) await releaseIfUnused(before);
+    await addRecent(recentFile, o.project.dir);
+    return o.project.state();
   }
 
   const handlers: Handlers = {
     'app.info': async () => ({ version: appVersion(), backend: opts.backend ?? process.env['SCION_BACKEND'] ?? 'auto', mode: opts.mode ?? 'browser' }),
-    'project.create': async (p) => {
-      refuseWhileBusy();
-      return switchTo(await Project.create(p.dir, p.name));
-    },
-    'project.open': async (p) => {
-      refuseWhileBusy();
-      return switchTo(await Project.open(p.dir));
-    },
+    'project.create': async (p, c) => switchTo(c, p.dir, () => Project.create(p.dir, p.name)),
+    'project.open': async (p, c) => switchTo(c, p.dir, () => Project.open(p.dir)),
     'project.recent': async () => readRecent(recentFile),
-    'project.state': async () => {
-      const { project } = current();
+    'project.state': async (_p, c) => {
+      const { project } = await current(c);
       await project.reload();
       return project.state();
     },
-    'model.import': async (p) => importModel(current().project, p),
-    'model.delete': async (p) => {
-      const { project, jobs } = current();
+    'model.import': async (p, c) => importModel((await current(c)).project, p),
+    'model.delete': async (p, c) => {
+      const { project, jobs } = await current(c);
       await project.transaction(() => deleteModel(project, jobs, p.id));
       return project.state();
     },
-    'model.export': async (p) => ({ dir: await exportModel(current().project, p.id, p.dir) }),
-    'dataset.add': async (p) => addDataset(current().project, p),
-    'dataset.delete': async (p) => {
-      const { project, jobs } = current();
+    'model.export': async (p, c) => ({ dir: await exportModel((await current(c)).project, p.id, p.dir) }),
+    'model.card': async (p, c) => modelCard((await current(c)).project, p.id),
+    'dataset.add': async (p, c) => addDataset((await current(c)).project, p),
+    'dataset.delete': async (p, c) => {
+      const { project, jobs } = await current(c);
       await project.transaction(() => deleteDataset(project, jobs, p.id));
       return project.state();
     },
     'grow.methods': async () => growthMethods(),
-    'grow.preview': async (p) => previewGrowth(current().project, p),
-    'grow.start': async (p) => startGrow(current().project, current().jobs, p),
-    'evaluate.start': async (p) => startEvaluate(current().project, current().jobs, p),
-    'train.start': async (p) => startTraining(current().project, current().jobs, p),
-    'train.resume': async (p) => resumeTraining(current().project, current().jobs, p.trainingId),
-    'train.metrics': async (p) => readPoints(current().project.get('trainings', p.trainingId).runDir),
-    'job.cancel': async (p) => current().jobs.cancel(p.jobId, p.pause ?? false),
-    'job.list': async () => [...current().project.jobs.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(jobInfo),
-    'experiment.start': async (p) => startExperiment(current().project, current().jobs, p),
-    'experiment.results': async (p) => experimentResults(current().project, p.jobId),
+    'grow.preview': async (p, c) => previewGrowth((await current(c)).project, p),
+    'grow.start': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return startGrow(project, jobs, p);
+    },
+    'evaluate.start': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return startEvaluate(project, jobs, p);
+    },
+    'train.start': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return startTraining(project, jobs, p);
+    },
+    'train.resume': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return resumeTraining(project, jobs, p.trainingId);
+    },
+    'train.metrics': async (p, c) => readPoints((await current(c)).project.get('trainings', p.trainingId).runDir),
+    'training.rename': async (p, c) => {
+      const { project } = await current(c);
+      await project.save('trainings', { ...project.get('trainings', p.id), name: p.name });
+      return project.state();
+    },
+    'training.delete': async (p, c) => {
+      const { project, jobs } = await current(c);
+      await deleteTraining(project, jobs, p.id);
+      return project.state();
+    },
+    'job.rename': async (p, c) => {
+      const { project } = await current(c);
+      return jobInfo(await project.save('jobs', { ...project.get('jobs', p.jobId), title: p.title }));
+    },
+    'job.delete': async (p, c) => {
+      const { project } = await current(c);
+      await deleteJob(project, p.jobId);
+      return project.state();
+    },
+    'job.cancel': async (p, c) => (await current(c)).jobs.cancel(p.jobId, p.pause ?? false),
+    'job.list': async (_p, c) => [...(await current(c)).project.jobs.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(jobInfo),
+    'job.log': async (p, c) => (await current(c)).jobs.readLog(p.jobId),
+    'experiment.start': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return startExperiment(project, jobs, p);
+    },
+    'experiment.results': async (p, c) => experimentResults((await current(c)).project, p.jobId),
+    'sample.start': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return startSample(project, jobs, p);
+    },
   };
 
-  const ready = opts.projectDir
-    ? Project.open(opts.projectDir)
-        .then(switchTo)
-        .then(
-          () => undefined,
-          (e: unknown) => {
-            startupError = e instanceof Error ? e.message : String(e);
-          },
-        )
+  const startDir = opts.projectDir;
+  const ready = startDir
+    ? switchTo(DEFAULT_CLIENT, startDir, () => Project.open(startDir)).then(
+        () => undefined,
+        (e: unknown) => {
+          startupError = e instanceof Error ? e.message : String(e);
+        },
+      )
     : Promise.resolve();
 
   return {
     ready,
-    async call<M extends ApiMethod>(method: M, params: unknown): Promise<ApiResult<M>> {
+    async call<M extends ApiMethod>(method: M, params: unknown, client: ClientId = DEFAULT_CLIENT): Promise<ApiResult<M>> {
       if (closed) throw new ScionError('the Scion service is closed', 'E_CLOSED');
       if (typeof method !== 'string' || !Object.hasOwn(apiParamSchemas, method)) throw new ScionError(`unknown method '${String(method)}'`, 'E_UNKNOWN_METHOD');
       await ready;
       const schema: z.ZodType = apiParamSchemas[method];
       const valid = parseOrThrow(schema, params ?? {}, method) as ApiParams<M>;
-      return (handlers[method] as (p: ApiParams<M>) => Promise<ApiResult<M>>)(valid);
+      return (handlers[method] as (p: ApiParams<M>, c: ClientId) => Promise<ApiResult<M>>)(valid, client);
     },
     onEvent: (listener) => events.on(listener),
+    projectOf: (client) => viewing.get(client) ?? lastDir,
+    async disconnect(client) {
+      const dir = viewing.get(client);
+      viewing.delete(client);
+      if (dir && dir !== lastDir) await releaseIfUnused(dir);
+    },
     async close() {
       if (closed) return;
       closed = true;
+      const all = (await Promise.allSettled([...opened.values()])).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       // running trainings stop at a checkpoint and show as paused (resumable) next time
-      for (const j of open?.project.jobs.values() ?? []) {
-        if (j.status !== 'running' && j.status !== 'queued') continue;
-        try {
-          open!.jobs.cancel(j.id, true);
-        } catch {
-          // already ending
+      for (const o of all)
+        for (const j of o.project.jobs.values()) {
+          if (j.status !== 'running' && j.status !== 'queued') continue;
+          try {
+            o.jobs.cancel(j.id, true);
+          } catch {
+            // already ending
+          }
         }
-      }
-      open?.stopWatching();
       await runner.close();
-      await open?.project.flush();
-      await open?.lock.release();
+      for (const o of all) {
+        o.stopWatching();
+        await o.project.flush();
+        await o.lock.release();
+      }
     },
   };
 }

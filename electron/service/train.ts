@@ -13,6 +13,7 @@ import { readModelConfig } from '../engine/models/model.ts';
 import { readMetrics } from '../engine/train/metrics.ts';
 import { resolveTrainOptions } from '../engine/train/options.ts';
 import type { JobOutcome } from '../jobs/runner.ts';
+import { datasetSpec } from '../store/datasets.ts';
 import { inspectModelFolder } from '../store/models.ts';
 import { trainSettingsOf } from '../store/settings.ts';
 import type { Project } from '../store/project.ts';
@@ -124,7 +125,15 @@ async function launch(project: Project, jobs: JobManager, t: TrainingEntry, resu
       uses: [model.id, data.id, ...(val ? [val.id] : [])],
       title: `${resume ? 'Resume' : 'Train'} ${t.name} (${model.name}, ${t.settings.steps} steps)`,
       entryId: t.id,
-      spec: { kind: 'train', runDir: t.runDir, modelDir: model.path, dataFile: data.path, ...(val ? { valFile: val.path } : {}), settings: t.settings, resume },
+      spec: {
+        kind: 'train',
+        runDir: t.runDir,
+        modelDir: model.path,
+        dataFile: datasetSpec(data),
+        ...(val ? { valFile: datasetSpec(val) } : {}),
+        settings: t.settings,
+        resume,
+      },
       started: () => update({ status: 'running' }),
       onMessage: (msg) => {
         if (msg.type !== 'metric') return;

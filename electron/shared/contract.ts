@@ -54,6 +54,8 @@ export interface DatasetEntry {
   path: string;
   referenced: boolean;
   kind: 'text' | 'bin';
+  /** Only this fraction of the file's tokens (added as `file.txt#0.9-1`: the last 10%). */
+  split?: { from: number; to: number };
   bytes: number;
   /** Token counts per tokenizer fingerprint, filled when first tokenized. */
   tokens?: Record<string, number>;
@@ -63,8 +65,14 @@ export interface DatasetEntry {
 
 export interface EvalMetrics {
   loss: number;
+  /** Standard error of the loss over the windows (absent for one window, and in older entries). */
+  lossStdErr?: number;
+  /** Mean loss of each window (consecutive windows from the start), for paired comparisons. */
+  windowLosses?: number[];
   perplexity: number;
+  /** Share of next tokens predicted exactly (top-1). */
   accuracy: number;
+  /** Predictions scored: windows x (ctx - 1). */
   tokens: number;
   windows: number;
   ctx: number;
@@ -144,12 +152,15 @@ export interface ExperimentRequest {
   target: { hidden?: number; layers?: number; ffn?: number; heads?: number; kvHeads?: number };
   /** Comma list of run specs, e.g. 'hypercloning,zero-pad+rewarm,scratch'. */
   methods: string;
+  /** HyperCloning's symmetry-breaking noise (signal-to-noise in dB; the function is kept). */
+  noiseDb?: number;
   settings: Partial<TrainSettings>;
 }
 
+/** One step of a run's metrics.jsonl; step 0 has only the validation loss before training. */
 export interface MetricPoint {
   step: number;
-  train_loss: number;
+  train_loss?: number;
   lr: number;
   tokens: number;
   time: number;
@@ -178,7 +189,7 @@ export interface TrainingEntry {
   createdAt: string;
 }
 
-export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'import' | 'export';
+export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'sample' | 'import' | 'export';
 
 export interface JobInfo {
   id: Id;
@@ -187,6 +198,8 @@ export interface JobInfo {
   title: string;
   /** The entry the job produces or works on (training id, model id, ...). */
   entryId?: Id;
+  /** The backend the job's worker ran on (what `auto` resolved to), once it started. */
+  backend?: string;
   error?: string;
   createdAt: string;
 }
@@ -195,6 +208,8 @@ export type JobEvent =
   | { type: 'progress'; jobId: Id; step: number; total: number; loss?: number; tokensPerSecond?: number; etaSeconds?: number }
   | { type: 'metric'; jobId: Id; point: MetricPoint }
   | { type: 'log'; jobId: Id; line: string }
+  /** A piece of text sampled from `modelId` (a sample job streams each model's text in turn). */
+  | { type: 'text'; jobId: Id; modelId: Id; piece: string }
   | { type: 'status'; jobId: Id; job: JobInfo }
   | { type: 'result'; jobId: Id; result: unknown }
   /** Another process (a CLI run with --project) changed the open project's entries: read project.state again. */
@@ -226,6 +241,31 @@ export interface ShapePreview {
   flopsPerToken?: number;
 }
 
+/** The same prompt, seed and sampling settings on each model (`scion generate`). */
+export interface SampleRequest {
+  modelIds: Id[];
+  prompt: string;
+  tokens: number;
+  /** 0 is greedy. */
+  temperature: number;
+  /** 0 keeps every token. */
+  topK: number;
+  seed: number;
+}
+
+/** What a model folder holds (model.card). */
+export interface ModelCard {
+  files: Array<{ name: string; bytes: number }>;
+  /** Size on disk of the folder's files. */
+  bytes: number;
+  /** The weights' stored dtypes (F32, F16, BF16). */
+  dtypes: string[];
+  /** growth.json of a grown model: method, shapes, options, the function check. */
+  growth?: Record<string, unknown>;
+  /** The model's folder is gone. */
+  missing?: true;
+}
+
 /** Every request the UI can make: method name -> [params, result]. */
 export interface ScionApi {
   'app.info': [Record<string, never>, { version: string; backend: string; mode: 'electron' | 'browser' }];
@@ -236,6 +276,7 @@ export interface ScionApi {
   'model.import': [{ path: string; name: string; copy: boolean }, ModelEntry];
   'model.delete': [{ id: Id; confirm: true }, ProjectState];
   'model.export': [{ id: Id; dir: string }, { dir: string }];
+  'model.card': [{ id: Id }, ModelCard];
   'dataset.add': [{ path: string; name: string; copy: boolean }, DatasetEntry];
   'dataset.delete': [{ id: Id; confirm: true }, ProjectState];
   'grow.methods': [Record<string, never>, MethodInfo[]];
@@ -245,10 +286,21 @@ export interface ScionApi {
   'train.start': [TrainRequest, JobInfo];
   'train.resume': [{ trainingId: Id }, JobInfo];
   'train.metrics': [{ trainingId: Id }, MetricPoint[]];
+  'training.rename': [{ id: Id; name: string }, ProjectState];
+  /** Removes the session and its run folder (checkpoints, metrics); a model it produced stays. */
+  'training.delete': [{ id: Id; confirm: true }, ProjectState];
+  /** Renames a job (an experiment's title). */
+  'job.rename': [{ jobId: Id; title: string }, JobInfo];
+  /** Removes a finished job and its folder (an experiment's results and runs). */
+  'job.delete': [{ jobId: Id; confirm: true }, ProjectState];
   /** `pause: true` marks a training session paused rather than cancelled (both resume with train.resume). */
   'job.cancel': [{ jobId: Id; pause?: boolean }, JobInfo];
   'job.list': [Record<string, never>, JobInfo[]];
+  /** The job's log (jobs/<id>/log.txt), its last 256 KiB. */
+  'job.log': [{ jobId: Id }, { lines: string[]; truncated: boolean }];
   'experiment.start': [ExperimentRequest, JobInfo];
+  /** Samples text from each model; the text streams as `text` events, then the job's result. */
+  'sample.start': [SampleRequest, JobInfo];
   /** results.json of a finished experiment job (format 'scion-experiment/1'). */
   'experiment.results': [{ jobId: Id }, Record<string, unknown>];
 }

@@ -3,10 +3,11 @@
  * datasets/<id>/ or referenced where it is. Adding one checks the file (exists, not empty,
  * text that is text) and keeps a short sample for the UI.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetEntry } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
+import { parseDataSpec } from '../engine/train/data.ts';
 import { isInside } from './layout.ts';
 import type { Project } from './project.ts';
 
@@ -56,8 +57,17 @@ export interface AddDatasetRequest {
   copy: boolean;
 }
 
+/** What jobs read: the file, with its `#FROM-TO` fraction when the dataset is a split of it. */
+export function datasetSpec(d: DatasetEntry): string {
+  return d.split ? `${d.path}#${d.split.from}-${d.split.to}` : d.path;
+}
+
+/** Adds a file, or a fraction of its tokens (`file.txt#0.9-1`). */
 export async function addDataset(project: Project, req: AddDatasetRequest): Promise<DatasetEntry> {
-  const src = path.resolve(req.path);
+  // a file whose name has a '#' is that file; otherwise '#FROM-TO' names a fraction
+  const spec = existsSync(req.path) ? { file: req.path, from: 0, to: 1 } : parseDataSpec(req.path);
+  const split = spec.from === 0 && spec.to === 1 ? undefined : { from: spec.from, to: spec.to };
+  const src = path.resolve(spec.file);
   if (isInside(project.dir, src)) throw new ScionError(`${src}: is inside the project folder already; add datasets from outside it`, 'E_INVALID', src);
   const info = await inspectDatasetFile(src);
   const id = project.newId(req.name);
@@ -71,6 +81,7 @@ export async function addDataset(project: Project, req: AddDatasetRequest): Prom
       path: req.copy ? copied : src,
       referenced: !req.copy,
       kind: info.kind,
+      ...(split ? { split } : {}),
       bytes: info.bytes,
       sample: info.sample,
       createdAt: new Date().toISOString(),

@@ -58,6 +58,7 @@ export function refuseSystemFolder(abs: string): void {
 function slug(name: string): string {
   const s = name
     .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
@@ -390,6 +391,7 @@ export function jobInfo(r: JobRecord): JobInfo {
     status: r.status,
     title: r.title,
     ...(r.entryId !== undefined ? { entryId: r.entryId } : {}),
+    ...(r.backend !== undefined ? { backend: r.backend } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
     createdAt: r.createdAt,
   };

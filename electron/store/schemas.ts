@@ -14,6 +14,7 @@ import type {
   JobInfo,
   ModelEntry,
   ModelShape,
+  SampleRequest,
   TrainingEntry,
   TrainSettings,
 } from '../shared/contract.ts';
@@ -22,11 +23,16 @@ import { APPROX_LOSS_BOUND, gradeCheck } from '../engine/growth/verdict.ts';
 
 /** Entry ids: lower-case slug plus a random suffix; safe as one path component. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
-/** Display names: start with a letter or digit; letters, digits, space and . _ - + ( ) ; at most 80. */
-export const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._+()-]{0,79}$/u;
+/**
+ * Display names: start with a letter or digit; letters (with their combining marks: Hindi,
+ * Thai, decomposed accents), digits, space and . _ - + ( ) ' , & #; at most 80.
+ */
+export const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._+()',&#-]{0,79}$/u;
 
 export const idSchema = z.string().regex(ID_PATTERN, 'not a valid id (lower-case letters, digits and -)');
-export const nameSchema = z.string().regex(NAME_PATTERN, 'not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ), starting with a letter or digit');
+export const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, "not a valid name: use 1-80 letters, digits, spaces and . _ - + ( ) ' , & #, starting with a letter or digit");
 const isoDate = z.string().min(1);
 const finite = z.number().finite();
 const posInt = z.number().int().positive();
@@ -90,6 +96,7 @@ export const datasetEntrySchema = z.object({
   path: z.string().min(1),
   referenced: z.boolean(),
   kind: z.enum(['text', 'bin']),
+  split: z.object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1) }).optional(),
   bytes: z.number().int().nonnegative(),
   tokens: z.record(z.string(), z.number().int().nonnegative()).optional(),
   sample: z.string(),
@@ -98,6 +105,8 @@ export const datasetEntrySchema = z.object({
 
 export const evalMetricsSchema = z.object({
   loss: finite,
+  lossStdErr: z.number().nonnegative().optional(),
+  windowLosses: z.array(z.number()).max(100_000).optional(),
   perplexity: z.number(),
   accuracy: finite,
   tokens: z.number().int().nonnegative(),
@@ -150,7 +159,7 @@ export const trainingEntrySchema = z.object({
   createdAt: isoDate,
 }) satisfies z.ZodType<TrainingEntry>;
 
-export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'import', 'export']);
+export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'sample', 'import', 'export']);
 export const jobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
 
 export const jobInfoSchema = z.object({
@@ -159,6 +168,7 @@ export const jobInfoSchema = z.object({
   status: jobStatusSchema,
   title: z.string(),
   entryId: idSchema.optional(),
+  backend: z.string().optional(),
   error: z.string().optional(),
   createdAt: isoDate,
 }) satisfies z.ZodType<JobInfo>;
@@ -224,6 +234,7 @@ export const apiParamSchemas = {
   'model.import': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
   'model.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
   'model.export': z.strictObject({ id: idSchema, dir: absPath }),
+  'model.card': z.strictObject({ id: idSchema }),
   'dataset.add': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
   'dataset.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
   'grow.methods': empty,
@@ -243,8 +254,13 @@ export const apiParamSchemas = {
   }),
   'train.resume': z.strictObject({ trainingId: idSchema }),
   'train.metrics': z.strictObject({ trainingId: idSchema }),
+  'training.rename': z.strictObject({ id: idSchema, name: nameSchema }),
+  'training.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
+  'job.rename': z.strictObject({ jobId: idSchema, title: z.string().trim().min(1, 'give a title').max(200) }),
+  'job.delete': z.strictObject({ jobId: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
   'job.cancel': z.strictObject({ jobId: idSchema, pause: z.boolean().optional() }),
   'job.list': empty,
+  'job.log': z.strictObject({ jobId: idSchema }),
   'experiment.start': z.strictObject({
     name: nameSchema,
     sourceId: idSchema,
@@ -259,9 +275,18 @@ export const apiParamSchemas = {
       kvHeads: posInt.optional(),
     }),
     methods: z.string().min(1).max(400),
+    noiseDb: z.number().finite().optional(),
     settings: trainSettingsSchema.partial(),
   }),
   'experiment.results': z.strictObject({ jobId: idSchema }),
+  'sample.start': z.strictObject({
+    modelIds: z.array(idSchema).min(1, 'pick at least one model').max(16),
+    prompt: z.string().min(1, 'write a prompt to start from').max(10_000),
+    tokens: z.number().int().min(1).max(2048),
+    temperature: z.number().min(0).max(10),
+    topK: z.number().int().min(0),
+    seed: z.number().int().nonnegative(),
+  }) satisfies z.ZodType<SampleRequest>,
 } satisfies Record<ApiMethod, z.ZodType>;
 
 /** One readable line per problem: `field: what is wrong`. */

@@ -193,7 +193,7 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
       .trim()
       .split(/\r?\n/);
     assert.equal(csv.length, 5);
-    assert.match(csv[0]!, /^model,kind,parent,dataset,loss,perplexity,accuracy/);
+    assert.match(csv[0]!, /^model,kind,parent,dataset,loss,loss_std_err,perplexity,accuracy/);
   });
 
   await step('training: the curve updates live, pause, resume to the end', async () => {

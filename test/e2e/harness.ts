@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -124,4 +125,95 @@ export async function waitUntil(what: string, cond: () => Promise<boolean>, time
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export interface OpenApp {
+  served: Served;
+  browser: Browser;
+  page: Page;
+  /** Closes the browser, stops the server (printing its stderr with SCION_E2E_LOG set), removes `home`. */
+  close(): Promise<void>;
+}
+
+/** `scion serve` in `home`, and a Chromium page (downloads allowed) on a 1320x900 viewport. */
+export async function openApp(home: string): Promise<OpenApp> {
+  const served = await startServe(home);
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1320, height: 900 }, acceptDownloads: true });
+  page.on('pageerror', (e) => console.log(`# page error: ${e.message}`));
+  return {
+    served,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      await served.stop();
+      if (process.env['SCION_E2E_LOG']) console.log(served.stderr());
+      cleanup(home);
+    },
+  };
+}
+
+/** Fails when the app shows an error banner. */
+export async function expectNoError(page: Page): Promise<void> {
+  const err = page.getByTestId('error');
+  if (await err.isVisible()) throw new Error(`unexpected error banner: ${await err.textContent()}`);
+}
+
+/**
+ * Steps of one flow as subtests of `t`: after a failure (screenshotted) the later steps are
+ * skipped, since they depend on it.
+ */
+export function flowSteps(
+  t: { test: (name: string, opts: { skip: string | false }, fn: () => Promise<void>) => Promise<void> },
+  page: () => Page,
+  prefix = '',
+) {
+  let failed = false;
+  return (name: string, fn: () => Promise<void>) =>
+    t.test(name, { skip: failed ? 'an earlier step failed' : false }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        await shot(page(), `FAILED-${prefix}${name.split(':')[0]}`).catch(() => undefined);
+        throw e;
+      }
+    });
+}
+
+/**
+ * A test file's app: before its tests, a temporary home (filled by `prepare`), `scion serve`
+ * and a Chromium page; after them, all closed and removed. `skip` says why when Chromium is missing.
+ */
+export function appFixture(prefix: string, prepare: (home: string) => void = () => undefined) {
+  const skip = chromiumMissing();
+  if (skip) console.log(`# e2e skipped: ${skip}`);
+  let home = '';
+  let app: OpenApp | undefined;
+  before(async () => {
+    if (skip) return;
+    home = tempHome(prefix);
+    prepare(home);
+    app = await openApp(home);
+  });
+  after(async () => {
+    await app?.close();
+  });
+  return { skip, home: () => home, app: () => app!, page: () => app!.page };
+}
+
+/** Runs a 10-step HyperCloning-vs-scratch experiment from the Experiments screen and waits for its report (or an error). */
+export async function runSmallExperiment(page: Page, source: string, val: string): Promise<void> {
+  const byId = (id: string) => page.getByTestId(id);
+  await byId('nav-experiments').click();
+  await byId('exp-source').selectOption({ label: source });
+  await byId('exp-val').selectOption({ label: val });
+  await byId('exp-methods').fill('hypercloning,scratch');
+  await byId('exp-steps').fill('10');
+  await byId('exp-batch').fill('2');
+  await byId('exp-ctx').fill('32');
+  await byId('exp-eval-every').fill('5');
+  await byId('exp-start').click();
+  await byId('experiment-report').or(byId('error')).waitFor({ timeout: 180_000 });
 }

@@ -1,10 +1,13 @@
 /**
  * The electron-builder configuration is valid for electron-builder's own schema, names the
  * installers for Linux, macOS and Windows, keeps the native and wasm tfjs files out of the
- * asar, and package.json's "main" is the file build/build-app.mjs writes.
+ * asar, and package.json's "main" is the file build/build-app.mjs writes; where Electron's
+ * binary cannot be downloaded, `npm start` says what to do instead.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -53,4 +56,25 @@ test('package.json main is the built main process, and the build output is packa
   assert.match(readFileSync(join(REPO, 'build', 'build-app.mjs'), 'utf8'), /'electron\/main\/main': 'electron\/main\/main\.ts'/);
   assert.ok(config.files.includes('dist/electron/**/*') && config.files.includes('dist/renderer/**/*'));
   assert.match(pkg.scripts['dist'] ?? '', /electron-builder --config build\/electron-builder\.yml/);
+});
+
+test('npm start where Electron cannot be downloaded: what failed and what to do, no stack trace', (t) => {
+  if (existsSync(join(REPO, 'node_modules', 'electron', 'path.txt'))) return t.skip("Electron's binary is installed here: nothing to download");
+  const cache = mkdtempSync(join(tmpdir(), 'scion-electron-cache-'));
+  try {
+    const r = spawnSync(process.execPath, [join(REPO, 'build', 'setup-electron.mjs')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      // an address that refuses at once, and an empty cache: the download fails as offline
+      env: { ...process.env, ELECTRON_MIRROR: 'http://127.0.0.1:9/', electron_config_cache: cache },
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^scion: could not download Electron's binary \(.+\)\./);
+    assert.match(r.stderr, /npx scion serve/);
+    assert.match(r.stderr, /ELECTRON_OVERRIDE_DIST_PATH=/);
+    assert.match(r.stderr, /ELECTRON_MIRROR=/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 });

@@ -79,7 +79,7 @@ describe('scion experiment (tiny budget)', () => {
     assert.equal(hc.growth?.verdict, 'exact');
     // every run is consistent with the speed-up rules
     for (const x of res.runs.filter((y) => y.method !== 'scratch')) {
-      if (x.steps_to_target === 0) assert.equal(x.speedup_kind, 'lower_bound');
+      if (x.steps_to_target === 0) assert.equal(x.speedup_kind, 'started_below');
       else if (x.steps_to_target === null) assert.equal(x.speedup, null);
       else assert.equal(x.speedup, res.scratch_steps_to_target / x.steps_to_target);
     }
@@ -95,6 +95,11 @@ describe('scion experiment (tiny budget)', () => {
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     assert.match(md, /report-loss\.svg/);
     assert.match(md, /\| hypercloning \|/);
+    // the report leads with what was measured; a run that starts below the target claims no speed-up
+    const measuredAt = md.indexOf('## What was measured');
+    assert.ok(measuredAt > 0 && measuredAt < md.indexOf("## Steps to the scratch run's final validation loss"), 'measured before speed-ups');
+    assert.match(md, /- hypercloning vs scratch at equal steps and training FLOPs \(\d+ steps, [\d.]+ [MGTP]?FLOP\): \d\.\d{3} vs \d\.\d{3} \([+-]\d\.\d{3}\)/);
+    assert.doesNotMatch(md, />= ?\d/);
     assert.ok(existsSync(path.join(out, 'report-loss.svg')));
     // a second run into the same folder reuses the finished runs
     const again = await runCli([

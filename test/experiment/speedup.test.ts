@@ -1,4 +1,4 @@
-/** Steps-to-target and speed-up, including the lower bound for a run that starts below the target. */
+/** Steps-to-target and speed-up; a run that starts below the target claims none. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { speedupOf, stepsToTarget } from '../../electron/engine/experiment/speedup.ts';
@@ -45,7 +45,7 @@ describe('steps to target and speed-up', () => {
     );
     assert.deepEqual(s, { stepsToTarget: 20, speedup: 2, kind: 'measured', display: '2.00x' });
   });
-  test('below the target at step 0: a lower bound, never a finite made-up ratio', () => {
+  test('below the target at step 0: no speed-up claimed (neither a ratio nor a bound)', () => {
     const s = speedupOf(
       curve([
         [0, 2.9],
@@ -57,9 +57,10 @@ describe('steps to target and speed-up', () => {
       40,
     );
     assert.equal(s.stepsToTarget, 0);
-    assert.equal(s.kind, 'lower_bound');
-    assert.equal(s.speedup, 40);
-    assert.match(s.display, /^>= 40\.0x/);
+    assert.equal(s.kind, 'started_below');
+    assert.equal(s.speedup, null);
+    assert.equal(s.display, 'none measured: below the target before training (2.900 <= 3.000), so this budget says nothing about speed');
+    assert.doesNotMatch(s.display, /\d+(\.\d+)?x/);
   });
   test('never reached: no speed-up', () => {
     const s = speedupOf(

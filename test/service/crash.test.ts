@@ -95,7 +95,8 @@ test('a worker killed mid-training: interrupted, resumed, no gap or duplicate, s
   assert.equal((await waitForJob(svc, clean.id)).status, 'done');
   const a = await svc.call('train.metrics', { trainingId });
   const b = await svc.call('train.metrics', { trainingId: clean.entryId! });
-  for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(a[i]!.train_loss - b[i]!.train_loss) < 1e-5, `step ${i + 1}: ${a[i]!.train_loss} vs ${b[i]!.train_loss}`);
+  for (let i = 0; i < STEPS; i++)
+    assert.ok(Math.abs(a[i]!.train_loss! - b[i]!.train_loss!) < 1e-5, `step ${i + 1}: ${a[i]!.train_loss} vs ${b[i]!.train_loss}`);
 });
 
 test('the app killed mid-training: the next start marks the job interrupted and resume finishes it', async (t) => {

@@ -74,7 +74,7 @@ test('create, import, add data, grow, train, evaluate, export, reopen in a fresh
   assert.equal(trained.id, training.resultModelId);
   assert.deepEqual(trained.lineage, { parent: grown.id, trainingId: training.id, seed: 0 });
   const live = events.filter((e) => e.type === 'metric' && e.jobId === trainJob.id).map((e) => (e.type === 'metric' ? e.point.step : -1));
-  assert.deepEqual(live, [1, 2, 3, 4], 'metrics streamed live, step by step');
+  assert.deepEqual(live, [0, 1, 2, 3, 4], 'metrics streamed live: the validation loss before training, then step by step');
   assert.ok(events.some((e) => e.type === 'progress' && e.jobId === trainJob.id && e.etaSeconds !== undefined && e.tokensPerSecond! > 0));
 
   // evaluate all four models on both datasets
@@ -110,7 +110,7 @@ test('create, import, add data, grow, train, evaluate, export, reopen in a fresh
   for (const k of ['models', 'datasets', 'evaluations', 'trainings', 'jobs'] as const) assert.deepEqual(reopened.state[k], state[k], k);
   assert.deepEqual(
     reopened.metrics[training.id]!.map((p) => p.step),
-    [1, 2, 3, 4],
+    [0, 1, 2, 3, 4],
   );
   assert.deepEqual(
     reopened.state.jobs.map((j) => [j.kind, j.status]),

@@ -120,6 +120,9 @@ describe('training on several CPU threads', () => {
       assert.equal(b.tokens, a.tokens);
       assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `loss ${a.loss} vs ${b.loss}`);
       assert.equal(b.accuracy, a.accuracy);
+      assert.equal(b.windowLosses.length, a.windowLosses.length, 'one loss per window, for standard errors and paired comparisons');
+      a.windowLosses.forEach((x, i) => assert.ok(Math.abs(x - b.windowLosses[i]!) < 1e-5, `window ${i}: ${x} vs ${b.windowLosses[i]}`));
+      assert.ok(b.lossStdErr !== undefined && Math.abs(b.lossStdErr - a.lossStdErr!) < 1e-6);
     } finally {
       await started.pool.close();
       disposeParams(m.params);

@@ -1,6 +1,6 @@
 /** `scion eval <model-dir> --data <file>`: loss, perplexity and top-1 accuracy on a dataset. */
 import { initBackend } from '../../engine/backend.ts';
-import { requireEvalFits } from '../../engine/eval/evaluate.ts';
+import { evalMetricsOf, requireEvalFits } from '../../engine/eval/evaluate.ts';
 import { disposeParams, loadModel, readModelConfig } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import { loadTokens } from '../../engine/train/data.ts';
@@ -54,6 +54,7 @@ export const evalCommand: Command = {
         model: dir,
         data,
         loss: r.loss,
+        loss_std_err: r.lossStdErr ?? null,
         perplexity: r.perplexity,
         accuracy: r.accuracy,
         tokens: r.tokens,
@@ -66,7 +67,7 @@ export const evalCommand: Command = {
         const e = await recordEvaluation(values.project, {
           modelDir: dir,
           dataFile: data,
-          metrics: { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx },
+          metrics: evalMetricsOf(r),
           backend: backend.name,
         });
         log(io, `recorded in project ${values.project} as evaluation ${e.id}`);
@@ -75,9 +76,9 @@ export const evalCommand: Command = {
       else {
         io.stdout.write(
           [
-            `loss        ${r.loss.toFixed(4)}`,
+            `loss        ${r.loss.toFixed(4)}${r.lossStdErr !== undefined ? ` ± ${r.lossStdErr.toFixed(4)} (standard error over ${r.windows} windows)` : ''}`,
             `perplexity  ${r.perplexity.toFixed(3)}`,
-            `accuracy    ${(100 * r.accuracy).toFixed(2)}%`,
+            `accuracy    ${(100 * r.accuracy).toFixed(2)}% (next token predicted exactly)`,
             `predictions ${r.tokens} in ${r.windows} windows of ${r.ctx}`,
             `backend     ${backend.name}`,
             `time        ${r.seconds.toFixed(2)} s`,

@@ -8,6 +8,7 @@ import { isScionError, ScionError } from '../../engine/errors.ts';
 import { type ExperimentOptions, runExperiment } from '../../engine/experiment/run-experiment.ts';
 import type { ExperimentResults } from '../../engine/experiment/results.ts';
 import { parseTarget } from '../../engine/experiment/target.ts';
+import { measuredLines } from '../../engine/report/measured.ts';
 import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
@@ -59,12 +60,12 @@ export function experimentJson(r: ExperimentResults, outDir: string): Record<str
 
 export function printExperiment(io: CommandIO, r: ExperimentResults, outDir: string): void {
   const lines = [
-    `target val loss ${r.target_val_loss.toFixed(4)} (scratch's final; reached at step ${r.scratch_steps_to_target}); source ${r.source.val_loss.toFixed(4)}`,
+    'measured:',
+    ...measuredLines(r).map((l) => `  ${l}`),
+    `steps to the target val loss ${r.target_val_loss.toFixed(4)} (scratch's final; reached at step ${r.scratch_steps_to_target}):`,
   ];
   for (const x of r.runs) {
-    lines.push(
-      `${x.label.padEnd(26)} val ${x.initial_val_loss.toFixed(4)} -> ${x.final_val_loss.toFixed(4)}  steps to target ${String(x.steps_to_target ?? 'never').padStart(6)}  speed-up ${x.speedup_display}`,
-    );
+    lines.push(`  ${x.label.padEnd(26)} steps to target ${String(x.steps_to_target ?? 'never').padStart(6)}  speed-up ${x.speedup_display}`);
   }
   lines.push(`report: ${path.join(outDir, 'report.html')} (also report.md, results.json)`);
   io.stdout.write(lines.join('\n') + '\n');

@@ -1,6 +1,7 @@
 /** Every `scion` command, in the order `scion --help` lists them. */
 import type { Command } from '../command.ts';
 import { evalCommand } from './eval.ts';
+import { generateCommand } from './generate.ts';
 import { exportCommand } from './export.ts';
 import { growCommand } from './grow.ts';
 import { infoCommand } from './info.ts';
@@ -14,6 +15,7 @@ import { importRunCommand } from './import-run.ts';
 export const COMMANDS: Command[] = [
   infoCommand,
   evalCommand,
+  generateCommand,
   growCommand,
   exportCommand,
   trainCommand,

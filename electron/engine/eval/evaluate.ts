@@ -2,7 +2,9 @@
  * `scion eval`'s computation: cut token ids into consecutive, non-overlapping windows of
  * `ctx` tokens from the start (a trailing partial window is dropped); inside each window
  * tokens 2..ctx are predicted from their prefixes. Loss is the mean cross-entropy over all
- * predictions; accuracy the share of top-1 hits.
+ * predictions; accuracy the share of top-1 hits. The loss's standard error comes from the
+ * spread of the per-window losses (windows are the independent-ish units; tokens within a
+ * window are not), so two models' losses can be told apart from noise.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ScionError } from '../errors.ts';
@@ -22,6 +24,10 @@ export interface EvalOptions {
 
 export interface EvalResult {
   loss: number;
+  /** Standard error of `loss`: the spread of the per-window losses / sqrt(windows) (undefined for one window). */
+  lossStdErr?: number;
+  /** Mean loss of each window, in order (paired comparisons of two models on the same windows). */
+  windowLosses: number[];
   perplexity: number;
   accuracy: number;
   /** Number of predictions scored. */
@@ -79,6 +85,7 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
   const start = Date.now();
   let lossSum = 0;
   let correct = 0;
+  const windowLosses: number[] = [];
   for (let first = 0; first < windows; first += batch) {
     const n = Math.min(batch, windows - first);
     const { inputs, targets } = windowBatch(ids, ctx, first, n);
@@ -86,6 +93,7 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
       const r = await lossAndCorrect(model.config, model.params, inputs, targets);
       lossSum += r.lossSum;
       correct += r.correct;
+      for (const s of r.rowLossSums) windowLosses.push(s / (ctx - 1));
     } finally {
       inputs.dispose();
       targets.dispose();
@@ -94,5 +102,39 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
   }
   const tokens = windows * (ctx - 1);
   const loss = lossSum / tokens;
-  return { loss, perplexity: Math.exp(loss), accuracy: correct / tokens, tokens, windows, ctx, seconds: (Date.now() - start) / 1000 };
+  const se = standardError(windowLosses);
+  return {
+    loss,
+    ...(se !== undefined ? { lossStdErr: se } : {}),
+    windowLosses,
+    perplexity: Math.exp(loss),
+    accuracy: correct / tokens,
+    tokens,
+    windows,
+    ctx,
+    seconds: (Date.now() - start) / 1000,
+  };
+}
+
+/** Standard error of the mean of `xs` (sample standard deviation / sqrt(n)); undefined below 2 values. */
+export function standardError(xs: number[]): number | undefined {
+  const n = xs.length;
+  if (n < 2) return undefined;
+  const mean = xs.reduce((a, x) => a + x, 0) / n;
+  const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
+  return Math.sqrt(variance / n);
+}
+
+/** What an evaluation entry keeps of a result (per-window losses to 6 digits). */
+export function evalMetricsOf(r: EvalResult): Omit<EvalResult, 'seconds'> {
+  return {
+    loss: r.loss,
+    ...(r.lossStdErr !== undefined ? { lossStdErr: r.lossStdErr } : {}),
+    windowLosses: r.windowLosses.map((x) => Number(x.toPrecision(6))),
+    perplexity: r.perplexity,
+    accuracy: r.accuracy,
+    tokens: r.tokens,
+    windows: r.windows,
+    ctx: r.ctx,
+  };
 }

@@ -24,19 +24,25 @@ export function meanLoss(cfg: ModelConfig, p: Params, inputs: tf.Tensor2D, targe
   });
 }
 
-/** Summed loss and number of correct top-1 predictions, for evaluation (no gradient). */
-export async function lossAndCorrect(cfg: ModelConfig, p: Params, inputs: tf.Tensor2D, targets: tf.Tensor2D): Promise<{ lossSum: number; correct: number }> {
-  const [lossSum, correct] = tf.tidy(() => {
+/** Summed loss (in all and per row of the batch) and number of correct top-1 predictions, for evaluation (no gradient). */
+export async function lossAndCorrect(
+  cfg: ModelConfig,
+  p: Params,
+  inputs: tf.Tensor2D,
+  targets: tf.Tensor2D,
+): Promise<{ lossSum: number; correct: number; rowLossSums: Float32Array }> {
+  const [rows, correct] = tf.tidy(() => {
     const { logits } = forward(cfg, p, inputs); // [B, T, V]
     const [b, t, v] = logits.shape;
     const flat = tf.reshape(logits, [b * t, v]) as tf.Tensor2D;
     const labels = tf.reshape(targets, [-1]) as tf.Tensor1D;
-    const nll = tf.sum(nllRows(flat, labels));
+    const perRow = tf.sum(tf.reshape(nllRows(flat, labels), [b, t]), 1); // [B]
     const hits = tf.sum(tf.cast(tf.equal(tf.argMax(flat, 1), labels), 'float32'));
-    return [nll, hits];
+    return [perRow, hits];
   });
-  const out = { lossSum: (await lossSum.data())[0]!, correct: (await correct.data())[0]! };
-  lossSum.dispose();
+  const rowLossSums = (await rows.data()) as Float32Array;
+  const out = { lossSum: rowLossSums.reduce((a, x) => a + x, 0), correct: (await correct.data())[0]!, rowLossSums };
+  rows.dispose();
   correct.dispose();
   return out;
 }

@@ -471,7 +471,7 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   const notes: string[] = [
     `Target: the scratch run's final validation loss on ${valName} (${targetVal.toFixed(4)}), which it first reached at step ${scratchSteps}.`,
     `Validation every ${r0.evalEvery} steps: steps-to-target is the first evaluated step at or below the target, so it is exact to ${r0.evalEvery} steps and an upper bound (speed-ups are conservative).`,
-    'A run already at or below the target before training needed 0 steps: its speed-up has no finite value and is shown as a lower bound (">= scratch steps").',
+    "A run already at or below the target before training claims no speed-up: this budget says nothing about its speed (its curve and its loss at equal steps are what was measured; a budget at which scratch passes the source's loss, as npm run demo:long, measures it).",
     `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.`,
     `FLOPs: 3 x forward FLOPs per token x tokens (${tokensPerStep} tokens per step); "with source" adds the source's training${sourceTokens !== null ? ` (${sourceTokens} tokens, ${formatFlops(sourceTrainFlops)})` : ' (unknown here: pass --source-tokens)'} and the moment estimate.`,
   ];

@@ -3,9 +3,10 @@
  * is the scratch run's final validation loss. A run reaches it at the first evaluated step
  * whose loss is at or below it (so a step count is exact only to the evaluation interval,
  * and is an upper bound on the steps really needed). Speed-up = scratch's steps / the run's
- * steps. A run at or below the target before training (step 0) needed no steps: the ratio
- * has no finite value, so it is reported as a lower bound, scratch's steps / 1 ("more than
- * N times fewer"), and flagged as such. A run that never reaches it has no speed-up.
+ * steps. A run at or below the target before training (step 0) needed no steps, and says
+ * nothing about speed at this budget: no ratio is reported ('started_below'; its curves and
+ * losses are what was measured; a budget at which scratch passes the source measures it).
+ * A run that never reaches the target has no speed-up either.
  */
 
 export interface CurvePoint {
@@ -13,15 +14,15 @@ export interface CurvePoint {
   val_loss: number;
 }
 
-export type SpeedupKind = 'measured' | 'lower_bound' | 'not_reached';
+export type SpeedupKind = 'measured' | 'started_below' | 'not_reached';
 
 export interface Speedup {
   /** Steps the run needed to reach the target (0 if it started there), or null if it never did. */
   stepsToTarget: number | null;
-  /** Scratch steps / run steps; for 'lower_bound' the bound; null when never reached. */
+  /** Scratch steps / run steps; null when it started below the target or never reached it. */
   speedup: number | null;
   kind: SpeedupKind;
-  /** How a report shows it: "3.21x", ">= 400x", "not reached in 400 steps". */
+  /** How a report shows it: "3.21x", "none measured: ...", "not reached in 400 steps". */
   display: string;
 }
 
@@ -43,7 +44,15 @@ function fmt(x: number): string {
 export function speedupOf(curve: CurvePoint[], target: number, scratchSteps: number, budget: number): Speedup {
   const s = stepsToTarget(curve, target);
   if (s === null) return { stepsToTarget: null, speedup: null, kind: 'not_reached', display: `not reached in ${budget} steps` };
-  if (s === 0) return { stepsToTarget: 0, speedup: scratchSteps, kind: 'lower_bound', display: `>= ${fmt(scratchSteps)}x (below the target before training)` };
+  if (s === 0) {
+    const start = [...curve].sort((a, b) => a.step - b.step)[0]!.val_loss;
+    return {
+      stepsToTarget: 0,
+      speedup: null,
+      kind: 'started_below',
+      display: `none measured: below the target before training (${start.toFixed(3)} <= ${target.toFixed(3)}), so this budget says nothing about speed`,
+    };
+  }
   const x = scratchSteps / s;
   return { stepsToTarget: s, speedup: x, kind: 'measured', display: `${fmt(x)}x` };
 }

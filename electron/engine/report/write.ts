@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { ExperimentResults } from '../experiment/results.ts';
 import { atomicWriteFile } from '../io/atomic.ts';
 import { escapeXml, lineChartSvg, type Series } from './svg-chart.ts';
+import { measuredLines } from './measured.ts';
 import { datasetTables, runsTable, settingsTable, type Table } from './tables.ts';
 
 export function lossChart(r: ExperimentResults): string {
@@ -47,11 +48,15 @@ export function reportMarkdown(r: ExperimentResults, chartFile: string): string 
     '',
     `Source ${r.source.dir} grown to ${r.target.spec}; every run trained ${r.settings['steps']} steps with the same seed, data order and budget.`,
     '',
-    '## Speed-ups',
+    '## What was measured',
     '',
-    ...headline(r).map((l) => `- ${l}`),
+    ...measuredLines(r).map((l) => `- ${l}`),
     '',
     `![validation loss](${chartFile})`,
+    '',
+    "## Steps to the scratch run's final validation loss",
+    '',
+    ...headline(r).map((l) => `- ${l}`),
     '',
     mdTable(runsTable(r)),
     '## Evaluations',
@@ -89,11 +94,15 @@ td:not(:first-child) { font-variant-numeric: tabular-nums; }
 </style></head><body>
 <h1>Scion experiment: grown vs. from scratch</h1>
 <p>Source <code>${escapeXml(r.source.dir)}</code> grown to <code>${escapeXml(r.target.spec)}</code>; every run trained ${escapeXml(String(r.settings['steps']))} steps with the same seed, data order and budget.</p>
-<h2>Speed-ups</h2>
-<ul>${headline(r)
+<h2>What was measured</h2>
+<ul>${measuredLines(r)
     .map((l) => `<li>${escapeXml(l)}</li>`)
     .join('')}</ul>
 ${lossChart(r)}
+<h2>Steps to the scratch run's final validation loss</h2>
+<ul>${headline(r)
+    .map((l) => `<li>${escapeXml(l)}</li>`)
+    .join('')}</ul>
 ${htmlTable(runsTable(r))}
 <h2>Evaluations</h2>
 ${datasetTables(r).map(htmlTable).join('\n')}

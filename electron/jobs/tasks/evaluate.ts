@@ -1,5 +1,6 @@
 /** The evaluate job: every (model, dataset) pair asked for, each model loaded once. */
-import { loadDataset } from '../../engine/data/dataset.ts';
+import { loadTokens } from '../../engine/train/data.ts';
+import { evalMetricsOf } from '../../engine/eval/evaluate.ts';
 import { evaluateThreaded } from '../../engine/train/parallel/start.ts';
 import { disposeParams, loadModel } from '../../engine/models/model.ts';
 import { loadTokenizer } from '../../engine/tokenizer/tokenizer.ts';
@@ -18,14 +19,14 @@ export async function runEvaluate(spec: EvaluateSpec, ctx: TaskContext): Promise
       const tok = await loadTokenizer(modelDir);
       for (const p of pairs) {
         if (ctx.signal.aborted) break;
-        const ds = await loadDataset(p.dataFile, tok, model.config.vocabSize);
-        const r = await evaluateThreaded(model, ds.ids, {
+        const ids = await loadTokens(p.dataFile, tok, model.config.vocabSize);
+        const r = await evaluateThreaded(model, ids, {
           ...(spec.maxWindows !== undefined ? { maxWindows: spec.maxWindows } : {}),
           onProgress: (w, total) => ctx.emit({ type: 'progress', step: done + w / total, total: spec.pairs.length }),
         });
         done++;
-        const metrics = { loss: r.loss, perplexity: r.perplexity, accuracy: r.accuracy, tokens: r.tokens, windows: r.windows, ctx: r.ctx };
-        result.evaluations.push({ modelId: p.modelId, datasetId: p.datasetId, metrics, fingerprint: tok.fingerprint, datasetTokens: ds.ids.length });
+        const metrics = evalMetricsOf(r);
+        result.evaluations.push({ modelId: p.modelId, datasetId: p.datasetId, metrics, fingerprint: tok.fingerprint, datasetTokens: ids.length });
         ctx.log(`${p.modelId} on ${p.datasetId}: loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(3)}, accuracy ${(100 * r.accuracy).toFixed(2)}%`);
         ctx.emit({ type: 'progress', step: done, total: spec.pairs.length });
       }

@@ -14,6 +14,8 @@ export async function runTask(spec: JobSpec, ctx: TaskContext): Promise<JobResul
       return (await import('./grow.ts')).runGrow(spec, ctx);
     case 'train':
       return (await import('./train.ts')).runTrain(spec, ctx);
+    case 'sample':
+      return (await import('./sample.ts')).runSample(spec, ctx);
     case 'experiment':
       return (await import('./experiment.ts')).runExperiment(spec, ctx);
   }

@@ -1,4 +1,4 @@
-/** CSV text (RFC 4180 quoting) and a browser download of it. */
+/** CSV text (RFC 4180 quoting), and browser downloads of text or an image. */
 
 export function toCsv(rows: Array<Array<string | number>>): string {
   const cell = (v: string | number): string => {
@@ -10,11 +10,16 @@ export function toCsv(rows: Array<Array<string | number>>): string {
 
 export function downloadText(filename: string, text: string, type = 'text/csv'): void {
   const url = URL.createObjectURL(new Blob([text], { type }));
+  downloadUrl(filename, url);
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Saves what `url` (a blob: or data: URL) holds as `filename`. */
+export function downloadUrl(filename: string, url: string): void {
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;
   document.body.appendChild(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }

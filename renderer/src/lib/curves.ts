@@ -66,13 +66,13 @@ export function stepsSaved(grown: MetricPoint[], scratch: MetricPoint[], weight 
   scratch = trainPoints(scratch);
   if (grown.length === 0 || scratch.length === 0) return undefined;
   const s = smooth(
-    scratch.map((p) => p.train_loss),
+    scratch.map((p) => p.train_loss!),
     weight,
   );
   const targetLoss = s[s.length - 1] as number;
   const scratchSteps = (scratch[scratch.length - 1] as MetricPoint).step;
   const g = smooth(
-    grown.map((p) => p.train_loss),
+    grown.map((p) => p.train_loss!),
     weight,
   );
   const idx = g.findIndex((v) => v <= targetLoss);
@@ -80,4 +80,44 @@ export function stepsSaved(grown: MetricPoint[], scratch: MetricPoint[], weight 
   const grownSteps = (grown[idx] as MetricPoint).step;
   const saved = scratchSteps - grownSteps;
   return { targetLoss, scratchSteps, grownSteps, saved, fraction: scratchSteps > 0 ? saved / scratchSteps : 0 };
+}
+
+/** The point with the lowest `field` value (the first on ties), or undefined when none has it. */
+export function bestPoint(points: MetricPoint[], field: LossField): MetricPoint | undefined {
+  let best: MetricPoint | undefined;
+  for (const p of pointsWith(points, field)) if (!best || (p[field] as number) < (best[field] as number)) best = p;
+  return best;
+}
+
+export interface YRange {
+  /** Upper end of the linear axis, or undefined to let the chart fit every value. */
+  max?: number;
+  /** Values above `max`, left off the linear axis (a diverged run). */
+  clipped: number;
+}
+
+/**
+ * The linear y-axis range that keeps a diverged run (loss 1e7) from flattening the others:
+ * values far above the bulk (above the median by more than 10 times the spread between the
+ * lowest value and the median, and above 4 times the median) are left off, and counted.
+ * Without such values the chart fits all.
+ */
+export function robustYRange(values: number[]): YRange {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length < 4) return { clipped: 0 };
+  const median = v[Math.floor(v.length / 2)]!;
+  const spread = Math.max(median - v[0]!, Math.abs(median) * 0.05, 1e-6);
+  const limit = Math.max(median + 10 * spread, median > 0 ? 4 * median : -Infinity);
+  const kept = v.filter((x) => x <= limit);
+  const clipped = v.length - kept.length;
+  if (clipped === 0) return { clipped: 0 };
+  const top = kept[kept.length - 1]!;
+  return { max: top + 0.05 * (top - v[0]!), clipped };
+}
+
+/** Training throughput and time of a run so far, from its last point (time counts across resumes). */
+export function throughput(points: MetricPoint[]): { tokensPerSecond?: number; seconds?: number } {
+  const last = trainPoints(points).at(-1);
+  if (!last || !(last.time > 0)) return {};
+  return { tokensPerSecond: last.tokens / last.time, seconds: last.time };
 }

@@ -34,6 +34,8 @@ export interface ExperimentReport {
   evaluations: Array<{ model: string; stage: string; run?: string; scores: Record<string, { loss: number; perplexity: number; accuracy: number }> }>;
   notes: string[];
   seconds: number;
+  /** What was measured, in words (added by the engine side: losses from start to end, at equal steps and FLOPs). */
+  measured?: string[];
 }
 
 /** The report, or a readable reason it is not one. */

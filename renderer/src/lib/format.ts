@@ -14,8 +14,10 @@ export function compact(n: number | undefined): string {
   return String(Math.round(n * 100) / 100);
 }
 
+/** A loss or perplexity to `digits` decimals; from 10,000 on in scientific notation (a diverged run's 5.64e+10, not 56408533553.19). */
 export function fixed(n: number | undefined, digits = 4): string {
-  return n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);
+  if (n === undefined || !Number.isFinite(n)) return '–';
+  return Math.abs(n) >= 1e4 ? n.toExponential(2) : n.toFixed(digits);
 }
 
 export function bytes(n: number): string {

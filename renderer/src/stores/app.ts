@@ -9,7 +9,12 @@ import { readableError } from '../bridge/api-error.ts';
 import type { AppBridge } from '../bridge/app-bridge.ts';
 import { withTimeout } from '../bridge/request-timeout.ts';
 
-export type Screen = 'projects' | 'models' | 'grow' | 'datasets' | 'evaluations' | 'training' | 'experiments';
+export type Screen = 'projects' | 'models' | 'grow' | 'datasets' | 'evaluations' | 'training' | 'experiments' | 'sample';
+
+/** Where a tab remembers the project it has open (each tab or window has its own). */
+const PROJECT_KEY = 'scion.project';
+/** The tab's session storage (absent outside a browser). */
+const tabStorage = () => (globalThis as { sessionStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void } }).sessionStorage;
 
 export const useAppStore = defineStore('app', () => {
   const bridge = shallowRef<AppBridge | undefined>();
@@ -66,9 +71,13 @@ export const useAppStore = defineStore('app', () => {
     info.value = await attempt('app.info', {});
     methods.value = (await attempt('grow.methods', {})) ?? [];
     recent.value = (await attempt('project.recent', {})) ?? [];
-    const current = await b.call('project.state', {}).catch(() => undefined);
+    // this tab's (window's) own project survives a reload; a new tab starts on the last one opened
+    const mine = tabStorage()?.getItem(PROJECT_KEY);
+    const current =
+      (mine ? await b.call('project.open', { dir: mine }).catch(() => undefined) : undefined) ?? (await b.call('project.state', {}).catch(() => undefined));
     if (current) {
       state.value = current;
+      tabStorage()?.setItem(PROJECT_KEY, current.project.dir);
       screen.value = 'models';
     }
   }
@@ -82,6 +91,7 @@ export const useAppStore = defineStore('app', () => {
   async function setProject(s: ProjectState | undefined): Promise<void> {
     if (!s) return;
     state.value = s;
+    tabStorage()?.setItem(PROJECT_KEY, s.project.dir);
     error.value = undefined;
     recent.value = (await attempt('project.recent', {})) ?? recent.value;
     screen.value = 'models';

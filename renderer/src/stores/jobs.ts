@@ -3,7 +3,7 @@
  * training session, and results. Fed by the bridge's event stream, never by polling.
  */
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { computed, ref } from 'vue';
 import type { Id, JobEvent, JobInfo, MetricPoint } from '../../../electron/shared/contract.ts';
 import { mergePoints } from '../lib/curves.ts';
 import { useAppStore } from './app.ts';
@@ -17,6 +17,8 @@ export const useJobsStore = defineStore('jobs', () => {
   const progress = ref<Record<Id, Progress>>({});
   const results = ref<Record<Id, unknown>>({});
   const logs = ref<Record<Id, string[]>>({});
+  /** Sampled text per job, per model, as it streams. */
+  const samples = ref<Record<Id, Record<Id, string>>>({});
   /** Metric points per training session id. */
   const metrics = ref<Record<Id, MetricPoint[]>>({});
   /** Metric points that arrived before their job's entry id was known. */
@@ -64,6 +66,11 @@ export const useJobsStore = defineStore('jobs', () => {
       case 'log':
         (logs.value[e.jobId] ??= []).push(e.line);
         break;
+      case 'text': {
+        const byModel = (samples.value[e.jobId] ??= {});
+        byModel[e.modelId] = (byModel[e.modelId] ?? '') + e.piece;
+        break;
+      }
       case 'result':
         results.value[e.jobId] = e.result;
         break;
@@ -71,6 +78,14 @@ export const useJobsStore = defineStore('jobs', () => {
         if (e.dir === app.state?.project.dir) void app.refresh();
         break;
     }
+  }
+
+  /** Drops a deleted job. */
+  function forget(jobId: Id): void {
+    delete jobs.value[jobId];
+    delete progress.value[jobId];
+    delete results.value[jobId];
+    delete logs.value[jobId];
   }
 
   /** Resolves when the job reaches a final status. */
@@ -96,9 +111,18 @@ export const useJobsStore = defineStore('jobs', () => {
     for (const j of (await app.attempt('job.list', {})) ?? []) track(j);
   }
 
+  /** The backend the most recent job ran on (what `auto` resolved to), once one has started. */
+  const lastBackend = computed(
+    () =>
+      Object.values(jobs.value)
+        .filter((j) => j.backend)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .at(-1)?.backend,
+  );
+
   function activeFor(entryId: Id): JobInfo | undefined {
     return Object.values(jobs.value).find((j) => j.entryId === entryId && (j.status === 'running' || j.status === 'queued'));
   }
 
-  return { jobs, progress, results, logs, metrics, track, handle, finished, loadMetrics, sync, activeFor };
+  return { jobs, progress, results, logs, samples, metrics, lastBackend, track, forget, handle, finished, loadMetrics, sync, activeFor };
 });

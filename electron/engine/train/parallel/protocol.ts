@@ -37,5 +37,5 @@ export type ToThread =
 export type FromThread =
   | { type: 'ready' }
   /** `lossSum`: the sum over chunks of rows x mean loss; for 'eval' the summed loss and `correct`. */
-  | { type: 'done'; id: number; lossSum: number; correct?: number }
+  | { type: 'done'; id: number; lossSum: number; correct?: number; rowLossSums?: number[] }
   | { type: 'error'; id?: number; message: string };

@@ -78,19 +78,25 @@ export async function sliceGradient(
   return { flat: acc!, lossSum };
 }
 
-/** Summed loss and top-1 hits over the rows of `chunks` (evaluation, no gradient). */
-export async function sliceLoss(cfg: ModelConfig, params: Params, chunks: readonly Rows[]): Promise<{ lossSum: number; correct: number }> {
+/** Summed loss (in all and per row, in order) and top-1 hits over the rows of `chunks` (evaluation, no gradient). */
+export async function sliceLoss(
+  cfg: ModelConfig,
+  params: Params,
+  chunks: readonly Rows[],
+): Promise<{ lossSum: number; correct: number; rowLossSums: number[] }> {
   let lossSum = 0;
   let correct = 0;
+  const rowLossSums: number[] = [];
   for (const c of chunks) {
     const { inputs, targets } = rowTensors(c);
     try {
       const r = await lossAndCorrect(cfg, params, inputs, targets);
       lossSum += r.lossSum;
       correct += r.correct;
+      rowLossSums.push(...r.rowLossSums);
     } finally {
       tf.dispose([inputs, targets]);
     }
   }
-  return { lossSum, correct };
+  return { lossSum, correct, rowLossSums };
 }

@@ -88,7 +88,7 @@ async function handle(m: ToThread): Promise<void> {
     }
   } else {
     const r = await sliceLoss(s.config, s.vars, m.chunks);
-    send({ type: 'done', id: m.id, lossSum: r.lossSum, correct: r.correct });
+    send({ type: 'done', id: m.id, lossSum: r.lossSum, correct: r.correct, rowLossSums: r.rowLossSums });
   }
 }
 
