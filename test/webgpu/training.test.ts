@@ -85,7 +85,11 @@ describe('training on webgpu', { skip }, () => {
     for (let i = 0; i < STEPS; i++) assert.ok(Math.abs(cpu[i]! - gpu[i]!) <= 2e-4, `step ${i + 1}: webgpu loss ${gpu[i]} vs wasm ${cpu[i]}`);
   });
 
-  test('interrupted at step 8 and resumed: exactly the uninterrupted losses', async () => {
+  // Not bit for bit: the embedding gradient is tfjs's atomic scatter, whose float additions land in
+  // a different order from run to run on a multi-threaded adapter (lavapipe too), so two uninterrupted
+  // runs already differ in the last bits. The resumed run must follow the uninterrupted one to float
+  // rounding, with every step once.
+  test('interrupted at step 8 and resumed: the uninterrupted losses, every step once', async () => {
     assert.equal(gpuRun.length > 0, true, 'needs the previous test');
     await initBackend('webgpu');
     const out = path.join(tmp.dir, 'resumed');
@@ -95,6 +99,12 @@ describe('training on webgpu', { skip }, () => {
     assert.equal(first.step, 8);
     const second = await resumeRun(out);
     assert.equal(second.status, 'completed');
-    assert.deepEqual(losses(second.metrics), losses(gpuRun));
+    const got = losses(second.metrics);
+    const want = losses(gpuRun);
+    assert.deepEqual(
+      second.metrics.filter((m) => m.train_loss !== undefined).map((m) => m.step),
+      Array.from({ length: want.length }, (_, i) => i + 1),
+    );
+    got.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) <= 1e-5, `step ${i + 1}: resumed ${x} vs uninterrupted ${want[i]}`));
   });
 });
