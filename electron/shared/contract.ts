@@ -2,7 +2,7 @@
  * The one typed contract between the UI (Electron renderer or a browser) and the engine side
  * (Electron main, or `scion serve`). Types only: both sides import from here, nothing else.
  * Every request is `{ method, params }` -> result; events stream from the engine side.
- * The engine side validates every payload with the zod schemas in electron/store/schemas.ts.
+ * The engine side validates every payload with the zod schemas in electron/service/api-schemas.ts.
  */
 
 export type Id = string;
@@ -226,12 +226,9 @@ export interface ProjectState {
   problems: Array<{ file: string; problem: string }>;
 }
 
-export interface MethodInfo {
-  name: string;
-  summary: string;
-  exact: boolean | 'depends';
-  kind: 'width' | 'depth' | 'both';
-}
+/** Owned by the engine's growth registry; re-exported here for the UI. */
+export type { MethodInfo } from '../engine/growth/methods/info.ts';
+import type { MethodInfo } from '../engine/growth/methods/info.ts';
 
 export interface ShapePreview {
   ok: boolean;

@@ -1,5 +1,5 @@
 /** Growth operators: the public surface other parts of Scion code against. */
-export { growthMethods, methodSpec } from './methods.ts';
+export { growthMethods, methodSpec } from './methods/index.ts';
 export { planGrowth, makePlan, type GrowthPlan, type LayerSource } from './plan.ts';
 export { growArrays, growPlanArrays, growTensor, type GrownTensor, type SourceGetter } from './grow.ts';
 export { growModelDir, growthJson, type GrowDirOptions, type GrowthReport } from './model-dir.ts';

@@ -6,7 +6,7 @@
 import { ScionError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { type AxisMap, headsToUnits, identityMap, padMap, tileMap, unitMap } from './axis.ts';
-import { type MethodSpec, methodSpec } from './methods.ts';
+import { type MethodSpec, methodSpec } from './methods/index.ts';
 import { DEFAULT_PAD_STD, DEFAULT_SEED, type DepthMode, type GrowOptions, type NegativeControl, type Verdict } from './options.ts';
 import { rngFor } from './random.ts';
 import { checkGrowthSize } from './size-check.ts';

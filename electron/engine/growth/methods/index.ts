@@ -1,7 +1,7 @@
 /** The registry of growth methods: name -> what it does to width or depth, and its theory. */
-import type { MethodInfo } from '../../shared/contract.ts';
-import { ScionError } from '../errors.ts';
-import { DEPTH_MODES, type DepthMode, type MethodName, WIDTH_METHODS } from './options.ts';
+import { ScionError } from '../../errors.ts';
+import { DEPTH_MODES, type DepthMode, type MethodName, WIDTH_METHODS } from '../options.ts';
+import type { MethodInfo } from './info.ts';
 
 /** How a method maps units: n-fold tiling, source-then-new padding, random unit copies, or none. */
 export type UnitMapping = 'tile' | 'pad' | 'net2net' | 'none';
