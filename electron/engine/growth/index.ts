@@ -19,7 +19,7 @@ export {
   explainVerdict,
   growthCheckOf,
 } from './check.ts';
-export { WIDTH_METHODS, DEPTH_MODES, type GrowOptions, type MethodName, type DepthMode, type Verdict, type NegativeControl } from './options.ts';
+export { WIDTH_METHODS, DEPTH_MODES, GROW_OPTION_KEYS, pickGrowOptions, type GrowOptions, type MethodName, type DepthMode, type Verdict } from './options.ts';
 export {
   MASK_FILE,
   type GrowthMasks,
