@@ -17,7 +17,7 @@ import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
 import { disposeParams, loadModel } from '../../electron/engine/models/model.ts';
 import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
 import { loadTokens, spreadWindows } from '../../electron/engine/train/data.ts';
-import { RAW_WEIGHTS_FILE } from '../../electron/engine/train/mask-ramp.ts';
+import { RAW_WEIGHTS_FILE } from '../../electron/engine/growth/mask-ramp.ts';
 import { resolveTrainOptions } from '../../electron/engine/train/options.ts';
 import { type TrainOptions, readMetrics, resumeRun, trainRun } from '../../electron/engine/train/index.ts';
 import { ROOT } from '../helpers/fixtures.ts';

@@ -32,7 +32,8 @@ import {
   windowsFromTokens,
 } from './check.ts';
 import { growTensor } from './grow.ts';
-import { MASK_FILE, type MaskSummary, disposeMasked, disposeMasks, effectiveParams, readGrowthMask, writeGrowthMask } from './mask.ts';
+import { MaskRamp } from './mask-ramp.ts';
+import { MASK_FILE, type MaskSummary, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
 import { type GrowthPlan, type LayerSource, makePlan } from './plan.ts';
 import { openSourceReader, weightsHash } from './source-reader.ts';
@@ -166,7 +167,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         try {
           const b = await loadModel(tmp);
           try {
-            check = mask ? await checkMasked(a, b, tmp, windows, plan) : await checkFunctionPreservation(a, b, windows, plan.theory.verdict);
+            check = await checkGrown(a, b, tmp, windows, plan);
           } finally {
             disposeParams(b.params);
           }
@@ -203,18 +204,14 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   return report;
 }
 
-/** The check of a masked (msg) model: the grown weights times the mask read back from `dir`, at ramp 0. */
-async function checkMasked(source: Model, grown: Model, dir: string, windows: CheckWindows, plan: GrowthPlan): Promise<FunctionCheck> {
-  const masks = await readGrowthMask(dir, grown.config);
+/** Checks the grown model `grown` (read from `dir`) against the source; a masked (msg) model at ramp 0. */
+async function checkGrown(source: Model, grown: Model, dir: string, windows: CheckWindows, plan: GrowthPlan): Promise<FunctionCheck> {
+  const ramp = plan.spec.masked ? await MaskRamp.load(dir, grown.config) : undefined;
+  if (!ramp) return checkFunctionPreservation(source, grown, windows, plan.theory.verdict);
   try {
-    const params = effectiveParams(grown.params, masks, 0);
-    try {
-      return await checkFunctionPreservation(source, { config: grown.config, params }, windows, plan.theory.verdict);
-    } finally {
-      disposeMasked(params, grown.params);
-    }
+    return await ramp.atStart(grown.params, (params) => checkFunctionPreservation(source, { config: grown.config, params }, windows, plan.theory.verdict));
   } finally {
-    disposeMasks(masks);
+    ramp.dispose();
   }
 }
 

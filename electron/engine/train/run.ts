@@ -41,7 +41,7 @@ import {
 import { loadTokens, parseDataSpec, spreadWindows } from './data.ts';
 import { ensureGradients } from './gradients.ts';
 import { disposeMasks, MASK_FILE } from '../growth/mask.ts';
-import { MaskRamp, RAW_WEIGHTS_FILE } from './mask-ramp.ts';
+import { MaskRamp, RAW_WEIGHTS_FILE } from '../growth/mask-ramp.ts';
 import { initParams } from './init.ts';
 import { adoptModelFiles, checkedModelFiles, keepModelFiles, modelFilesDir, type ModelFilesRecord } from './model-files.ts';
 import { withRunLock } from './run-lock.ts';
