@@ -14,7 +14,7 @@ import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
-import { type Model, copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
+import { type Model, copySideFiles, disposeParams, loadModel, openModelWeights, readModelConfig } from '../models/model.ts';
 import { checkSideFiles, tokenizerMetadata } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadTokens, parseDataSpec } from '../train/data.ts';
@@ -36,7 +36,7 @@ import { MaskRamp } from './mask-ramp.ts';
 import { MASK_FILE, type MaskSummary, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
 import { type GrowthPlan, type LayerSource, makePlan } from './plan.ts';
-import { openSourceReader, weightsHash } from './source-reader.ts';
+import { weightsHash } from '../io/weight-files.ts';
 
 export interface GrowDirOptions extends GrowOptions {
   /** Text or .bin token file for the check; without it, deterministic random token windows. */
@@ -126,7 +126,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   await checkSideFiles(sourceDir); // a broken tokenizer is refused before anything is written
   const metadata = { format: 'pt', ...(await tokenizerMetadata(sourceDir)) };
   const checkLength = await requireGrowthFits(plan, outDir, opts);
-  const reader = await openSourceReader(sourceDir, source);
+  const reader = await openModelWeights(sourceDir, source);
   let report: GrowthReport | undefined;
   try {
     const hash = await weightsHash(sourceDir);
