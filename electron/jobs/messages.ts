@@ -2,7 +2,9 @@
  * The typed messages between the job runner and a worker process, and the job specs a
  * worker runs. Everything here is plain JSON (it crosses a process boundary).
  */
-import type { RunStatus } from '../engine/experiment/options.ts';
+import type { ExperimentOptions, RunStatus } from '../engine/experiment/options.ts';
+import type { ExperimentResults } from '../engine/experiment/results.ts';
+import type { GrowOptions } from '../engine/growth/options.ts';
 import type { TrainOptions } from '../engine/train/options.ts';
 import type { TrainProgress } from '../engine/train/run.ts';
 import type { EvalMetrics, GrowthCheck, Id, TrainSettings } from '../shared/contract.ts';
@@ -28,7 +30,7 @@ export interface GrowSpec {
   sourceDir: string;
   /** Where the grown model folder is written (a job folder; the runner moves it into the entry). */
   outDir: string;
-  options: Record<string, unknown>;
+  options: GrowOptions;
   /** A text/bin file to check function preservation on. */
   checkDataFile?: string;
 }
@@ -55,7 +57,7 @@ export interface TrainRunSpec {
 export interface ExperimentSpec {
   kind: 'experiment';
   outDir: string;
-  options: Record<string, unknown>;
+  options: Omit<ExperimentOptions, 'out'>;
 }
 
 /** Text sampled from each model in turn, with one prompt, seed and sampling settings. */
@@ -116,7 +118,7 @@ export interface TrainRunResult {
 export interface ExperimentResult {
   kind: 'experiment';
   /** results.json of the experiment. */
-  report: Record<string, unknown>;
+  report: ExperimentResults;
   stopped: boolean;
 }
 export interface SampleResult {
