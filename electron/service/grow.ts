@@ -10,10 +10,10 @@ import type { GrowRequest, GrowthCheck, JobInfo, ModelEntry, ShapePreview } from
 import { errorMessage } from '../engine/errors.ts';
 import { planGrowth } from '../engine/growth/plan.ts';
 import { type GrowOptions, pickGrowOptions } from '../engine/growth/options.ts';
-import { contextLength } from '../engine/models/config.ts';
+import { contextLength, modelShape } from '../engine/models/config.ts';
 import { flopsPerToken, parameterCount } from '../engine/models/family.ts';
 import { readModelConfig } from '../engine/models/model.ts';
-import { inspectModelFolder, shapeOf } from '../store/models.ts';
+import { inspectModelFolder } from '../store/models.ts';
 import type { Project } from '../store/project.ts';
 import type { JobManager } from './jobs.ts';
 
@@ -27,7 +27,7 @@ export async function previewGrowth(project: Project, req: Omit<GrowRequest, 'na
   try {
     const { config } = await readModelConfig(source.path);
     const target = planGrowth(config, growOptions(req));
-    return { ok: true, shape: shapeOf(target), params: parameterCount(target), flopsPerToken: flopsPerToken(target, contextLength(target)) };
+    return { ok: true, shape: modelShape(target), params: parameterCount(target), flopsPerToken: flopsPerToken(target, contextLength(target)) };
   } catch (e) {
     return { ok: false, error: errorMessage(e) };
   }

@@ -7,18 +7,10 @@
 
 export type Id = string;
 
-export type Family = 'gpt2' | 'llama';
-
-export interface ModelShape {
-  family: Family;
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  ffn: number;
-  ctx: number;
-  vocab: number;
-}
+/** Owned by the engine (the one projection of a config, models/config.ts); re-exported for the UI. */
+export type { ModelShape } from '../engine/models/config.ts';
+import type { ModelShape } from '../engine/models/config.ts';
+export type Family = ModelShape['family'];
 
 export interface ProjectSummary {
   dir: string;

@@ -9,16 +9,12 @@ import type { ModelEntry, ModelShape } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 import { makeDirs } from '../engine/io/make-dirs.ts';
 import { openWeightFiles } from '../engine/io/weight-files.ts';
-import { type ModelConfig, describeShape } from '../engine/models/config.ts';
+import { type ModelConfig, modelShape } from '../engine/models/config.ts';
 import { canonicalName, ignoredTensor, parameterCount, tensorSpecs } from '../engine/models/family.ts';
 import { copySideFiles, readModelConfig } from '../engine/models/model.ts';
 import { checkSideFiles } from '../engine/models/side-files.ts';
 import { isInside } from './layout.ts';
 import type { Project } from './project.ts';
-
-export function shapeOf(cfg: ModelConfig): ModelShape {
-  return { family: cfg.family, ...describeShape(cfg) };
-}
 
 /** Reads config.json, checks the tokenizer files and the checkpoint's tensor names and shapes; reads no weights. */
 export async function inspectModelFolder(dir: string): Promise<{ config: ModelConfig; shape: ModelShape; params: number }> {
@@ -44,7 +40,7 @@ export async function inspectModelFolder(dir: string): Promise<{ config: ModelCo
   } finally {
     await ckpt.close();
   }
-  return { config, shape: shapeOf(config), params: parameterCount(config) };
+  return { config, shape: modelShape(config), params: parameterCount(config) };
 }
 
 /** Copies the files a model folder needs (config, weights, tokenizer) into `to`. */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { padMap, tileMap } from '../../electron/engine/growth/axis.ts';
 import { makePlan } from '../../electron/engine/growth/index.ts';
 import { addPairedNoise, mapMatrix, padMatrix, repeatVector, tileMatrix, zeroBlock } from '../../electron/engine/growth/primitives.ts';
-import { rngFor } from '../../electron/engine/growth/random.ts';
+import { rngFor } from '../../electron/engine/rng.ts';
 import { growInMemory, fixture } from './helpers.ts';
 
 const W = Float32Array.from([1, 2, 3, 4, 5, 6]); // [2, 3], rows = input axis

@@ -18,8 +18,9 @@ import { disposeParams, loadModel } from '../../electron/engine/models/model.ts'
 import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
 import { loadTokens, spreadWindows } from '../../electron/engine/train/data.ts';
 import { RAW_WEIGHTS_FILE } from '../../electron/engine/growth/mask-ramp.ts';
-import { resolveTrainOptions } from '../../electron/engine/train/options.ts';
-import { type TrainOptions, readMetrics, resumeRun, trainRun } from '../../electron/engine/train/index.ts';
+import { readMetrics } from '../../electron/engine/train/metrics.ts';
+import { type TrainOptions, resolveTrainOptions } from '../../electron/engine/train/options.ts';
+import { resumeRun, trainRun } from '../../electron/engine/train/run.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { fixture, useWasm } from '../growth/helpers.ts';

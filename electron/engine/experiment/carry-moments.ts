@@ -13,7 +13,7 @@ import type { TextTokenizer } from '../tokenizer/tokenizer.ts';
 import { readMoments } from '../train/checkpoint.ts';
 import { loadTokens } from '../train/data.ts';
 import { carryMoments, estimateMoments, type Moments } from '../train/moments.ts';
-import { subSeed } from '../train/rng.ts';
+import { subSeed } from '../rng.ts';
 import { trainFlops } from './flops.ts';
 import type { ExperimentSetup } from './setup.ts';
 

@@ -12,7 +12,7 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
-import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
+import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { type Model, copySideFiles, disposeParams, loadModel, openModelWeights, readModelConfig } from '../models/model.ts';
 import { checkSideFiles, tokenizerMetadata } from '../models/side-files.ts';
@@ -61,8 +61,8 @@ export interface GrowthReport {
   layerMap: LayerSource[];
   sourceConfig: ModelConfig;
   targetConfig: ModelConfig;
-  sourceShape: ReturnType<typeof describeShape>;
-  targetShape: ReturnType<typeof describeShape>;
+  sourceShape: ReturnType<typeof modelShape>;
+  targetShape: ReturnType<typeof modelShape>;
   paramsSource: number;
   paramsTarget: number;
   theory: { verdict: Verdict; why: string };
@@ -130,7 +130,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   let report: GrowthReport | undefined;
   try {
     const hash = await weightsHash(sourceDir);
-    const t = describeShape(plan.target);
+    const t = modelShape(plan.target);
     log(
       `growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`,
     );
@@ -185,7 +185,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         layerMap: plan.layers,
         sourceConfig: plan.source,
         targetConfig: plan.target,
-        sourceShape: describeShape(plan.source),
+        sourceShape: modelShape(plan.source),
         targetShape: t,
         paramsSource: parameterCount(plan.source),
         paramsTarget: parameterCount(plan.target),

@@ -5,7 +5,7 @@
  * block, and add paired symmetry-breaking noise that cancels between clone copies.
  */
 import { type AxisMap, padMap, tileMap } from './axis.ts';
-import type { Rng } from './random.ts';
+import type { Rng } from '../rng.ts';
 
 /** Standard deviation of new entries, by which of their two units is new (0 = zeros). */
 export interface NewEntryStd {
@@ -50,7 +50,7 @@ export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd =
         const inNew = inAxis === 'rows' ? sr < 0 : sc < 0;
         const outNew = inAxis === 'rows' ? sc < 0 : sr < 0;
         const std = inNew && outNew ? fill.both : inNew ? fill.inNew : fill.outNew;
-        out[base + c] = std > 0 && rng ? std * rng.normal() : 0;
+        out[base + c] = std > 0 && rng ? std * rng.pairedNormal() : 0;
       }
     }
   }
@@ -63,7 +63,7 @@ export function mapVector(v: Float32Array, map: AxisMap, newValue = 0, std = 0, 
   for (let j = 0; j < map.size; j++) {
     const s = map.src[j]!;
     if (s >= 0) out[j] = (next !== undefined && map.added[j] === 1 ? next : v)[s]!;
-    else out[j] = newValue + (std > 0 && rng ? std * rng.normal() : 0);
+    else out[j] = newValue + (std > 0 && rng ? std * rng.pairedNormal() : 0);
   }
   return out;
 }
@@ -119,7 +119,7 @@ export function addPairedNoise(w: Float32Array, maps: MatrixMaps, std: number, r
       const a = p * d + i;
       const b = (p + 1) * d + i;
       for (let o = 0; o < outSize; o++) {
-        const noise = std * rng.normal();
+        const noise = std * rng.pairedNormal();
         w[at(a, o)]! += noise;
         w[at(b, o)]! -= noise;
       }

@@ -5,7 +5,7 @@
  * requests are refused here with what would work.
  */
 import { ScionError } from '../errors.ts';
-import type { ModelConfig } from '../models/config.ts';
+import { type ModelConfig, headDimOf, modelShape } from '../models/config.ts';
 import type { DepthMode } from './options.ts';
 
 /** The shape numbers of a model, family-neutral. */
@@ -25,10 +25,10 @@ export interface LayerSource {
   identity: boolean;
 }
 
+/** The dims of a config, from the one shape projection (models/config.ts). */
 export function dimsOf(c: ModelConfig): Dims {
-  return c.family === 'gpt2'
-    ? { hidden: c.nEmbd, ffn: c.nInner, heads: c.nHead, kvHeads: c.nHead, headDim: c.nEmbd / c.nHead, layers: c.nLayer }
-    : { hidden: c.hiddenSize, ffn: c.intermediateSize, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim, layers: c.numHiddenLayers };
+  const { hidden, ffn, heads, kvHeads, layers } = modelShape(c);
+  return { hidden, ffn, heads, kvHeads, headDim: headDimOf(c), layers };
 }
 
 /** Refuses a growth request: a ScionError (E_GROW_SHAPE) saying why, and what would work. */

@@ -5,7 +5,7 @@
  * statistics). bert2BERT AKI maps the same way but reads added units from the next block.
  */
 import { unitMap } from '../axis.ts';
-import { rngFor } from '../random.ts';
+import { rngFor } from '../../rng.ts';
 import type { Dims } from '../sizes.ts';
 import { gpt2Heads, groupedHeadMaps, groupedHeads, proportionalHeads } from './heads.ts';
 import { PLANNER_DEFAULTS, type Planner } from './planner.ts';
