@@ -10,6 +10,7 @@ export type Id = string;
 /** Owned by the engine (the one projection of a config, models/config.ts); re-exported for the UI. */
 export type { ModelShape } from '../engine/models/config.ts';
 import type { ModelShape } from '../engine/models/config.ts';
+import type { GrowOptions } from '../engine/growth/options.ts';
 export type Family = ModelShape['family'];
 
 export interface ProjectSummary {
@@ -92,20 +93,10 @@ export interface GrowthCheck {
   lossBound?: number;
 }
 
-export interface GrowRequest {
+/** The engine's growth options the app offers (all but block placement, pad std and zero-fill), plus what to grow and where. */
+export interface GrowRequest extends Omit<GrowOptions, 'insertAt' | 'padStd' | 'newEntries'> {
   sourceId: Id;
   name: string;
-  method: string;
-  hidden?: number;
-  widthMult?: number;
-  ffn?: number;
-  ffnMult?: number;
-  heads?: number;
-  kvHeads?: number;
-  layers?: number;
-  depth?: 'identity' | 'stack' | 'interpolate';
-  noiseDb?: number;
-  seed?: number;
   checkDatasetId?: Id;
 }
 

@@ -1,10 +1,10 @@
 /**
  * The small operations every growth method is built from, on float32 arrays in row-major
  * order: copy units of a matrix or vector by axis maps (which covers tiling with 1/a scaling,
- * repeating, padding and Net2Net copies), fill new entries with zeros or small noise, zero a
- * block, and add paired symmetry-breaking noise that cancels between clone copies.
+ * repeating, padding and Net2Net copies), fill new entries with zeros or small noise, and add
+ * paired symmetry-breaking noise that cancels between clone copies.
  */
-import { type AxisMap, padMap, tileMap } from './axis.ts';
+import type { AxisMap } from './axis.ts';
 import type { Rng } from '../rng.ts';
 
 /** Standard deviation of new entries, by which of their two units is new (0 = zeros). */
@@ -66,32 +66,6 @@ export function mapVector(v: Float32Array, map: AxisMap, newValue = 0, std = 0, 
     else out[j] = newValue + (std > 0 && rng ? std * rng.pairedNormal() : 0);
   }
   return out;
-}
-
-/** tile(W, a, b) for W [rows, cols] with rows the input axis: a x b copies, divided by a. */
-export function tileMatrix(w: Float32Array, rows: number, cols: number, a: number, b: number): Float32Array {
-  return mapMatrix(w, { rows: tileMap(rows, a, 'internal'), cols: tileMap(cols, b, 'internal'), inAxis: 'rows' });
-}
-
-/** rep(v, k): the vector k times. */
-export function repeatVector(v: Float32Array, k: number): Float32Array {
-  return mapVector(v, tileMap(v.length, k, 'internal'));
-}
-
-/** W [rows, cols] in the top-left corner of [R, C]; the rest zeros, or N(0, std) with an rng. */
-export function padMatrix(w: Float32Array, rows: number, cols: number, newRows: number, newCols: number, std = 0, rng?: Rng): Float32Array {
-  return mapMatrix(
-    w,
-    { rows: padMap(rows, newRows, 'internal'), cols: padMap(cols, newCols, 'internal'), inAxis: 'rows' },
-    { inNew: std, outNew: std, both: std },
-    rng,
-  );
-}
-
-/** Sets rows [r0, r1) x cols [c0, c1) of a [*, cols] matrix to zero, in place. */
-export function zeroBlock(w: Float32Array, cols: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
-  for (let r = r0; r < r1; r++) w.fill(0, r * cols + c0, r * cols + c1);
-  return w;
 }
 
 /** Root mean square of the values (the signal level for an SNR). */
