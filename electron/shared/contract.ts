@@ -8,8 +8,8 @@
 export type Id = string;
 
 /** Owned by the engine (the one projection of a config, models/config.ts); re-exported for the UI. */
-export type { ModelShape } from '../engine/models/config.ts';
-import type { ModelShape } from '../engine/models/config.ts';
+export type { ModelShape } from '../engine/models/shape.ts';
+import type { ModelShape } from '../engine/models/shape.ts';
 import type { GrowOptions } from '../engine/growth/options.ts';
 export type Family = ModelShape['family'];
 

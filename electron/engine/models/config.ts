@@ -4,6 +4,9 @@
  * and its value named, never silently ignored.
  */
 import { ScionError } from '../errors.ts';
+import type { ModelShape } from './shape.ts';
+
+export type { ModelShape } from './shape.ts';
 
 export interface GPT2Config {
   family: 'gpt2';
@@ -264,18 +267,6 @@ export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
   if (base['rope_parameters'] !== undefined) out['rope_parameters'] = { rope_theta: cfg.ropeTheta, ...(scaling ?? { rope_type: 'default' }) };
   else out['rope_scaling'] = scaling ?? null;
   return out;
-}
-
-/** A model's shape numbers, family-neutral (the contract's ModelShape: the app shows and stores it). */
-export interface ModelShape {
-  family: ModelConfig['family'];
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  ffn: number;
-  ctx: number;
-  vocab: number;
 }
 
 /** The one projection of a config to its shape numbers (growth, reports, training and the store read it). */
