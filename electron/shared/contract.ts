@@ -80,18 +80,9 @@ export interface EvaluationEntry {
   createdAt: string;
 }
 
-export interface GrowthCheck {
-  /**
-   * exact: within float tolerance; approximate: |lossGrown - lossSource| <= lossBound;
-   * changes the function: beyond it (or an exact operator that missed its tolerance).
-   */
-  verdict: 'exact' | 'approximate' | 'changes the function';
-  maxAbsLogitDiff: number;
-  lossSource: number;
-  lossGrown: number;
-  /** The |loss change| bound of 'approximate', nats per token (0.05); absent in checks recorded before it existed. */
-  lossBound?: number;
-}
+/** Owned by the engine (growth/check-summary.ts); re-exported for the UI. */
+export type { GrowthCheck } from '../engine/growth/check-summary.ts';
+import type { GrowthCheck } from '../engine/growth/check-summary.ts';
 
 /** The engine's growth options the app offers (all but block placement, pad std and zero-fill), plus what to grow and where. */
 export interface GrowRequest extends Omit<GrowOptions, 'insertAt' | 'padStd' | 'newEntries'> {

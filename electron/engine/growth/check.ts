@@ -7,7 +7,7 @@
  *   that promises exactness missed the exact tolerance (a bug, however small the change).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { GrowthCheck } from '../../shared/contract.ts';
+import type { GrowthCheck } from './check-summary.ts';
 import { ScionError } from '../errors.ts';
 import { type ModelConfig, contextLength } from '../models/config.ts';
 import { forward } from '../models/family.ts';
