@@ -1,6 +1,7 @@
 // ESLint (flat config): TypeScript and Vue rules, and the process boundaries:
 //  - the renderer imports neither Node nor the engine (only `import type` from the contract);
 //  - the engine (electron/engine, cli, store, jobs, service, server) imports neither Electron nor the DOM;
+//  - electron/engine imports nothing above it (cli, store, jobs, service, server, shared, main, preload);
 //  - the preload imports only electron and the shared channel names / contract types.
 import vue from 'eslint-plugin-vue';
 import globals from 'globals';
@@ -125,6 +126,25 @@ export default tseslint.config(
           name,
           message: 'no DOM in the engine',
         })),
+      ],
+    },
+  },
+  // The engine is the bottom layer (electron/README.md): it imports nothing above it, not even
+  // the contract (the contract re-exports the engine's types, never the other way round).
+  {
+    files: ['electron/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'the engine runs without Electron (CLI, scion serve, workers): inject what you need' }],
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(cli|store|jobs|service|server|shared|main|preload)/|(^|/)renderer/',
+              message: 'the engine imports nothing above it (see electron/README.md): move the type or function down into the engine',
+            },
+          ],
+        },
       ],
     },
   },

@@ -14,13 +14,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../electron/engine/backend.ts';
 import { atomicWriteJson } from '../electron/engine/io/atomic.ts';
 import { installWasmKernels, uninstallWasmKernels } from '../electron/engine/kernels/wasm-kernels.ts';
 import { ensureGradients } from '../electron/engine/train/gradients.ts';
 import { ALL_CONFIGS, BENCH_CONFIGS, type BenchConfig } from './configs.ts';
 import { profileStep, type StepProfile } from './profile.ts';
+import { benchGrowth } from './growth.ts';
 import { formatReport } from './report.ts';
 import { runTorch, type TorchResult } from './torch.ts';
 import { makeRig, type StepKind } from './train-step.ts';
@@ -272,14 +272,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (args.growth) {
-    const file = join(import.meta.dirname, '..', 'electron', 'engine', 'growth', 'bench-growth.ts');
-    if (!existsSync(file)) result.growth = { ok: false, reason: 'electron/engine/growth/bench-growth.ts is not there yet' };
-    else {
-      const mod = (await import(file)) as { benchGrowth?: () => Promise<unknown> };
-      result.growth = mod.benchGrowth ? await mod.benchGrowth() : { ok: false, reason: 'bench-growth.ts exports no benchGrowth()' };
-    }
-  }
+  if (args.growth) result.growth = await benchGrowth({ onLog: log });
   const report =
     formatReport(result) + (result.threads ? '\n' + formatThreads(result.threads) : '') + (result.webgpu ? '\n\n' + formatWebgpu(result.webgpu) : '');
   (args.json ? process.stderr : process.stdout).write(report + '\n');

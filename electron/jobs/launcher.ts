@@ -40,10 +40,10 @@ function lines(stream: NodeJS.ReadableStream | null | undefined, listener: (l: s
   });
 }
 
-/** Starts workers with `child_process.fork`, the TypeScript entry run through tsx. */
+/** Starts workers with `child_process.fork`, the TypeScript entry run through tsx (resolved from here, so any working folder works). */
 export const forkLauncher: WorkerLauncher = (entry, env) => {
   const child = fork(entry, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', import.meta.resolve('tsx')],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'json',

@@ -2,6 +2,11 @@
  * The typed messages between the job runner and a worker process, and the job specs a
  * worker runs. Everything here is plain JSON (it crosses a process boundary).
  */
+import type { ExperimentOptions, RunStatus } from '../engine/experiment/options.ts';
+import type { ExperimentResults } from '../engine/experiment/results.ts';
+import type { GrowOptions } from '../engine/growth/options.ts';
+import type { TrainOptions } from '../engine/train/options.ts';
+import type { TrainProgress } from '../engine/train/run.ts';
 import type { EvalMetrics, GrowthCheck, Id, TrainSettings } from '../shared/contract.ts';
 
 /** One line of a run's metrics.jsonl (step 0 holds only the initial val_loss). */
@@ -25,7 +30,7 @@ export interface GrowSpec {
   sourceDir: string;
   /** Where the grown model folder is written (a job folder; the runner moves it into the entry). */
   outDir: string;
-  options: Record<string, unknown>;
+  options: GrowOptions;
   /** A text/bin file to check function preservation on. */
   checkDataFile?: string;
 }
@@ -41,10 +46,18 @@ export interface TrainSpec {
   resume: boolean;
 }
 
+/** One run of `scion experiment --jobs N`: exactly the options the in-process path trains with. */
+export interface TrainRunSpec {
+  kind: 'train-run';
+  options: TrainOptions;
+  /** Continue the run in `options.out` (else a fresh run replacing what is there). */
+  resume: boolean;
+}
+
 export interface ExperimentSpec {
   kind: 'experiment';
   outDir: string;
-  options: Record<string, unknown>;
+  options: Omit<ExperimentOptions, 'out'>;
 }
 
 /** Text sampled from each model in turn, with one prompt, seed and sampling settings. */
@@ -72,7 +85,7 @@ export interface SpecCommon {
   tokenCacheDir?: string;
 }
 
-export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | ExperimentSpec | SampleSpec | SleepSpec) & SpecCommon;
+export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | TrainRunSpec | ExperimentSpec | SampleSpec | SleepSpec) & SpecCommon;
 
 export interface EvaluateResult {
   kind: 'evaluate';
@@ -97,10 +110,15 @@ export interface TrainResult {
   finalTrainLoss?: number;
   finalValLoss?: number;
 }
+export interface TrainRunResult {
+  kind: 'train-run';
+  status: RunStatus;
+  stopped: boolean;
+}
 export interface ExperimentResult {
   kind: 'experiment';
   /** results.json of the experiment. */
-  report: Record<string, unknown>;
+  report: ExperimentResults;
   stopped: boolean;
 }
 export interface SampleResult {
@@ -114,7 +132,7 @@ export interface SleepResult {
   steps: number;
   stopped: boolean;
 }
-export type JobResult = EvaluateResult | GrowResult | TrainResult | ExperimentResult | SampleResult | SleepResult;
+export type JobResult = EvaluateResult | GrowResult | TrainResult | TrainRunResult | ExperimentResult | SampleResult | SleepResult;
 
 /** Runner -> worker. */
 export type ToWorker = { type: 'start'; jobId: Id; spec: JobSpec; backend?: string } | { type: 'cancel' };
@@ -128,11 +146,13 @@ export type FromWorker =
   | { type: 'backend'; name: string }
   /** A piece of sampled text from one model. */
   | { type: 'text'; modelId: Id; piece: string }
+  /** A train-run job's full progress (the experiment shows it per run). */
+  | { type: 'run-progress'; progress: TrainProgress }
   | { type: 'result'; result: JobResult }
   | { type: 'error'; message: string; code: string };
 
 export function isFromWorker(m: unknown): m is FromWorker {
   if (typeof m !== 'object' || m === null) return false;
   const t = (m as { type?: unknown }).type;
-  return t === 'progress' || t === 'metric' || t === 'log' || t === 'backend' || t === 'text' || t === 'result' || t === 'error';
+  return t === 'progress' || t === 'metric' || t === 'log' || t === 'backend' || t === 'text' || t === 'run-progress' || t === 'result' || t === 'error';
 }

@@ -46,6 +46,10 @@ function channel(): Channel {
   };
 }
 
+// Ctrl-C in a terminal reaches the whole process group: the worker leaves it to its parent,
+// which asks it to stop (cancel: a training run checkpoints first) or goes away.
+process.on('SIGINT', () => undefined);
+
 const port = channel();
 const controller = new AbortController();
 let started = false;

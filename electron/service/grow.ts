@@ -4,23 +4,22 @@
  * job folder; when it succeeds, the folder becomes a model entry with its lineage (source,
  * method, options, seed, the function-preservation check); growth.json stays in the model folder.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { GrowRequest, GrowthCheck, JobInfo, ModelEntry, ShapePreview } from '../shared/contract.ts';
 import { errorMessage } from '../engine/errors.ts';
 import { planGrowth } from '../engine/growth/plan.ts';
-import type { GrowOptions } from '../engine/growth/options.ts';
-import { contextLength } from '../engine/models/config.ts';
+import { type GrowOptions, pickGrowOptions } from '../engine/growth/options.ts';
+import { contextLength, modelShape } from '../engine/models/config.ts';
 import { flopsPerToken, parameterCount } from '../engine/models/family.ts';
 import { readModelConfig } from '../engine/models/model.ts';
-import { inspectModelFolder, shapeOf } from '../store/models.ts';
+import { inspectModelFolder } from '../store/models.ts';
 import type { Project } from '../store/project.ts';
 import type { JobManager } from './jobs.ts';
 
 /** The growth options of a request (the fields the growth code understands). */
 export function growOptions(req: Omit<GrowRequest, 'name'>): GrowOptions {
-  const notGrowth = new Set(['sourceId', 'checkDatasetId']);
-  return Object.fromEntries(Object.entries(req).filter(([k, v]) => v !== undefined && !notGrowth.has(k))) as unknown as GrowOptions;
+  return pickGrowOptions(req);
 }
 
 export async function previewGrowth(project: Project, req: Omit<GrowRequest, 'name'>): Promise<ShapePreview> {
@@ -28,7 +27,7 @@ export async function previewGrowth(project: Project, req: Omit<GrowRequest, 'na
   try {
     const { config } = await readModelConfig(source.path);
     const target = planGrowth(config, growOptions(req));
-    return { ok: true, shape: shapeOf(target), params: parameterCount(target), flopsPerToken: flopsPerToken(target, contextLength(target)) };
+    return { ok: true, shape: modelShape(target), params: parameterCount(target), flopsPerToken: flopsPerToken(target, contextLength(target)) };
   } catch (e) {
     return { ok: false, error: errorMessage(e) };
   }
@@ -42,16 +41,19 @@ export async function startGrow(project: Project, jobs: JobManager, req: GrowReq
   planGrowth(config, options); // an impossible shape is refused now, not in the worker
   const jobId = jobs.newId('grow');
   const outDir = path.join(jobs.workDir(jobId), 'grown');
+  // the new model's id is known from the start: the job names it, and the UI selects it when the job is done
+  const id = project.newId(req.name);
   return jobs.start(
     {
       kind: 'grow',
+      entryId: id,
       uses: [source.id, ...(check ? [check.id] : [])],
       title: `Grow ${source.name} with ${req.method} into ${req.name}`,
       spec: {
         kind: 'grow',
         sourceDir: source.path,
         outDir,
-        options: options as unknown as Record<string, unknown>,
+        options,
         ...(check ? { checkDataFile: check.path } : {}),
       },
       finish: async (outcome) => {
@@ -59,11 +61,8 @@ export async function startGrow(project: Project, jobs: JobManager, req: GrowReq
           if (outcome.status !== 'done' || outcome.result.kind !== 'grow') return;
           const r = outcome.result;
           const info = await inspectModelFolder(outDir);
-          const id = project.newId(req.name);
           await project.create('models', id, async (tmp) => {
-            await fs.rename(outDir, path.join(tmp, 'model'));
-            if (!existsSync(path.join(tmp, 'model', 'growth.json')))
-              await fs.writeFile(path.join(tmp, 'model', 'growth.json'), JSON.stringify(r.report, null, 2) + '\n');
+            await fs.rename(outDir, path.join(tmp, 'model')); // growth.json is in it: growModelDir writes it with the weights
             return {
               id,
               kind: 'grown',
@@ -76,7 +75,7 @@ export async function startGrow(project: Project, jobs: JobManager, req: GrowReq
               lineage: {
                 parent: source.id,
                 method: req.method,
-                options: options as unknown as Record<string, unknown>,
+                options: { ...options },
                 seed: req.seed ?? 0,
                 ...(r.check ? { growth: r.check satisfies GrowthCheck } : {}),
               },

@@ -6,7 +6,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Id, ModelCard } from '../shared/contract.ts';
-import { openCheckpoint } from '../engine/io/checkpoint.ts';
+import { openWeightFiles } from '../engine/io/weight-files.ts';
 import type { Project } from '../store/project.ts';
 
 export async function modelCard(project: Project, id: Id): Promise<ModelCard> {
@@ -19,7 +19,7 @@ export async function modelCard(project: Project, id: Id): Promise<ModelCard> {
   }
   const dtypes = new Set<string>();
   try {
-    const ckpt = await openCheckpoint(m.path);
+    const ckpt = await openWeightFiles(m.path);
     try {
       for (const n of ckpt.names()) dtypes.add(ckpt.info(n).dtype);
     } finally {

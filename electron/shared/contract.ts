@@ -2,23 +2,16 @@
  * The one typed contract between the UI (Electron renderer or a browser) and the engine side
  * (Electron main, or `scion serve`). Types only: both sides import from here, nothing else.
  * Every request is `{ method, params }` -> result; events stream from the engine side.
- * The engine side validates every payload with the zod schemas in electron/store/schemas.ts.
+ * The engine side validates every payload with the zod schemas in electron/service/api-schemas.ts.
  */
 
 export type Id = string;
 
-export type Family = 'gpt2' | 'llama';
-
-export interface ModelShape {
-  family: Family;
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  ffn: number;
-  ctx: number;
-  vocab: number;
-}
+/** Owned by the engine (the one projection of a config, models/config.ts); re-exported for the UI. */
+export type { ModelShape } from '../engine/models/shape.ts';
+import type { ModelShape } from '../engine/models/shape.ts';
+import type { GrowOptions } from '../engine/growth/options.ts';
+export type Family = ModelShape['family'];
 
 export interface ProjectSummary {
   dir: string;
@@ -87,33 +80,14 @@ export interface EvaluationEntry {
   createdAt: string;
 }
 
-export interface GrowthCheck {
-  /**
-   * exact: within float tolerance; approximate: |lossGrown - lossSource| <= lossBound;
-   * changes the function: beyond it (or an exact operator that missed its tolerance).
-   */
-  verdict: 'exact' | 'approximate' | 'changes the function';
-  maxAbsLogitDiff: number;
-  lossSource: number;
-  lossGrown: number;
-  /** The |loss change| bound of 'approximate', nats per token (0.05); absent in checks recorded before it existed. */
-  lossBound?: number;
-}
+/** Owned by the engine (growth/check-summary.ts); re-exported for the UI. */
+export type { GrowthCheck } from '../engine/growth/check-summary.ts';
+import type { GrowthCheck } from '../engine/growth/check-summary.ts';
 
-export interface GrowRequest {
+/** The engine's growth options the app offers (all but block placement, pad std and zero-fill), plus what to grow and where. */
+export interface GrowRequest extends Omit<GrowOptions, 'insertAt' | 'padStd' | 'newEntries'> {
   sourceId: Id;
   name: string;
-  method: string;
-  hidden?: number;
-  widthMult?: number;
-  ffn?: number;
-  ffnMult?: number;
-  heads?: number;
-  kvHeads?: number;
-  layers?: number;
-  depth?: 'identity' | 'stack' | 'interpolate';
-  noiseDb?: number;
-  seed?: number;
   checkDatasetId?: Id;
 }
 
@@ -226,12 +200,9 @@ export interface ProjectState {
   problems: Array<{ file: string; problem: string }>;
 }
 
-export interface MethodInfo {
-  name: string;
-  summary: string;
-  exact: boolean | 'depends';
-  kind: 'width' | 'depth' | 'both';
-}
+/** Owned by the engine's growth registry; re-exported here for the UI. */
+export type { MethodInfo } from '../engine/growth/methods/info.ts';
+import type { MethodInfo } from '../engine/growth/methods/info.ts';
 
 export interface ShapePreview {
   ok: boolean;

@@ -7,18 +7,14 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ModelEntry, ModelShape } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
-import { openCheckpoint } from '../engine/io/checkpoint.ts';
 import { makeDirs } from '../engine/io/make-dirs.ts';
-import { type ModelConfig, describeShape } from '../engine/models/config.ts';
+import { openWeightFiles } from '../engine/io/weight-files.ts';
+import { type ModelConfig, modelShape } from '../engine/models/config.ts';
 import { canonicalName, ignoredTensor, parameterCount, tensorSpecs } from '../engine/models/family.ts';
 import { copySideFiles, readModelConfig } from '../engine/models/model.ts';
 import { checkSideFiles } from '../engine/models/side-files.ts';
 import { isInside } from './layout.ts';
 import type { Project } from './project.ts';
-
-export function shapeOf(cfg: ModelConfig): ModelShape {
-  return { family: cfg.family, ...describeShape(cfg) };
-}
 
 /** Reads config.json, checks the tokenizer files and the checkpoint's tensor names and shapes; reads no weights. */
 export async function inspectModelFolder(dir: string): Promise<{ config: ModelConfig; shape: ModelShape; params: number }> {
@@ -27,7 +23,7 @@ export async function inspectModelFolder(dir: string): Promise<{ config: ModelCo
   if (!existsSync(path.join(dir, 'model.safetensors')) && !existsSync(path.join(dir, 'model.safetensors.index.json'))) {
     throw new ScionError(`${dir}: not a model folder: it has config.json but no model.safetensors (or model.safetensors.index.json)`, 'E_NOT_A_MODEL', dir);
   }
-  const ckpt = await openCheckpoint(dir);
+  const ckpt = await openWeightFiles(dir);
   try {
     const have = new Map<string, number[]>();
     for (const n of ckpt.names()) if (!ignoredTensor(config, n)) have.set(canonicalName(config, n), ckpt.info(n).shape);
@@ -44,7 +40,7 @@ export async function inspectModelFolder(dir: string): Promise<{ config: ModelCo
   } finally {
     await ckpt.close();
   }
-  return { config, shape: shapeOf(config), params: parameterCount(config) };
+  return { config, shape: modelShape(config), params: parameterCount(config) };
 }
 
 /** Copies the files a model folder needs (config, weights, tokenizer) into `to`. */

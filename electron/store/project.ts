@@ -287,11 +287,12 @@ export class Project {
     return e;
   }
 
-  /** A fresh id from a name: its slug and a random suffix. */
+  /** A fresh id from a name: its slug and a random suffix (never one a job already names as its entry). */
   newId(name: string): Id {
     for (;;) {
       const id = `${slug(name)}-${randomBytes(3).toString('hex')}`;
-      if (COLLECTIONS.every((c) => !this.map(c).has(id) && !existsSync(entryDir(this.dir, c, id)))) return id;
+      const reserved = [...this.jobs.values()].some((j) => j.entryId === id);
+      if (!reserved && COLLECTIONS.every((c) => !this.map(c).has(id) && !existsSync(entryDir(this.dir, c, id)))) return id;
     }
   }
 

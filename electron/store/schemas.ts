@@ -1,23 +1,11 @@
 /**
- * Zod schemas for everything that crosses a border: the entry documents of a project folder
- * (read back from disk, possibly hand-edited or damaged) and the parameters of every
- * `ScionApi` method (sent by the UI). Each schema is checked against its contract type with
- * `satisfies`, so the two cannot drift apart.
+ * Zod schemas of the entry documents of a project folder (read back from disk, possibly
+ * hand-edited or damaged). Each schema is checked against its contract type with `satisfies`,
+ * so the two cannot drift apart. The API payload schemas live with the service that checks
+ * them (electron/service/api-schemas.ts).
  */
 import { z } from 'zod';
-import type {
-  ApiMethod,
-  DatasetEntry,
-  EvaluationEntry,
-  GrowRequest,
-  GrowthCheck,
-  JobInfo,
-  ModelEntry,
-  ModelShape,
-  SampleRequest,
-  TrainingEntry,
-  TrainSettings,
-} from '../shared/contract.ts';
+import type { DatasetEntry, EvaluationEntry, GrowthCheck, JobInfo, ModelEntry, ModelShape, TrainingEntry, TrainSettings } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 import { APPROX_LOSS_BOUND, gradeCheck } from '../engine/growth/verdict.ts';
 
@@ -192,102 +180,6 @@ export const projectFileSchema = z.object({
   createdAt: isoDate,
 });
 export type ProjectFile = z.infer<typeof projectFileSchema>;
-
-// ---------------------------------------------------------------------------------------
-// API parameters
-
-const empty = z.strictObject({});
-/** The longest path accepted (Linux's PATH_MAX; longer paths fail in the OS anyway). */
-export const MAX_PATH_LENGTH = 4096;
-/** An absolute path on the engine's machine. */
-const absPath = z
-  .string()
-  .min(1, 'a path is required')
-  .max(MAX_PATH_LENGTH, `is not a path: longer than ${MAX_PATH_LENGTH} characters (was something else pasted into the field?)`)
-  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path')
-  .refine((p) => !p.includes('\0'), 'must not contain NUL');
-
-const growShape = {
-  sourceId: idSchema,
-  method: z.string().min(1).max(64),
-  hidden: posInt.optional(),
-  widthMult: z.number().positive().optional(),
-  ffn: posInt.optional(),
-  ffnMult: z.number().positive().optional(),
-  heads: posInt.optional(),
-  kvHeads: posInt.optional(),
-  layers: posInt.optional(),
-  depth: z.enum(['identity', 'stack', 'interpolate']).optional(),
-  noiseDb: finite.optional(),
-  seed: z.number().int().nonnegative().optional(),
-  checkDatasetId: idSchema.optional(),
-};
-export const growRequestSchema = z.strictObject({ ...growShape, name: nameSchema }) satisfies z.ZodType<GrowRequest>;
-
-/** Every method's parameter schema. */
-export const apiParamSchemas = {
-  'app.info': empty,
-  'project.create': z.strictObject({ dir: absPath, name: nameSchema }),
-  'project.open': z.strictObject({ dir: absPath }),
-  'project.recent': empty,
-  'project.state': empty,
-  'model.import': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
-  'model.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
-  'model.export': z.strictObject({ id: idSchema, dir: absPath }),
-  'model.card': z.strictObject({ id: idSchema }),
-  'dataset.add': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
-  'dataset.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
-  'grow.methods': empty,
-  'grow.preview': z.strictObject(growShape),
-  'grow.start': growRequestSchema,
-  'evaluate.start': z.strictObject({
-    modelIds: z.array(idSchema).min(1, 'pick at least one model').max(64),
-    datasetIds: z.array(idSchema).min(1, 'pick at least one dataset').max(64),
-    maxWindows: posInt.optional(),
-  }),
-  'train.start': z.strictObject({
-    modelId: idSchema,
-    datasetId: idSchema,
-    valDatasetId: idSchema.optional(),
-    name: nameSchema,
-    settings: trainSettingsSchema.partial(),
-  }),
-  'train.resume': z.strictObject({ trainingId: idSchema }),
-  'train.metrics': z.strictObject({ trainingId: idSchema }),
-  'training.rename': z.strictObject({ id: idSchema, name: nameSchema }),
-  'training.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
-  'job.rename': z.strictObject({ jobId: idSchema, title: z.string().trim().min(1, 'give a title').max(200) }),
-  'job.delete': z.strictObject({ jobId: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
-  'job.cancel': z.strictObject({ jobId: idSchema, pause: z.boolean().optional() }),
-  'job.list': empty,
-  'job.log': z.strictObject({ jobId: idSchema }),
-  'experiment.start': z.strictObject({
-    name: nameSchema,
-    sourceId: idSchema,
-    datasetId: idSchema,
-    valDatasetId: idSchema,
-    evalDatasetIds: z.array(idSchema).max(16).optional(),
-    target: z.strictObject({
-      hidden: posInt.optional(),
-      layers: posInt.optional(),
-      ffn: posInt.optional(),
-      heads: posInt.optional(),
-      kvHeads: posInt.optional(),
-    }),
-    methods: z.string().min(1).max(400),
-    noiseDb: z.number().finite().optional(),
-    settings: trainSettingsSchema.partial(),
-  }),
-  'experiment.results': z.strictObject({ jobId: idSchema }),
-  'sample.start': z.strictObject({
-    modelIds: z.array(idSchema).min(1, 'pick at least one model').max(16),
-    prompt: z.string().min(1, 'write a prompt to start from').max(10_000),
-    tokens: z.number().int().min(1).max(2048),
-    temperature: z.number().min(0).max(10),
-    topK: z.number().int().min(0),
-    seed: z.number().int().nonnegative(),
-  }) satisfies z.ZodType<SampleRequest>,
-} satisfies Record<ApiMethod, z.ZodType>;
 
 /** One readable line per problem: `field: what is wrong`. */
 export function describeIssues(error: z.ZodError): string {

@@ -4,7 +4,8 @@
  * contract in the renderer. And the real app sources are clean under them.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { ESLint } from 'eslint';
 import { REPO } from './harness.ts';
@@ -47,6 +48,41 @@ test('the engine, CLI, store, jobs and service may not import electron or touch 
     );
     assert.deepEqual(ids, ['no-restricted-imports@1', 'no-restricted-globals@2', 'no-restricted-globals@2'], dir);
   }
+});
+
+test('the engine imports nothing above it (lint)', async () => {
+  const ids = await ruleIds(
+    'electron/engine/growth/probe.ts',
+    [
+      "import type { MethodInfo } from '../../shared/contract.ts';",
+      "import { idSchema } from '../../store/schemas.ts';",
+      "import { createService } from '../../service/service.ts';",
+      "import type { Command } from '../../cli/command.ts';",
+      "import { plan } from '../plan.ts';",
+      'export const x: MethodInfo | undefined = undefined;',
+      'export const y = String(idSchema) + String(createService) + String(plan) + String({} as Command);',
+    ].join('\n'),
+  );
+  assert.deepEqual(ids, ['no-restricted-imports@1', 'no-restricted-imports@2', 'no-restricted-imports@3', 'no-restricted-imports@4']);
+});
+
+/** Every relative import of every engine source file, resolved: none may leave electron/engine. */
+test('no engine source file imports a file outside electron/engine', () => {
+  const engine = join(REPO, 'electron', 'engine');
+  const files = (readdirSync(engine, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(engine, f));
+  assert.ok(files.length > 50, `found only ${files.length} engine files`);
+  const outside: string[] = [];
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
+      const spec = m[1]!;
+      if (spec === 'electron') outside.push(`${relative(REPO, f)} imports electron`);
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(f), spec);
+      if (relative(engine, target).startsWith('..')) outside.push(`${relative(REPO, f)} imports ${relative(REPO, target)}`);
+    }
+  }
+  assert.deepEqual(outside, []);
 });
 
 test('the preload may not use Node modules', async () => {

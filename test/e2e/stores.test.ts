@@ -109,3 +109,35 @@ test('progress and status events; a failed job reaches the message bar; finished
   assert.equal(app.error, 'Train x failed: out of memory');
   assert.equal(jobs.activeFor('t1'), undefined);
 });
+
+test('a grow job: finished() resolves after the one refresh that holds the model its entryId names', async () => {
+  const app = useAppStore();
+  const grownModel = { id: 'm1', name: 'G', kind: 'grown', path: '/p/m1', referenced: false, params: 1, createdAt: '2026-01-01T00:00:01Z' };
+  const withModel = { ...STATE, models: [grownModel] } as unknown as ProjectState;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const calls: string[] = [];
+  app.bridge = {
+    ...fakeBridge({}),
+    async call(method) {
+      calls.push(method);
+      await gate; // the refresh is slow: finished() must wait for it
+      return withModel as never;
+    },
+  };
+  app.state = STATE;
+  const jobs = useJobsStore();
+  jobs.track(job('running', { kind: 'grow', entryId: 'm1' }));
+  const done = jobs.finished('j1');
+  jobs.handle({ type: 'status', jobId: 'j1', job: job('done', { kind: 'grow', entryId: 'm1' }) });
+  let resolved = false;
+  void done.then(() => (resolved = true));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(resolved, false, 'finished() resolved before the project state held the new model');
+  release();
+  const info = await done;
+  assert.equal(app.models.find((m) => m.id === info.entryId)?.name, 'G');
+  // a second waiter after the fact gets the same job without another refresh
+  assert.equal((await jobs.finished('j1')).entryId, 'm1');
+  assert.deepEqual(calls, ['project.state']);
+});

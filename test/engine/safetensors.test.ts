@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { openCheckpoint } from '../../electron/engine/io/checkpoint.ts';
+import { openWeightFiles } from '../../electron/engine/io/weight-files.ts';
 import { SafetensorsFile, writeSafetensors } from '../../electron/engine/io/safetensors.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
 import { listFiles, tempDir } from '../helpers/tmp.ts';
@@ -73,7 +73,7 @@ describe('safetensors round trip', () => {
     await writeSafetensors(path.join(dir, 'a.safetensors'), [{ name: 'x', shape: [2] }], () => new Float32Array([1, 2]));
     await writeSafetensors(path.join(dir, 'b.safetensors'), [{ name: 'y', shape: [1] }], () => new Float32Array([3]));
     writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { x: 'a.safetensors', y: 'b.safetensors' } }));
-    const ck = await openCheckpoint(dir);
+    const ck = await openWeightFiles(dir);
     assert.deepEqual(ck.names().sort(), ['x', 'y']);
     assert.deepEqual(Array.from(await ck.readFloat32('y')), [3]);
     await ck.close();

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { experimentCommand } from '../../electron/cli/commands/experiment.ts';
 import { runCommand } from '../helpers/run-command.ts';
-import { runPool } from '../../electron/engine/experiment/parallel.ts';
+import { runPool } from '../../electron/engine/experiment/pool.ts';
 import type { ExperimentResults } from '../../electron/engine/experiment/results.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { makeText, makeTinyModel } from '../train/tiny.ts';

@@ -13,7 +13,7 @@ import { generate, nextTokenLogits } from '../../electron/engine/generate/genera
 import { argmax, sampleToken, samplingProbabilities } from '../../electron/engine/generate/sample.ts';
 import { disposeParams, loadModel } from '../../electron/engine/models/model.ts';
 import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
-import { Rng } from '../../electron/engine/train/rng.ts';
+import { Rng } from '../../electron/engine/rng.ts';
 import { expectedTensors, fixtureDir, type FixtureName } from '../helpers/fixtures.ts';
 
 before(async () => {

@@ -7,7 +7,7 @@ import { type CheckWindows, type GrowOptions, growArrays, makePlan } from '../..
 import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
 import type { ModelConfig } from '../../electron/engine/models/config.ts';
 import { tensorSpecs } from '../../electron/engine/models/family.ts';
-import { readCheckpointArrays, readModelConfig } from '../../electron/engine/models/model.ts';
+import { readWeightArrays, readModelConfig } from '../../electron/engine/models/model.ts';
 import type { Params } from '../../electron/engine/models/params.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hf');
@@ -32,7 +32,7 @@ export async function evalWindows(dir: string, count = 4): Promise<CheckWindows>
 export async function readArrays(dir: string): Promise<{ config: ModelConfig; arrays: Map<string, Float32Array> }> {
   const { config } = await readModelConfig(dir);
   const arrays = new Map<string, Float32Array>();
-  await readCheckpointArrays(dir, config, (name, _shape, data) => {
+  await readWeightArrays(dir, config, (name, _shape, data) => {
     arrays.set(name, data);
   });
   return { config, arrays };

@@ -3,21 +3,29 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { padMap, tileMap } from '../../electron/engine/growth/axis.ts';
 import { makePlan } from '../../electron/engine/growth/index.ts';
-import { addPairedNoise, mapMatrix, padMatrix, repeatVector, tileMatrix, zeroBlock } from '../../electron/engine/growth/primitives.ts';
-import { rngFor } from '../../electron/engine/growth/random.ts';
+import { addPairedNoise, mapMatrix, mapVector } from '../../electron/engine/growth/primitives.ts';
+import { rngFor } from '../../electron/engine/rng.ts';
 import { growInMemory, fixture } from './helpers.ts';
 
 const W = Float32Array.from([1, 2, 3, 4, 5, 6]); // [2, 3], rows = input axis
+
+/** tile(W, a, b) for W [rows, cols] with rows the input axis: a x b copies, divided by a (HyperCloning's matrix rule). */
+const tileMatrix = (w: Float32Array, rows: number, cols: number, a: number, b: number) =>
+  mapMatrix(w, { rows: tileMap(rows, a, 'internal'), cols: tileMap(cols, b, 'internal'), inAxis: 'rows' });
+/** rep(v, k): the vector k times. */
+const repeatVector = (v: Float32Array, k: number) => mapVector(v, tileMap(v.length, k, 'internal'));
+/** W [rows, cols] in the top-left corner of [R, C], the rest zeros. */
+const padMatrix = (w: Float32Array, rows: number, cols: number, R: number, C: number) =>
+  mapMatrix(w, { rows: padMap(rows, R, 'internal'), cols: padMap(cols, C, 'internal'), inAxis: 'rows' });
 
 test('tileMatrix repeats a x b times and divides by a', () => {
   assert.deepEqual([...tileMatrix(W, 2, 3, 2, 1)], [0.5, 1, 1.5, 2, 2.5, 3, 0.5, 1, 1.5, 2, 2.5, 3]);
   assert.deepEqual([...tileMatrix(W, 2, 3, 1, 2)], [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
 });
 
-test('repeatVector, padMatrix and zeroBlock', () => {
+test('repeatVector and padMatrix', () => {
   assert.deepEqual([...repeatVector(Float32Array.from([1, 2]), 3)], [1, 2, 1, 2, 1, 2]);
   assert.deepEqual([...padMatrix(W, 2, 3, 3, 4)], [1, 2, 3, 0, 4, 5, 6, 0, 0, 0, 0, 0]);
-  assert.deepEqual([...zeroBlock(Float32Array.from(W), 3, 0, 2, 1, 2)], [1, 0, 3, 4, 0, 6]);
 });
 
 test("paired noise cancels for cloned inputs: x·W' equals (x, x)·tile(W)", () => {

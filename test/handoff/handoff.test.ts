@@ -20,7 +20,7 @@ import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
 import { loadTokens, spreadWindows } from '../../electron/engine/train/data.ts';
 import { readMetrics, type MetricLine } from '../../electron/engine/train/metrics.ts';
 import { resolveTrainOptions } from '../../electron/engine/train/options.ts';
-import { Rng, subSeed } from '../../electron/engine/train/rng.ts';
+import { Rng, subSeed } from '../../electron/engine/rng.ts';
 import { Project } from '../../electron/store/project.ts';
 import { fixtureDir, FIXTURES, ROOT } from '../helpers/fixtures.ts';
 import { listFiles, tempDir } from '../helpers/tmp.ts';

@@ -15,6 +15,9 @@ import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
 import { FIXTURE_MODELS, expectedJson, expectedTensors, fixtureDir } from './fixtures.ts';
 
 /** The fixture checks (logits, eval loss, tokenizer ids vs transformers) as one describe per model on `backend`. */
+/** The engine's eval loss agrees with transformers' to about 2e-6; 1e-5 still catches a 0.1% error in the attention scale. */
+const LOSS_TOL = 1e-5;
+
 export function fixtureSuite(backend: string): void {
   for (const name of FIXTURE_MODELS) {
     describe(`fixture ${name} on ${backend}`, () => {
@@ -38,7 +41,7 @@ export function fixtureSuite(backend: string): void {
         disposeParams(model.params);
       });
 
-      test('eval loss equals the reference within 1e-4 (evaluation and the training loss)', async () => {
+      test('eval loss equals the reference within 1e-5 (evaluation and the training loss)', async () => {
         const model = await loadModel(fixtureDir(name));
         const exp = await expectedTensors(name);
         const [n, t] = exp.evalShape;
@@ -53,8 +56,8 @@ export function fixtureSuite(backend: string): void {
         assert.equal(tf.memory().numTensors, before, 'evaluation leaked tensors');
         const ref = expectedJson(name).eval_loss;
         const loss = lossSum / (n * (t - 1));
-        assert.ok(Math.abs(loss - ref) <= 1e-4, `loss ${loss} vs reference ${ref}`);
-        assert.ok(Math.abs(trainLoss - ref) <= 1e-4, `training loss ${trainLoss} vs reference ${ref}`);
+        assert.ok(Math.abs(loss - ref) <= LOSS_TOL, `loss ${loss} vs reference ${ref}`);
+        assert.ok(Math.abs(trainLoss - ref) <= LOSS_TOL, `training loss ${trainLoss} vs reference ${ref}`);
         disposeParams(model.params);
       });
 
@@ -69,7 +72,7 @@ export function fixtureSuite(backend: string): void {
         assert.equal(tf.memory().numTensors, before, 'evaluate leaked tensors');
         assert.equal(r.windows, exp.evalShape[0]);
         assert.equal(r.tokens, exp.evalShape[0] * (exp.evalShape[1] - 1));
-        assert.ok(Math.abs(r.loss - expectedJson(name).eval_loss) <= 1e-4, `loss ${r.loss}`);
+        assert.ok(Math.abs(r.loss - expectedJson(name).eval_loss) <= LOSS_TOL, `loss ${r.loss} vs reference ${expectedJson(name).eval_loss}`);
         assert.ok(Math.abs(r.perplexity - Math.exp(r.loss)) < 1e-9);
         assert.ok(r.accuracy > 0 && r.accuracy < 1);
         disposeParams(model.params);

@@ -46,9 +46,13 @@ test('create, import, add data, grow, train, evaluate, export, reopen in a fresh
 
   // grow: HyperCloning x2, checked on the Shakespeare data
   const growJob = await svc.call('grow.start', { sourceId: gpt2.id, name: 'GPT-2 x2', method: 'hypercloning', widthMult: 2, checkDatasetId: shakespeare.id });
-  assert.equal((await waitForJob(svc, growJob.id)).status, 'done');
+  assert.ok(growJob.entryId, 'the grow job names the new model from the start');
+  const grownJob = await waitForJob(svc, growJob.id);
+  assert.equal(grownJob.status, 'done');
+  assert.equal(grownJob.entryId, growJob.entryId);
   let state = await svc.call('project.state', {});
   const grown = state.models.find((m) => m.kind === 'grown')!;
+  assert.equal(grown.id, growJob.entryId, "the job's entryId is the grown model's id");
   assert.equal(grown.shape.hidden, 128);
   assert.equal(grown.lineage?.parent, gpt2.id);
   assert.equal(grown.lineage?.method, 'hypercloning');

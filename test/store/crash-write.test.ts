@@ -1,13 +1,15 @@
 /**
  * Kill the writer mid-write: a child process writes to a project in a loop (copying model
- * folders, adding datasets, rewriting entries) and is SIGKILLed at a different moment each
- * round. The project must still open with no problems, every entry whole, and no
- * half-written file visible.
+ * folders, adding a large dataset, rewriting entries) and is SIGKILLed the moment one of its
+ * dataset copies has begun (its temporary folder appears under datasets/ and a file appears in
+ * it), at a different copy each round. The kill is proven to have landed mid-write: the
+ * temporary folder is still there after the writer is dead, holding a partly copied file. The project must still open with no problems, every entry
+ * whole, the leftovers cleaned away, and no half-written file visible.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { type FSWatcher, existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Project } from '../../electron/store/project.ts';
 import { inspectModelFolder } from '../../electron/store/models.ts';
@@ -16,19 +18,44 @@ import { listFiles, tempDir } from '../helpers/tmp.ts';
 import { writeText } from '../service/util.ts';
 
 const LOOP = path.join(import.meta.dirname, 'write-loop.ts');
+const TEMP = /\.tmp-/;
 
-/** Runs the writer until it has printed `lines` lines plus `extraMs`, then SIGKILLs it. */
-function killMidWrite(dir: string, modelDir: string, text: string, lines: number, extraMs: number): Promise<number> {
+/**
+ * Runs the writer and SIGKILLs it as soon as the temporary folder of its `nth` dataset copy
+ * appears; resolves with that folder's name once the writer is dead.
+ */
+function killDuringDatasetCopy(projectDir: string, modelDir: string, text: string, nth: number): Promise<string> {
+  const datasets = path.join(projectDir, 'datasets');
+  mkdirSync(datasets, { recursive: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', LOOP, dir, modelDir, text], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = 0;
+    const child = spawn(process.execPath, ['--import', 'tsx', LOOP, projectDir, modelDir, text], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      seen += d.toString().split('\n').filter(Boolean).length;
-      if (seen >= lines) setTimeout(() => child.kill('SIGKILL'), extraMs);
+    const seen = new Set<string>();
+    let killedAt: string | undefined;
+    let inner: FSWatcher | undefined;
+    const watcher = watch(datasets, (_event, name) => {
+      if (killedAt || !name || !TEMP.test(name) || name.endsWith('-old') || seen.has(name)) return;
+      seen.add(name);
+      if (seen.size < nth) return;
+      killedAt = name;
+      // the copy's folder exists: kill once its data file appears (the copy has begun), or at once if it is gone already
+      try {
+        inner = watch(path.join(datasets, name), () => child.kill('SIGKILL'));
+      } catch {
+        child.kill('SIGKILL');
+      }
     });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(seen) : reject(new Error(`writer exited by itself (${code}): ${err}`))));
+    // a writer that never copies into a temporary folder is not atomic: stop it and fail
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      watcher.close();
+      inner?.close();
+      if (signal === 'SIGKILL' && killedAt) resolve(killedAt);
+      else if (signal === 'SIGKILL') reject(new Error(`no dataset copy ${nth} began in a temporary folder within 120 s`));
+      else reject(new Error(`writer exited by itself (${code}): ${err}`));
+    });
   });
 }
 
@@ -37,35 +64,42 @@ test('a writer killed mid-write leaves a project that opens whole', async (t) =>
   t.after(cleanup);
   const project = await Project.create(path.join(dir, 'proj'), 'Crash');
   const modelDir = fixtureDir('gpt2-shakespeare-d64-l2');
-  const text = writeText(dir, 'data.txt', 'tinyshakespeare.txt', 200_000);
+  // a large dataset (24 MB), so its copy takes long enough for the kill to land inside it
+  const piece = writeText(dir, 'piece.txt', 'tinyshakespeare.txt', 1_000_000);
+  const text = path.join(dir, 'data.txt');
+  const chunk = readFileSync(piece);
+  writeFileSync(text, Buffer.concat(Array.from({ length: 24 }, () => chunk)));
+  const textBytes = statSync(text).size;
   const weights = statSync(path.join(modelDir, 'model.safetensors')).size;
-  let leftovers = 0;
-  for (const [lines, extraMs] of [
-    [1, 0],
-    [3, 2],
-    [8, 5],
-    [12, 1],
-  ] as const) {
-    await killMidWrite(project.dir, modelDir, text, lines, extraMs);
+  let torn = 0;
+  for (const nth of [1, 2, 3]) {
+    const temp = await killDuringDatasetCopy(project.dir, modelDir, text, nth);
+    // proof that the kill landed mid-write: the copy's temporary folder outlived the writer
+    const tempPath = path.join(project.dir, 'datasets', temp);
+    assert.ok(existsSync(tempPath), `round ${nth}: the write had already finished when the kill landed (${temp} is gone)`);
+    const copied = readdirSync(tempPath).filter((f) => f !== 'entry.json');
+    assert.ok(!readdirSync(tempPath).includes('entry.json'), 'the entry document is written after the copy: it must not be there');
+    if (copied.some((f) => statSync(path.join(tempPath, f)).size < textBytes)) torn++;
     const visible = listFiles(project.dir);
-    leftovers += visible.filter((f) => /\.tmp-/.test(f)).length;
     const p = await Project.open(project.dir);
-    assert.deepEqual(p.problems, [], `after killing at ${lines} lines + ${extraMs} ms: ${JSON.stringify(p.problems)}`);
+    assert.deepEqual(p.problems, [], `after killing in dataset copy ${nth}: ${JSON.stringify(p.problems)}`);
     for (const m of p.models.values()) {
       await inspectModelFolder(m.path); // config parses, every tensor's name and shape present
       assert.equal(statSync(path.join(m.path, 'model.safetensors')).size, weights);
       assert.match(m.name, /^copy \d+( rewrite \d)?$/);
     }
-    for (const d of p.datasets.values()) assert.equal(readFileSync(d.path, 'utf8').length, 200_000);
+    for (const d of p.datasets.values()) assert.equal(statSync(d.path).size, textBytes);
     // what the next opener sees: no temporary or half-written files outside dot-named leftovers,
     // and those are cleaned away on open
-    for (const f of visible) assert.ok(!/\.tmp-/.test(f) || f.split('/').some((part) => part.startsWith('.')), f);
+    for (const f of visible) assert.ok(!TEMP.test(f) || f.split('/').some((part) => part.startsWith('.')), f);
     for (const c of ['models', 'datasets']) {
       if (!existsSync(path.join(project.dir, c))) continue;
       for (const name of readdirSync(path.join(project.dir, c))) assert.ok(!name.startsWith('.'), `leftover ${c}/${name} was not cleaned`);
     }
+    assert.ok(!existsSync(tempPath), `${temp} was not cleaned on open`);
   }
-  t.diagnostic(`temporary files caught mid-write and cleaned on open: ${leftovers}`);
+  t.diagnostic(`kills that landed inside a dataset copy: 3 of 3; with a partly copied file left behind: ${torn}`);
+  assert.ok(torn >= 1, 'no kill tore a file: every copy was either not begun or complete');
   const final = await Project.open(project.dir);
   assert.ok(final.models.size >= 2, `the writer got some work done (${final.models.size} models)`);
 });

@@ -12,6 +12,7 @@ import { measuredLines } from '../../engine/report/measured.ts';
 import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
+import { workerTrainer } from '../../jobs/train-runs.ts';
 import { ProgressBar } from '../progress.ts';
 import type { TrainProgress } from '../../engine/train/run.ts';
 import { TRAINING_FLAGS, trainingFlags } from './train.ts';
@@ -89,6 +90,8 @@ export function experimentCallbacks(io: CommandIO, jobs = 1) {
   return {
     cb: {
       signal: controller.signal,
+      // --jobs N: each run trains in a job worker (the job runner's launcher and worker)
+      trainer: workerTrainer(),
       onLog: (l: string) => log(io, l),
       onRunStart: (label: string, i: number, n: number) => {
         bar?.done();

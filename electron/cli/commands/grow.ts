@@ -10,6 +10,8 @@ import {
   type DepthMode,
   type GrowDirOptions,
   VERDICT_SCALE,
+  LOGIT_ABS_TOL,
+  LOGIT_REL_TOL,
   explainVerdict,
   growModelDir,
   growthCheckOf,
@@ -163,7 +165,7 @@ export const growCommand: Command = {
                 `mask         ${r.mask.file}: ${r.mask.newEntries.toLocaleString('en-US')} new entries in ${r.mask.tensors} tensors (ramp them in with scion train --mask-ramp K)`,
               ]
             : []),
-          `max |dlogit| ${c.maxAbsLogitDiff.toExponential(3)}${c.withinExactTolerance ? ' (within 1e-4 + 1e-4|logit|)' : ''}`,
+          `max |dlogit| ${c.maxAbsLogitDiff.toExponential(3)}${c.withinExactTolerance ? ` (within ${LOGIT_ABS_TOL.toExponential(0)} + ${LOGIT_REL_TOL.toExponential(0)}|logit|)` : ''}`,
           `loss         source ${c.lossSource.toFixed(6)}, grown ${c.lossGrown.toFixed(6)} (change ${c.lossChange >= 0 ? '+' : ''}${c.lossChange.toExponential(3)} nats)`,
           `verdict      ${c.verdict} (${explainVerdict(c.verdict, c, r.theory.verdict)})`,
           `scale        ${VERDICT_SCALE}`,

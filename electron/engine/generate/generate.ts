@@ -10,7 +10,7 @@ import { contextLength } from '../models/config.ts';
 import { forward } from '../models/family.ts';
 import type { Model } from '../models/model.ts';
 import type { TextTokenizer } from '../tokenizer/tokenizer.ts';
-import { Rng } from '../train/rng.ts';
+import { Rng } from '../rng.ts';
 import { checkSampling, sampleToken, type SamplingOptions } from './sample.ts';
 
 export interface GenerateOptions extends SamplingOptions {

@@ -4,7 +4,7 @@
  * no tensors; the seeded Rng makes a draw repeatable.
  */
 import { ScionError } from '../errors.ts';
-import type { Rng } from '../train/rng.ts';
+import type { Rng } from '../rng.ts';
 
 export interface SamplingOptions {
   /** 0 picks the most likely token (greedy); 1 samples the model's distribution. */

@@ -7,14 +7,14 @@
  *   that promises exactness missed the exact tolerance (a bug, however small the change).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { GrowthCheck } from '../../shared/contract.ts';
+import type { GrowthCheck } from './check-summary.ts';
 import { ScionError } from '../errors.ts';
 import { type ModelConfig, contextLength } from '../models/config.ts';
 import { forward } from '../models/family.ts';
 import type { Params } from '../models/params.ts';
 import type { Verdict } from './options.ts';
 import { APPROX_LOSS_BOUND, type CheckVerdict, LOGIT_ABS_TOL, LOGIT_REL_TOL, LOSS_TOL, gradeCheck } from './verdict.ts';
-import { rngFor } from './random.ts';
+import { rngFor } from '../rng.ts';
 
 export {
   APPROX_LOSS_BOUND,

@@ -5,7 +5,7 @@
  * final LayerNorm by n (Net2Net: by each unit's copy count).
  */
 import { ScionError } from '../errors.ts';
-import { concatMaps, tileMap } from './axis.ts';
+import { concatMaps } from './axis.ts';
 import type { GrowthPlan } from './plan.ts';
 import { type TensorRule, blockSources, newGain } from './rules.ts';
 
@@ -24,10 +24,7 @@ export function gpt2Rule(plan: GrowthPlan, name: string): TensorRule {
   if (!m) throw new ScionError(`GPT-2 growth has no rule for tensor '${name}'`, 'E_GROW');
   const { source, next, identity } = blockSources(plan, 'transformer.h.', Number(m[1]), m[2]!);
   const base = next === undefined ? { source } : { source, next };
-  const qkv =
-    plan.negativeControl === 'fused-qkv-one-block'
-      ? tileMap(3 * plan.sourceDims.hidden, plan.targetDims.hidden / plan.sourceDims.hidden, 'internal')
-      : concatMaps([q, kv, kv]);
+  const qkv = concatMaps([q, kv, kv]); // [q | k | v], each part with its own head layout
   switch (m[2]) {
     case 'ln_1.weight':
     case 'ln_2.weight':

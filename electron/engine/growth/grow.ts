@@ -11,7 +11,7 @@ import { llamaRule } from './compose-llama.ts';
 import type { GrowOptions } from './options.ts';
 import { type GrowthPlan, makePlan } from './plan.ts';
 import { type NewEntryStd, ZERO_FILL, addPairedNoise, mapMatrix, mapVector, rms } from './primitives.ts';
-import { type Rng, rngFor } from './random.ts';
+import { type Rng, rngFor } from '../rng.ts';
 import type { MatrixRule, TensorRule } from './rules.ts';
 
 /** Fetches a source tensor (float32, HF name and layout) by canonical name. */
@@ -45,7 +45,7 @@ function fillFor(plan: GrowthPlan, rule: MatrixRule): NewEntryStd {
 /** `size` draws of N(0, std): the residual writers of a masked (MSG) identity block, which the mask silences. */
 function randomArray(size: number, std: number, rng: Rng): Float32Array {
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = std * rng.normal();
+  for (let i = 0; i < size; i++) out[i] = std * rng.pairedNormal();
   return out;
 }
 

@@ -1,5 +1,5 @@
 /** Growth operators: the public surface other parts of Scion code against. */
-export { growthMethods, methodSpec } from './methods.ts';
+export { growthMethods, methodSpec } from './methods/index.ts';
 export { planGrowth, makePlan, type GrowthPlan, type LayerSource } from './plan.ts';
 export { growArrays, growPlanArrays, growTensor, type GrownTensor, type SourceGetter } from './grow.ts';
 export { growModelDir, growthJson, type GrowDirOptions, type GrowthReport } from './model-dir.ts';
@@ -19,7 +19,7 @@ export {
   explainVerdict,
   growthCheckOf,
 } from './check.ts';
-export { WIDTH_METHODS, DEPTH_MODES, type GrowOptions, type MethodName, type DepthMode, type Verdict, type NegativeControl } from './options.ts';
+export { WIDTH_METHODS, DEPTH_MODES, GROW_OPTION_KEYS, pickGrowOptions, type GrowOptions, type MethodName, type DepthMode, type Verdict } from './options.ts';
 export {
   MASK_FILE,
   type GrowthMasks,

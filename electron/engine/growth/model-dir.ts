@@ -12,9 +12,9 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
-import { type ModelConfig, contextLength, describeShape, toHFConfig } from '../models/config.ts';
+import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
-import { type Model, copySideFiles, disposeParams, loadModel, readModelConfig } from '../models/model.ts';
+import { type Model, copySideFiles, disposeParams, loadModel, openModelWeights, readModelConfig } from '../models/model.ts';
 import { checkSideFiles, tokenizerMetadata } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadTokens, parseDataSpec } from '../train/data.ts';
@@ -32,10 +32,11 @@ import {
   windowsFromTokens,
 } from './check.ts';
 import { growTensor } from './grow.ts';
-import { MASK_FILE, type MaskSummary, disposeMasked, disposeMasks, effectiveParams, readGrowthMask, writeGrowthMask } from './mask.ts';
+import { MaskRamp } from './mask-ramp.ts';
+import { MASK_FILE, type MaskSummary, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
 import { type GrowthPlan, type LayerSource, makePlan } from './plan.ts';
-import { openSourceReader, weightsHash } from './source-reader.ts';
+import { weightsHash } from '../io/weight-files.ts';
 
 export interface GrowDirOptions extends GrowOptions {
   /** Text or .bin token file for the check; without it, deterministic random token windows. */
@@ -60,8 +61,8 @@ export interface GrowthReport {
   layerMap: LayerSource[];
   sourceConfig: ModelConfig;
   targetConfig: ModelConfig;
-  sourceShape: ReturnType<typeof describeShape>;
-  targetShape: ReturnType<typeof describeShape>;
+  sourceShape: ReturnType<typeof modelShape>;
+  targetShape: ReturnType<typeof modelShape>;
   paramsSource: number;
   paramsTarget: number;
   theory: { verdict: Verdict; why: string };
@@ -125,11 +126,11 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   await checkSideFiles(sourceDir); // a broken tokenizer is refused before anything is written
   const metadata = { format: 'pt', ...(await tokenizerMetadata(sourceDir)) };
   const checkLength = await requireGrowthFits(plan, outDir, opts);
-  const reader = await openSourceReader(sourceDir, source);
+  const reader = await openModelWeights(sourceDir, source);
   let report: GrowthReport | undefined;
   try {
     const hash = await weightsHash(sourceDir);
-    const t = describeShape(plan.target);
+    const t = modelShape(plan.target);
     log(
       `growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`,
     );
@@ -166,7 +167,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         try {
           const b = await loadModel(tmp);
           try {
-            check = mask ? await checkMasked(a, b, tmp, windows, plan) : await checkFunctionPreservation(a, b, windows, plan.theory.verdict);
+            check = await checkGrown(a, b, tmp, windows, plan);
           } finally {
             disposeParams(b.params);
           }
@@ -184,7 +185,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         layerMap: plan.layers,
         sourceConfig: plan.source,
         targetConfig: plan.target,
-        sourceShape: describeShape(plan.source),
+        sourceShape: modelShape(plan.source),
         targetShape: t,
         paramsSource: parameterCount(plan.source),
         paramsTarget: parameterCount(plan.target),
@@ -203,18 +204,14 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   return report;
 }
 
-/** The check of a masked (msg) model: the grown weights times the mask read back from `dir`, at ramp 0. */
-async function checkMasked(source: Model, grown: Model, dir: string, windows: CheckWindows, plan: GrowthPlan): Promise<FunctionCheck> {
-  const masks = await readGrowthMask(dir, grown.config);
+/** Checks the grown model `grown` (read from `dir`) against the source; a masked (msg) model at ramp 0. */
+async function checkGrown(source: Model, grown: Model, dir: string, windows: CheckWindows, plan: GrowthPlan): Promise<FunctionCheck> {
+  const ramp = plan.spec.masked ? await MaskRamp.load(dir, grown.config) : undefined;
+  if (!ramp) return checkFunctionPreservation(source, grown, windows, plan.theory.verdict);
   try {
-    const params = effectiveParams(grown.params, masks, 0);
-    try {
-      return await checkFunctionPreservation(source, { config: grown.config, params }, windows, plan.theory.verdict);
-    } finally {
-      disposeMasked(params, grown.params);
-    }
+    return await ramp.atStart(grown.params, (params) => checkFunctionPreservation(source, { config: grown.config, params }, windows, plan.theory.verdict));
   } finally {
-    disposeMasks(masks);
+    ramp.dispose();
   }
 }
 

@@ -9,12 +9,6 @@ export type MethodName = WidthMethod | DepthMode;
 
 export type Verdict = 'exact' | 'approximate' | 'not preserving';
 
-/**
- * Deliberately wrong variants, for tests only: each must fail the exactness check, which proves
- * the check can fail. Never offered in the CLI.
- */
-export type NegativeControl = 'fused-qkv-one-block' | 'tied-head-no-scale' | 'kv-heads-not-grown' | 'rms-pad-no-rescale';
-
 export interface GrowOptions {
   method: string;
   /** Target hidden size D (or `widthMult` x d). */
@@ -37,8 +31,34 @@ export interface GrowOptions {
   padStd?: number;
   /** 'zero': every new entry zero and no noise, copies still scaled (for optimizer moments). */
   newEntries?: 'default' | 'zero';
-  /** Test-only wrong variant. */
-  negativeControl?: NegativeControl;
+}
+
+/** Every key of GrowOptions, once: what growth.json records and what crosses a process border. */
+export const GROW_OPTION_KEYS = [
+  'method',
+  'hidden',
+  'widthMult',
+  'ffn',
+  'ffnMult',
+  'heads',
+  'kvHeads',
+  'layers',
+  'depth',
+  'insertAt',
+  'noiseDb',
+  'seed',
+  'padStd',
+  'newEntries',
+] as const satisfies readonly (keyof GrowOptions)[];
+type Unlisted = Exclude<keyof GrowOptions, (typeof GROW_OPTION_KEYS)[number]>;
+const everyKeyListed: Unlisted extends never ? true : Unlisted = true;
+void everyKeyListed;
+
+/** Only the growth options of a larger options object (no callbacks, CLI flags or request ids). */
+export function pickGrowOptions(opts: GrowOptions): GrowOptions {
+  const out: Partial<GrowOptions> = {};
+  for (const k of GROW_OPTION_KEYS) if (opts[k] !== undefined) (out as Record<string, unknown>)[k] = opts[k];
+  return { ...out, method: opts.method };
 }
 
 export const DEFAULT_SEED = 0;

@@ -1,11 +1,11 @@
 /**
  * The small operations every growth method is built from, on float32 arrays in row-major
  * order: copy units of a matrix or vector by axis maps (which covers tiling with 1/a scaling,
- * repeating, padding and Net2Net copies), fill new entries with zeros or small noise, zero a
- * block, and add paired symmetry-breaking noise that cancels between clone copies.
+ * repeating, padding and Net2Net copies), fill new entries with zeros or small noise, and add
+ * paired symmetry-breaking noise that cancels between clone copies.
  */
-import { type AxisMap, padMap, tileMap } from './axis.ts';
-import type { Rng } from './random.ts';
+import type { AxisMap } from './axis.ts';
+import type { Rng } from '../rng.ts';
 
 /** Standard deviation of new entries, by which of their two units is new (0 = zeros). */
 export interface NewEntryStd {
@@ -50,7 +50,7 @@ export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd =
         const inNew = inAxis === 'rows' ? sr < 0 : sc < 0;
         const outNew = inAxis === 'rows' ? sc < 0 : sr < 0;
         const std = inNew && outNew ? fill.both : inNew ? fill.inNew : fill.outNew;
-        out[base + c] = std > 0 && rng ? std * rng.normal() : 0;
+        out[base + c] = std > 0 && rng ? std * rng.pairedNormal() : 0;
       }
     }
   }
@@ -63,35 +63,9 @@ export function mapVector(v: Float32Array, map: AxisMap, newValue = 0, std = 0, 
   for (let j = 0; j < map.size; j++) {
     const s = map.src[j]!;
     if (s >= 0) out[j] = (next !== undefined && map.added[j] === 1 ? next : v)[s]!;
-    else out[j] = newValue + (std > 0 && rng ? std * rng.normal() : 0);
+    else out[j] = newValue + (std > 0 && rng ? std * rng.pairedNormal() : 0);
   }
   return out;
-}
-
-/** tile(W, a, b) for W [rows, cols] with rows the input axis: a x b copies, divided by a. */
-export function tileMatrix(w: Float32Array, rows: number, cols: number, a: number, b: number): Float32Array {
-  return mapMatrix(w, { rows: tileMap(rows, a, 'internal'), cols: tileMap(cols, b, 'internal'), inAxis: 'rows' });
-}
-
-/** rep(v, k): the vector k times. */
-export function repeatVector(v: Float32Array, k: number): Float32Array {
-  return mapVector(v, tileMap(v.length, k, 'internal'));
-}
-
-/** W [rows, cols] in the top-left corner of [R, C]; the rest zeros, or N(0, std) with an rng. */
-export function padMatrix(w: Float32Array, rows: number, cols: number, newRows: number, newCols: number, std = 0, rng?: Rng): Float32Array {
-  return mapMatrix(
-    w,
-    { rows: padMap(rows, newRows, 'internal'), cols: padMap(cols, newCols, 'internal'), inAxis: 'rows' },
-    { inNew: std, outNew: std, both: std },
-    rng,
-  );
-}
-
-/** Sets rows [r0, r1) x cols [c0, c1) of a [*, cols] matrix to zero, in place. */
-export function zeroBlock(w: Float32Array, cols: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
-  for (let r = r0; r < r1; r++) w.fill(0, r * cols + c0, r * cols + c1);
-  return w;
 }
 
 /** Root mean square of the values (the signal level for an SNR). */
@@ -119,7 +93,7 @@ export function addPairedNoise(w: Float32Array, maps: MatrixMaps, std: number, r
       const a = p * d + i;
       const b = (p + 1) * d + i;
       for (let o = 0; o < outSize; o++) {
-        const noise = std * rng.normal();
+        const noise = std * rng.pairedNormal();
         w[at(a, o)]! += noise;
         w[at(b, o)]! -= noise;
       }

@@ -18,7 +18,7 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-dir.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
-import { contextLength, describeShape } from '../models/config.ts';
+import { contextLength, modelShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
@@ -160,7 +160,7 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
     options: o,
     model: {
       dir: 'model',
-      shape: { family: config.family, ...describeShape(config), parameters: parameterCount(config) },
+      shape: { ...modelShape(config), parameters: parameterCount(config) },
       masked,
       ...(o.moments ? { moments: 'moments.safetensors', moments_t: momentsT! } : {}),
     },

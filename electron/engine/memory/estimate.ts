@@ -12,7 +12,7 @@
  * blocks, vocab 256-4096, ctx 128-256; see the sizes note), rounded up.
  */
 import type { ModelConfig } from '../models/config.ts';
-import { describeShape } from '../models/config.ts';
+import { modelShape } from '../models/config.ts';
 
 const F32 = 4;
 /** Floats per token: [per hidden unit, per MLP unit, per attention score, per vocabulary entry] and block. */
@@ -36,7 +36,7 @@ export function shapeParameters(family: ModelConfig['family'], s: Shape): number
 }
 
 export function shapeOf(cfg: ModelConfig): Shape {
-  const s = describeShape(cfg);
+  const s = modelShape(cfg);
   return { hidden: s.hidden, ffn: s.ffn, layers: s.layers, heads: s.heads, vocab: s.vocab, ctx: s.ctx };
 }
 

@@ -4,6 +4,9 @@
  * and its value named, never silently ignored.
  */
 import { ScionError } from '../errors.ts';
+import type { ModelShape } from './shape.ts';
+
+export type { ModelShape } from './shape.ts';
 
 export interface GPT2Config {
   family: 'gpt2';
@@ -266,11 +269,21 @@ export function toHFConfig(cfg: ModelConfig, base: Json = {}): Json {
   return out;
 }
 
-/** Hidden size, layers, heads and context of any config, for reports. */
-export function describeShape(cfg: ModelConfig): { hidden: number; layers: number; heads: number; kvHeads: number; ffn: number; ctx: number; vocab: number } {
+/** The one projection of a config to its shape numbers (growth, reports, training and the store read it). */
+export function modelShape(cfg: ModelConfig): ModelShape {
   return cfg.family === 'gpt2'
-    ? { hidden: cfg.nEmbd, layers: cfg.nLayer, heads: cfg.nHead, kvHeads: cfg.nHead, ffn: cfg.nInner, ctx: cfg.nPositions, vocab: cfg.vocabSize }
+    ? {
+        family: 'gpt2',
+        hidden: cfg.nEmbd,
+        layers: cfg.nLayer,
+        heads: cfg.nHead,
+        kvHeads: cfg.nHead,
+        ffn: cfg.nInner,
+        ctx: cfg.nPositions,
+        vocab: cfg.vocabSize,
+      }
     : {
+        family: 'llama',
         hidden: cfg.hiddenSize,
         layers: cfg.numHiddenLayers,
         heads: cfg.numAttentionHeads,
@@ -279,6 +292,11 @@ export function describeShape(cfg: ModelConfig): { hidden: number; layers: numbe
         ctx: cfg.maxPositionEmbeddings,
         vocab: cfg.vocabSize,
       };
+}
+
+/** Width of one attention head (GPT-2: hidden / heads; Llama: head_dim). */
+export function headDimOf(cfg: ModelConfig): number {
+  return cfg.family === 'gpt2' ? cfg.nEmbd / cfg.nHead : cfg.headDim;
 }
 
 export function contextLength(cfg: ModelConfig): number {

@@ -8,8 +8,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError, userMessage } from '../errors.ts';
 import { atomicWriteDir, recoverInterrupted } from '../io/atomic.ts';
-import { openCheckpoint } from '../io/checkpoint.ts';
 import { assertFinite } from '../io/dtype.ts';
+import { openWeightFiles } from '../io/weight-files.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, parseHFConfig, toHFConfig } from './config.ts';
 import { canonicalName, ignoredTensor, tensorSpecs } from './family.ts';
@@ -57,19 +57,19 @@ export async function readModelConfig(dir: string): Promise<{ config: ModelConfi
 }
 
 /** Random access to a model folder's tensors by canonical name. */
-export interface CheckpointReader {
+export interface WeightReader {
   get(name: string): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
 /**
- * Opens the checkpoint of a model folder for reads by canonical name, after checking every
+ * Opens the weight files of a model folder (io/weight-files.ts) for reads by canonical name, after checking every
  * tensor's name and shape against the config: unknown tensors are an error, known buffers
  * (GPT-2's attn.bias, a tied head, rotary inv_freq) are skipped. Every tensor read is checked
  * for NaN and infinite values (refused, naming the file and the tensor).
  */
-export async function openModelCheckpoint(dir: string, config: ModelConfig): Promise<CheckpointReader> {
-  const ckpt = await openCheckpoint(dir);
+export async function openModelWeights(dir: string, config: ModelConfig): Promise<WeightReader> {
+  const ckpt = await openWeightFiles(dir);
   try {
     const stored = new Map<string, string>();
     for (const n of ckpt.names()) if (!ignoredTensor(config, n)) stored.set(canonicalName(config, n), n);
@@ -108,12 +108,12 @@ export async function openModelCheckpoint(dir: string, config: ModelConfig): Pro
 }
 
 /** Reads every tensor of a model folder as float32 arrays, in the family's order, checked as above. */
-export async function readCheckpointArrays(
+export async function readWeightArrays(
   dir: string,
   config: ModelConfig,
   visit: (name: string, shape: number[], data: Float32Array) => void | Promise<void>,
 ): Promise<void> {
-  const reader = await openModelCheckpoint(dir, config);
+  const reader = await openModelWeights(dir, config);
   try {
     for (const spec of tensorSpecs(config)) await visit(spec.name, spec.shape, await reader.get(spec.name));
   } finally {
@@ -126,7 +126,7 @@ export async function loadModel(dir: string): Promise<Model> {
   const { config, raw } = await readModelConfig(dir);
   const params: Params = {};
   try {
-    await readCheckpointArrays(dir, config, (name, shape, data) => {
+    await readWeightArrays(dir, config, (name, shape, data) => {
       params[name] = tf.tensor(data, shape, 'float32');
     });
   } catch (e) {

@@ -1,5 +1,5 @@
 /** The report's tables as rows of strings, shared by the Markdown and HTML writers. */
-import { describeShape } from '../models/config.ts';
+import { modelShape } from '../models/config.ts';
 import type { ExperimentResults } from '../experiment/results.ts';
 import { formatFlops } from '../experiment/flops.ts';
 
@@ -56,8 +56,8 @@ export function datasetTables(r: ExperimentResults): Table[] {
 }
 
 export function settingsTable(r: ExperimentResults): Table {
-  const s = describeShape(r.source.config);
-  const t = describeShape(r.target.config);
+  const s = modelShape(r.source.config);
+  const t = modelShape(r.target.config);
   const rows: string[][] = [
     [
       'source',

@@ -5,10 +5,10 @@
  * biases 0; norm gains 1.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describeShape, type ModelConfig } from '../models/config.ts';
+import { modelShape, type ModelConfig } from '../models/config.ts';
 import { tensorSpecs } from '../models/family.ts';
 import type { Params } from '../models/params.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 
 const STD = 0.02;
 
@@ -23,7 +23,7 @@ function isResidualWriter(name: string): boolean {
 /** Float32 arrays of a freshly initialised model, by canonical name. */
 export function initArrays(cfg: ModelConfig, seed: number): Map<string, { shape: number[]; data: Float32Array }> {
   const rng = new Rng(seed);
-  const layers = describeShape(cfg).layers;
+  const layers = modelShape(cfg).layers;
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const spec of tensorSpecs(cfg)) {
     const n = spec.shape.reduce((a, b) => a * b, 1);

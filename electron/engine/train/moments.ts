@@ -17,13 +17,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { growArrays, methodSpec, planGrowth, type GrowOptions } from '../growth/index.ts';
-import { describeShape, type ModelConfig } from '../models/config.ts';
+import { modelShape, type ModelConfig } from '../models/config.ts';
 import { tensorSpecs } from '../models/family.ts';
 import type { Params } from '../models/params.ts';
 import { disposeBatch, sampleBatch } from './batches.ts';
 import { clipByGlobalNorm } from './clip.ts';
 import { ensureGradients } from './gradients.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 import { accumulatedGradients, type Variables } from './step.ts';
 
 export type MomentArrays = Record<string, Float32Array>;
@@ -37,7 +37,7 @@ export interface Moments {
 /** The n of HyperCloning-style n-fold tiling (1 for every other operator). */
 export function momentScale(source: ModelConfig, target: ModelConfig, method: string): number {
   if (methodSpec(method).mapping !== 'tile') return 1;
-  return describeShape(target).hidden / describeShape(source).hidden;
+  return modelShape(target).hidden / modelShape(source).hidden;
 }
 
 /** How much smaller tensor `name`'s gradient is after n-fold cloning than the source's. */

@@ -21,7 +21,7 @@ import { activeBackend, requireFits } from '../memory/fit.ts';
 import { atomicWriteJson, tempSibling } from '../io/atomic.ts';
 import { isLockName } from '../io/folder-lock.ts';
 import { checkOutputDir, type OutputRequest, writeOutputMarker } from '../io/out-dir.ts';
-import { contextLength, describeShape, type ModelConfig } from '../models/config.ts';
+import { contextLength, modelShape, type ModelConfig } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { loadModel, readModelConfig, saveModel } from '../models/model.ts';
 import type { Params } from '../models/params.ts';
@@ -41,13 +41,13 @@ import {
 import { loadTokens, parseDataSpec, spreadWindows } from './data.ts';
 import { ensureGradients } from './gradients.ts';
 import { disposeMasks, MASK_FILE } from '../growth/mask.ts';
-import { MaskRamp, RAW_WEIGHTS_FILE } from './mask-ramp.ts';
+import { MaskRamp, RAW_WEIGHTS_FILE } from '../growth/mask-ramp.ts';
 import { initParams } from './init.ts';
 import { adoptModelFiles, checkedModelFiles, keepModelFiles, modelFilesDir, type ModelFilesRecord } from './model-files.ts';
 import { withRunLock } from './run-lock.ts';
 import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './metrics.ts';
 import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
-import { Rng, subSeed } from './rng.ts';
+import { Rng, subSeed } from '../rng.ts';
 import { learningRate } from './schedule.ts';
 import { toVariables, type Variables } from './step.ts';
 import { evaluateWith, startThreads, stepWith } from './parallel/start.ts';
@@ -272,12 +272,12 @@ async function startRun(
     await fs.mkdir(runDir, { recursive: true });
     await ensureGradients();
     const modelFiles = await keepModelFiles(runDir, o.model, o.maskRamp !== undefined);
-    const shape = describeShape(config);
+    const shape = modelShape(config);
     const runConfig: RunConfig = {
       version: 1,
       created: new Date().toISOString(),
       options: o,
-      model: { family: config.family, ...shape, parameters: parameterCount(config) },
+      model: { ...shape, parameters: parameterCount(config) },
       backend: currentBackend()?.name ?? tf.getBackend(),
       modelFiles,
     };

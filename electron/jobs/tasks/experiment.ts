@@ -1,5 +1,5 @@
 /** The experiment job: `scion experiment` (grow per method, scratch baseline, train all, compare) into the job's folder. */
-import { type ExperimentOptions, runExperiment as run } from '../../engine/experiment/run-experiment.ts';
+import { runExperiment as run } from '../../engine/experiment/run-experiment.ts';
 import type { ExperimentResult, ExperimentSpec } from '../messages.ts';
 import type { TaskContext } from './context.ts';
 
@@ -7,7 +7,7 @@ export async function runExperiment(spec: ExperimentSpec, ctx: TaskContext): Pro
   let runIndex = 0;
   let runs = 1;
   const results = await run(
-    { ...(spec.options as unknown as Omit<ExperimentOptions, 'out'>), out: spec.outDir },
+    { ...spec.options, out: spec.outDir },
     {
       signal: ctx.signal,
       onLog: (line) => ctx.log(line),
@@ -27,5 +27,5 @@ export async function runExperiment(spec: ExperimentSpec, ctx: TaskContext): Pro
         }),
     },
   );
-  return { kind: 'experiment', report: results as unknown as Record<string, unknown>, stopped: ctx.signal.aborted };
+  return { kind: 'experiment', report: results, stopped: ctx.signal.aborted };
 }

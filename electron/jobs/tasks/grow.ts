@@ -7,7 +7,7 @@ import type { TaskContext } from './context.ts';
 
 export async function runGrow(spec: GrowSpec, ctx: TaskContext): Promise<GrowResult> {
   await makeDirs(path.dirname(spec.outDir));
-  const opts = { ...spec.options, ...(spec.checkDataFile ? { checkData: spec.checkDataFile } : {}), onLog: (line: string) => ctx.log(line) } as GrowDirOptions;
+  const opts: GrowDirOptions = { ...spec.options, ...(spec.checkDataFile ? { checkData: spec.checkDataFile } : {}), onLog: (line: string) => ctx.log(line) };
   ctx.emit({ type: 'progress', step: 0, total: 1 });
   const report = await growModelDir(spec.sourceDir, spec.outDir, opts);
   ctx.emit({ type: 'progress', step: 1, total: 1 });

@@ -16,6 +16,8 @@ export async function runTask(spec: JobSpec, ctx: TaskContext): Promise<JobResul
       return (await import('./train.ts')).runTrain(spec, ctx);
     case 'sample':
       return (await import('./sample.ts')).runSample(spec, ctx);
+    case 'train-run':
+      return (await import('./train-run.ts')).runTrainRun(spec, ctx);
     case 'experiment':
       return (await import('./experiment.ts')).runExperiment(spec, ctx);
   }

@@ -24,6 +24,8 @@ export const useJobsStore = defineStore('jobs', () => {
   /** Metric points that arrived before their job's entry id was known. */
   const orphanPoints: Record<Id, MetricPoint[]> = {};
   const finishedWaiters = new Map<Id, Array<(job: JobInfo) => void>>();
+  /** Per finished job: the one project refresh that picks up what it recorded. */
+  const refreshes = new Map<Id, Promise<void>>();
 
   function track(job: JobInfo): void {
     jobs.value[job.id] = job;
@@ -33,7 +35,8 @@ export const useJobsStore = defineStore('jobs', () => {
       delete orphanPoints[job.id];
     }
     if (FINISHED.includes(job.status)) {
-      for (const w of finishedWaiters.get(job.id) ?? []) w(job);
+      const refreshed = refreshes.get(job.id) ?? Promise.resolve();
+      for (const w of finishedWaiters.get(job.id) ?? []) void refreshed.then(() => w(job));
       finishedWaiters.delete(job.id);
     }
   }
@@ -47,11 +50,11 @@ export const useJobsStore = defineStore('jobs', () => {
     switch (e.type) {
       case 'status': {
         const was = jobs.value[e.jobId]?.status;
-        track(e.job);
         if (FINISHED.includes(e.job.status) && was !== e.job.status) {
           if (e.job.status === 'failed') app.error = `${e.job.title} failed: ${e.job.error ?? 'unknown error'}`;
-          void app.refresh();
+          refreshes.set(e.jobId, app.refresh());
         } else if (e.job.status === 'running' && was !== 'running') void app.refresh();
+        track(e.job);
         break;
       }
       case 'progress':
@@ -86,12 +89,13 @@ export const useJobsStore = defineStore('jobs', () => {
     delete progress.value[jobId];
     delete results.value[jobId];
     delete logs.value[jobId];
+    refreshes.delete(jobId);
   }
 
-  /** Resolves when the job reaches a final status. */
+  /** Resolves when the job reaches a final status and the project state holds what it recorded. */
   function finished(jobId: Id): Promise<JobInfo> {
     const job = jobs.value[jobId];
-    if (job && FINISHED.includes(job.status)) return Promise.resolve(job);
+    if (job && FINISHED.includes(job.status)) return (refreshes.get(jobId) ?? Promise.resolve()).then(() => job);
     return new Promise((resolve) => {
       const list = finishedWaiters.get(jobId) ?? [];
       list.push(resolve);

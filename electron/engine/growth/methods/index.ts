@@ -1,7 +1,17 @@
-/** The registry of growth methods: name -> what it does to width or depth, and its theory. */
-import type { MethodInfo } from '../../shared/contract.ts';
-import { ScionError } from '../errors.ts';
-import { DEPTH_MODES, type DepthMode, type MethodName, WIDTH_METHODS } from './options.ts';
+/**
+ * The registry of growth methods: one table, name -> what the user is told (info), how the
+ * tensors are made (mapping, pad, aki, masked: read by grow.ts and the composers) and the
+ * family planner that resolves sizes, heads, maps and theory (tile.ts, pad.ts, net2net.ts,
+ * depth.ts).
+ */
+import { ScionError } from '../../errors.ts';
+import { DEPTH_MODES, type DepthMode, type MethodName, WIDTH_METHODS } from '../options.ts';
+import { depthPlanner } from './depth.ts';
+import type { MethodInfo } from './info.ts';
+import { akiPlanner, net2netPlanner } from './net2net.ts';
+import { addHeadsPlanner, maskedPadPlanner, mlpZeroPlanner, randomPadPlanner, zeroPadPlanner } from './pad.ts';
+import type { Planner } from './planner.ts';
+import { tilePlanner } from './tile.ts';
 
 /** How a method maps units: n-fold tiling, source-then-new padding, random unit copies, or none. */
 export type UnitMapping = 'tile' | 'pad' | 'net2net' | 'none';
@@ -17,6 +27,8 @@ export interface MethodSpec {
   depth?: DepthMode;
   /** Masked growth (MSG): new entries are multiplied by a mask that ramps 0 -> 1 in training (growth-mask.safetensors). */
   masked?: boolean;
+  /** Resolves the target shape, the axis maps and the theory (its family's planner). */
+  planner: Planner;
 }
 
 const SPECS: Record<MethodName, MethodSpec> = {
@@ -29,6 +41,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
         'HyperCloning (Samragh et al. 2024): every weight tiled n-fold with 1/n on the fan-in; integer multiples of hidden, MLP and heads; optional symmetry-breaking noise (--noise-db) that keeps the function',
     },
     mapping: 'tile',
+    planner: tilePlanner,
   },
   'zero-pad': {
     info: {
@@ -39,6 +52,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
         'copy + zero pad (Zhang 2021, the seed paper): source weights in the corner, new residual columns zero; any larger size; exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm',
     },
     mapping: 'pad',
+    planner: zeroPadPlanner,
     pad: 'zero',
   },
   'random-pad': {
@@ -49,6 +63,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
       summary: 'copy + small random pad (Zhang 2021 variant): as zero-pad with N(0, 0.02) in every new entry; approximate',
     },
     mapping: 'pad',
+    planner: randomPadPlanner,
     pad: 'random',
   },
   net2net: {
@@ -60,6 +75,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
         'Net2Net / bert2BERT FPI: new units copy random source units, fan-in divided by the copy count; exact when only the MLP or heads grow, approximate when hidden grows (norm statistics change)',
     },
     mapping: 'net2net',
+    planner: net2netPlanner,
   },
   aki: {
     info: {
@@ -69,6 +85,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
       summary: "bert2BERT AKI: as Net2Net, but added units take the next block's weights; not function-preserving, reported to converge faster",
     },
     mapping: 'net2net',
+    planner: akiPlanner,
     aki: true,
   },
   'mlp-zero': {
@@ -79,6 +96,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
       summary: 'MLP widening with zero fan-out: new MLP units get random fan-in and zero outgoing weights; any larger --ffn; exact',
     },
     mapping: 'pad',
+    planner: mlpZeroPlanner,
     pad: 'zero',
   },
   'add-heads': {
@@ -90,6 +108,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
         'add attention heads (head_dim fixed): new q/k/v random, their output-projection rows zero; exact (Llama; GPT-2 ties heads to hidden, use zero-pad there)',
     },
     mapping: 'pad',
+    planner: addHeadsPlanner,
     pad: 'zero',
   },
   msg: {
@@ -101,6 +120,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
         'masked growth (MSG, Yao et al. 2024): random-pad values plus growth-mask.safetensors (1 copied, 0 new); new entries ramp in over K steps with scion train --mask-ramp K; at ramp 0 exact with RMSNorm (gains x sqrt(d/D), eps x d/D), approximate with LayerNorm when hidden grows; identity blocks with --depth identity',
     },
     mapping: 'pad',
+    planner: maskedPadPlanner,
     pad: 'random',
     masked: true,
   },
@@ -112,6 +132,7 @@ const SPECS: Record<MethodName, MethodSpec> = {
       summary: 'depth only: new blocks copy a neighbour with attention and MLP output projections zero (identity blocks); exact; place them with --insert-at',
     },
     mapping: 'none',
+    planner: depthPlanner('identity'),
     depth: 'identity',
   },
   stack: {
@@ -122,11 +143,13 @@ const SPECS: Record<MethodName, MethodSpec> = {
       summary: 'depth only: G_stack (Du et al. 2024), blocks repeated [1..L, 1..L]; not function-preserving',
     },
     mapping: 'none',
+    planner: depthPlanner('stack'),
     depth: 'stack',
   },
   interpolate: {
     info: { name: 'interpolate', kind: 'depth', exact: false, summary: 'depth only: each block repeated in place [1,1,2,2,...]; not function-preserving' },
     mapping: 'none',
+    planner: depthPlanner('interpolate'),
     depth: 'interpolate',
   },
 };

@@ -1,5 +1,7 @@
 /**
- * Training with a mask ramp (masked growth, `scion train --mask-ramp K`): the variables hold the
+ * The one implementation of a growth mask in use: the growth check and the experiment score a
+ * masked (msg) model at ramp 0 through it, and training ramps the new entries in with it
+ * (masked growth, `scion train --mask-ramp K`): the variables hold the
  * stored weights W; the loss, evaluation, checkpoints and the final model see
  *   W_eff = W * (M + (1 - M) * r),   r = min(1, step / K)
  * where `step` is the number of updates done (the forward of update s uses r = (s-1)/K, the
@@ -11,11 +13,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
-import { type GrowthMasks, disposeMasked, disposeMasks, effectiveParams, rampAt, rampMultipliers, readGrowthMask } from '../growth/mask.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Params } from '../models/params.ts';
-import type { Variables } from './step.ts';
+import { type GrowthMasks, MASK_FILE, disposeMasked, disposeMasks, effectiveParams, rampAt, rampMultipliers, readGrowthMask } from './mask.ts';
+
+/** Trainable weights by parameter name. */
+type Variables = Record<string, tf.Variable>;
 
 export const RAW_WEIGHTS_FILE = 'mask-raw.safetensors';
 
@@ -26,9 +30,17 @@ export class MaskRamp {
     readonly masks: GrowthMasks,
   ) {}
 
-  /** Reads the growth mask of `modelDir` (ScionError when it is missing or does not fit `config`). */
-  static async load(modelDir: string, config: ModelConfig, steps: number): Promise<MaskRamp> {
+  /**
+   * Reads the growth mask of `modelDir` (ScionError when it is missing or does not fit `config`).
+   * `steps` is the ramp length K; `effective(params, 0)` is the masked model at ramp 0 for any K.
+   */
+  static async load(modelDir: string, config: ModelConfig, steps = 1): Promise<MaskRamp> {
     return new MaskRamp(steps, await readGrowthMask(modelDir, config));
+  }
+
+  /** The mask of `modelDir` if it has one (a model grown with msg), else undefined. */
+  static async ifPresent(modelDir: string, config: ModelConfig): Promise<MaskRamp | undefined> {
+    return existsSync(path.join(modelDir, MASK_FILE)) ? MaskRamp.load(modelDir, config) : undefined;
   }
 
   /** r after `step` updates. */
@@ -46,13 +58,24 @@ export class MaskRamp {
     return this.active(step) ? rampMultipliers(this.masks, this.ramp(step)) : undefined;
   }
 
-  /** W_eff after `step` updates (the variables themselves after the ramp); give it back with `release`. */
-  effective(vars: Variables, step: number): Params {
-    return this.active(step) ? effectiveParams(vars, this.masks, this.ramp(step)) : vars;
+  /** W_eff after `step` updates (the weights themselves after the ramp); give it back with `release`. */
+  effective(params: Params, step: number): Params {
+    return this.active(step) ? effectiveParams(params, this.masks, this.ramp(step)) : params;
   }
 
-  release(effective: Params, vars: Variables): void {
-    disposeMasked(effective, vars);
+  /** Disposes what `effective` made (not the weights themselves). */
+  release(effective: Params, params: Params): void {
+    disposeMasked(effective, params);
+  }
+
+  /** Runs `fn` on W_eff at ramp 0 (the model as training starts: every new entry masked to zero). */
+  async atStart<T>(params: Params, fn: (effective: Params) => Promise<T>): Promise<T> {
+    const eff = this.effective(params, 0);
+    try {
+      return await fn(eff);
+    } finally {
+      this.release(eff, params);
+    }
   }
 
   /** Writes the raw W of every masked tensor to `file` (a checkpoint inside the ramp). */

@@ -3,16 +3,16 @@
  * tensor by tensor) grown to GPT-2-medium shape (hidden 1024, 16 heads, MLP 4096, 24 blocks:
  * 355M) with zero-pad + stacking, streaming. Reports time and peak memory against the size of
  * the written file (the issue's bar: at most about 3x). The check is skipped: it measures the
- * forward pass, not growth. Run alone: `node --import tsx electron/engine/growth/bench-growth.ts`.
+ * forward pass, not growth. Run alone: `node --import tsx bench/growth.ts`.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeSafetensors } from '../io/safetensors.ts';
-import { type GPT2Config, toHFConfig } from '../models/config.ts';
-import { parameterCount, tensorSpecs } from '../models/family.ts';
-import { growModelDir } from './model-dir.ts';
+import { writeSafetensors } from '../electron/engine/io/safetensors.ts';
+import { type GPT2Config, toHFConfig } from '../electron/engine/models/config.ts';
+import { parameterCount, tensorSpecs } from '../electron/engine/models/family.ts';
+import { growModelDir } from '../electron/engine/growth/model-dir.ts';
 
 export interface GrowthBench {
   method: string;

@@ -1,9 +1,11 @@
 /**
- * A model folder's weights: `model.safetensors`, or shards listed in
+ * A model folder's weight files (Hugging Face's "checkpoint" files; Scion keeps that word for
+ * training checkpoints, train/checkpoint.ts): `model.safetensors`, or shards listed in
  * `model.safetensors.index.json` (`{"weight_map": {tensor: shard-file}}`). Tensors are read
- * one at a time from whichever shard holds them.
+ * one at a time from whichever shard holds them; `weightsHash` fingerprints the files.
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { SafetensorsFile, type TensorInfo } from './safetensors.ts';
@@ -18,7 +20,7 @@ export interface TensorSource {
   close(): Promise<void>;
 }
 
-class ShardedCheckpoint implements TensorSource {
+class ShardedWeights implements TensorSource {
   constructor(
     private readonly where: Map<string, SafetensorsFile>,
     private readonly files: SafetensorsFile[],
@@ -49,12 +51,12 @@ class ShardedCheckpoint implements TensorSource {
 }
 
 /** Opens the weights of a Hugging Face model folder. */
-export async function openCheckpoint(dir: string): Promise<TensorSource> {
+export async function openWeightFiles(dir: string): Promise<TensorSource> {
   const single = path.join(dir, 'model.safetensors');
   const index = path.join(dir, 'model.safetensors.index.json');
   if (existsSync(single)) {
     const f = await SafetensorsFile.open(single);
-    return new ShardedCheckpoint(new Map(f.names().map((n) => [n, f])), [f]);
+    return new ShardedWeights(new Map(f.names().map((n) => [n, f])), [f]);
   }
   if (existsSync(index)) {
     let weightMap: Record<string, string>;
@@ -84,10 +86,34 @@ export async function openCheckpoint(dir: string): Promise<TensorSource> {
       await Promise.all([...shards.values()].map((f) => f.close()));
       throw e;
     }
-    return new ShardedCheckpoint(where, [...shards.values()]);
+    return new ShardedWeights(where, [...shards.values()]);
   }
   const hint = existsSync(path.join(dir, 'pytorch_model.bin'))
     ? ' (it has pytorch_model.bin: only safetensors checkpoints are supported; re-save with save_pretrained(safe_serialization=True))'
     : '';
   throw new ScionError(`${dir}: no model.safetensors or model.safetensors.index.json found${hint}`, 'E_NOT_A_MODEL', dir);
+}
+
+async function hashFile(hash: ReturnType<typeof createHash>, file: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const s = createReadStream(file);
+    s.on('data', (chunk) => hash.update(chunk));
+    s.on('error', reject);
+    s.on('end', () => resolve());
+  });
+}
+
+/** sha256 over the weight files in a stable order (model.safetensors, or the index then its shards). */
+export async function weightsHash(dir: string): Promise<{ sha256: string; files: string[] }> {
+  const single = path.join(dir, 'model.safetensors');
+  const files: string[] = [];
+  if (existsSync(single)) files.push('model.safetensors');
+  else {
+    const index = path.join(dir, 'model.safetensors.index.json');
+    const parsed = JSON.parse(await fs.readFile(index, 'utf8')) as { weight_map: Record<string, string> };
+    files.push('model.safetensors.index.json', ...[...new Set(Object.values(parsed.weight_map))].sort());
+  }
+  const hash = createHash('sha256');
+  for (const f of files) await hashFile(hash, path.join(dir, f));
+  return { sha256: hash.digest('hex'), files };
 }

@@ -1,0 +1,55 @@
+/**
+ * Step 3 of an experiment: grow the source once per method into models/<method>/ and score it,
+ * and write the scratch run's folder (the target's config.json and the tokenizer). A method
+ * grown differently than last time (its growth.json options changed) cannot reuse its old runs.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { type GrowthReport, growModelDir } from '../growth/index.ts';
+import { toHFConfig } from '../models/config.ts';
+import { copySideFiles } from '../models/model.ts';
+import { parseDataSpec } from '../train/data.ts';
+import type { ModelScores } from './results.ts';
+import { type EvalSet, scoreModel } from './score.ts';
+import type { ExperimentSetup } from './setup.ts';
+
+export interface GrownModels {
+  /** Method -> its grown folder and growth report. */
+  grown: Map<string, { dir: string; report: GrowthReport }>;
+  /** Methods whose growth options changed since the folder was last grown. */
+  regrown: Set<string>;
+}
+
+/** The growth options recorded in a grown model's growth.json, as JSON text (undefined if none). */
+async function growthOptionsIn(dir: string): Promise<string | undefined> {
+  try {
+    const g = JSON.parse(await fs.readFile(path.join(dir, 'growth.json'), 'utf8')) as { options?: unknown };
+    return JSON.stringify(g.options ?? null);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function growModels(x: ExperimentSetup, sets: EvalSet[], evaluations: ModelScores[]): Promise<GrownModels> {
+  const grown = new Map<string, { dir: string; report: GrowthReport }>();
+  const regrown = new Set<string>();
+  for (const s of x.specs) {
+    if (s.method === 'scratch' || grown.has(s.method)) continue;
+    const dir = path.join(x.out, 'models', s.method);
+    const before = await growthOptionsIn(dir);
+    x.log(`growing with ${s.method} -> ${dir}`);
+    const report = await growModelDir(x.opts.source, dir, {
+      ...x.growOptions(s.method),
+      checkData: parseDataSpec(x.opts.val).file,
+      force: true,
+      onLog: (l) => x.log(`  ${l}`),
+    });
+    grown.set(s.method, { dir, report });
+    if (before !== undefined && before !== (await growthOptionsIn(dir))) regrown.add(s.method);
+    evaluations.push({ model: dir, stage: 'grown', run: s.method, scores: await scoreModel(dir, sets, x.evalCtx) });
+  }
+  await fs.mkdir(x.scratchDir, { recursive: true });
+  await fs.writeFile(path.join(x.scratchDir, 'config.json'), JSON.stringify(toHFConfig(x.targetConfig, x.sourceRaw), null, 2) + '\n');
+  await copySideFiles(x.opts.source, x.scratchDir);
+  return { grown, regrown };
+}

@@ -1,0 +1,77 @@
+/** What `scion experiment` (and the app's experiment job) asks for, and how it reports as it goes. */
+import type { DepthMode } from '../growth/index.ts';
+import type { TrainOptions } from '../train/options.ts';
+import type { TrainProgress } from '../train/run.ts';
+import type { TargetShape } from './target.ts';
+
+export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'force'>;
+
+export interface ExperimentOptions {
+  source: string;
+  data: string;
+  val: string;
+  /** More datasets to evaluate every model on (the val set is always one). */
+  evalData?: string[];
+  target: TargetShape;
+  /** Comma list of run specs (see methods.ts). */
+  methods: string;
+  training: TrainingSettings;
+  /** Warm-up of the `+rewarm` runs (default: max(--warmup, steps / 10)). */
+  rewarm?: number;
+  /** Depth operator when the target has more layers (default identity). */
+  depth?: DepthMode;
+  /**
+   * HyperCloning's symmetry-breaking noise (signal-to-noise in dB; the function is kept). Without
+   * it the clone copies get identical gradients and stay identical, so the grown model keeps the
+   * source's capacity (docs/experiments.md).
+   */
+  noiseDb?: number;
+  /** Growth seed (default the training seed). */
+  growthSeed?: number;
+  /** AdamW moments of the source run (optimizer.safetensors of a `scion train` checkpoint); else estimated. */
+  sourceMoments?: string;
+  /** Gradient evaluations for the moment estimate (default 20). */
+  momentSteps?: number;
+  /** Tokens the source model was trained on, for FLOPs with the source's training. */
+  sourceTokens?: number;
+  /**
+   * Training runs at a time (default 1: one after another in this process). Above 1 each run
+   * trains in another process (`ExperimentCallbacks.trainer`); the metrics are the same as with
+   * 1 (same code, options, seed).
+   */
+  jobs?: number;
+  /** CPU threads for the whole experiment (default: SCION_THREADS, else every core); each of the `jobs` runs gets an equal share. */
+  threads?: number;
+  out: string;
+}
+
+export interface ExperimentCallbacks {
+  onLog?: (line: string) => void;
+  onRunStart?: (label: string, index: number, total: number) => void;
+  onProgress?: (label: string, p: TrainProgress) => void;
+  signal?: AbortSignal;
+  /** Trains a run in another process: needed when `jobs` > 1. */
+  trainer?: RunTrainer;
+}
+
+/** How one run ended: finished, or stopped on request after a checkpoint. */
+export type RunStatus = 'completed' | 'interrupted';
+
+/**
+ * Trains (`resume` false: a fresh run into `options.out`, replacing what is there) or resumes
+ * one run in another process; resolves with its status, rejects with the run's error. The
+ * engine starts no processes itself: `scion experiment --jobs N` passes the job workers'
+ * (electron/jobs/train-runs.ts).
+ */
+export type RunTrainer = (
+  options: TrainOptions,
+  resume: boolean,
+  cb: {
+    onLog?: (line: string) => void;
+    onProgress?: (p: TrainProgress) => void;
+    onPid?: (pid: number | undefined) => void;
+    signal?: AbortSignal;
+    /** CPU threads for the run (its SCION_THREADS). */
+    threads?: number;
+  },
+) => Promise<RunStatus>;
