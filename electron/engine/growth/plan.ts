@@ -5,7 +5,7 @@
  * to it; the steps and the shared size and layer logic (sizes.ts) are the same for all.
  * Impossible shapes are refused with what would work.
  */
-import type { ModelConfig } from '../models/config.ts';
+import { type ModelConfig, isLlamaShaped } from '../models/config.ts';
 import { type AxisMap, identityMap } from './axis.ts';
 import { type MethodSpec, methodSpec } from './methods/index.ts';
 import { DEFAULT_PAD_STD, DEFAULT_SEED, type DepthMode, type GrowOptions, type Verdict, pickGrowOptions } from './options.ts';
@@ -105,7 +105,7 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   planner.checkTarget(source, s, t);
 
   // 2. the target, the axis maps and the norm rescaling
-  const rmsGainScale = source.family === 'llama' ? planner.rmsGainScale(s, t) : 1;
+  const rmsGainScale = isLlamaShaped(source) ? planner.rmsGainScale(s, t) : 1;
   const tied = source.family === 'gpt2' || source.tieWordEmbeddings;
   const ctx = source.family === 'gpt2' ? source.nPositions : source.maxPositionEmbeddings;
   const plan: GrowthPlan = {

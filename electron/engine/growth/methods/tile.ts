@@ -3,6 +3,7 @@
  * so every hidden state of the grown model is n copies of the source's. Integer multiples of
  * hidden, MLP and heads; Llama's KV heads grow by the same factor as the query heads.
  */
+import { isLlamaShaped } from '../../models/config.ts';
 import { headsToUnits, tileMap } from '../axis.ts';
 import { type Dims, multiples, refuse } from '../sizes.ts';
 import { gpt2Heads } from './heads.ts';
@@ -35,7 +36,7 @@ export const tilePlanner: Planner = {
     return { heads, kvHeads };
   },
   checkTarget(source, s, t) {
-    if (source.family === 'llama' && t.heads / s.heads !== t.kvHeads / s.kvHeads && !(s.kvHeads === 1 && t.kvHeads === 1))
+    if (isLlamaShaped(source) && t.heads / s.heads !== t.kvHeads / s.kvHeads && !(s.kvHeads === 1 && t.kvHeads === 1))
       refuse('hypercloning grows query and KV heads by the same factor');
   },
   maps: (s, t) => ({
