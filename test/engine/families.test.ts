@@ -89,19 +89,15 @@ describe('config.json of the Llama-shaped families', () => {
     ['Qwen2 with GELU', familyConfigJson('qwen2', { hidden_act: 'gelu' }), /hidden_act = "gelu" is not supported/],
     ['Mistral with YaRN RoPE', familyConfigJson('mistral', { rope_parameters: { rope_type: 'yarn', factor: 4 } }), /rope_parameters\.rope_type = "yarn"/],
     ['Llama with attention biases', familyConfigJson('llama', { attention_bias: true }), /attention_bias = true/],
-    [
-      'GPT-NeoX (Pythia)',
-      { architectures: ['GPTNeoXForCausalLM'] },
-      /architectures = \["GPTNeoXForCausalLM"\] is not supported: GPT-NeoX \/ Pythia is a family Scion does not read yet/,
-    ],
-    ['OPT', { architectures: ['OPTForCausalLM'] }, /OPT is a family Scion does not read yet/],
+    ['GPT-NeoX without hidden_size', { architectures: ['GPTNeoXForCausalLM'] }, /required field hidden_size is missing/],
+    ['OPT', { architectures: ['OPTForCausalLM'] }, /architectures = \["OPTForCausalLM"\] is not supported: OPT is a family Scion does not read yet/],
     ['Gemma 3', { architectures: ['Gemma3ForCausalLM'] }, /Gemma is a family/],
     ['OLMo 2 by model_type', { model_type: 'olmo2' }, /model_type = "olmo2" is not supported: OLMo is a family/],
     ['Phi-3', { architectures: ['Phi3ForCausalLM'] }, /Phi-3 is a family/],
     [
       'an unknown architecture',
       { architectures: ['FooForCausalLM'] },
-      /supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, MistralForCausalLM/,
+      /supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, MistralForCausalLM, GPTNeoXForCausalLM/,
     ],
   ];
   for (const [label, raw, message] of refusals) {

@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type GrowOptions, type GrowthPlan, checkFunctionPreservation, growModelDir, growPlanArrays, makePlan } from '../../electron/engine/growth/index.ts';
+import { type GrowOptions, type GrowthPlan, growModelDir, makePlan } from '../../electron/engine/growth/index.ts';
 import { type ModelConfig, parseHFConfig } from '../../electron/engine/models/config.ts';
 import { mapVector } from '../../electron/engine/growth/primitives.ts';
 import { LLAMA_FIXTURE, type Json, type LlamaShaped, familyArrays, familyConfigJson, writeModelDir } from '../helpers/family-models.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { disposeAll, evalWindows, readArrays, toParams, useWasm } from './helpers.ts';
+import { checkGrown, growPlanInMemory, readArrays, useWasm } from './helpers.ts';
 
 type Arrays = Map<string, Float32Array>;
 
@@ -48,23 +48,6 @@ function source(family: keyof typeof SOURCES): { config: ModelConfig; arrays: Ar
   return familyArrays(s.raw, llama, { biasStd: s.biasStd ?? 0, normJitter: s.normJitter ?? 0 });
 }
 
-async function grow(src: { config: ModelConfig; arrays: Arrays }, plan: GrowthPlan): Promise<Arrays> {
-  const grown: Arrays = new Map();
-  for await (const t of growPlanArrays(plan, (n) => src.arrays.get(n)!)) grown.set(t.name, t.data);
-  return grown;
-}
-
-async function check(src: { config: ModelConfig; arrays: Arrays }, target: ModelConfig, grown: Arrays) {
-  const a = toParams(src.config, src.arrays);
-  const b = toParams(target, grown);
-  try {
-    return await checkFunctionPreservation({ config: src.config, params: a }, { config: target, params: b }, await evalWindows(LLAMA_FIXTURE, 4), 'exact');
-  } finally {
-    disposeAll(a);
-    disposeAll(b);
-  }
-}
-
 for (const family of Object.keys(SOURCES) as Array<keyof typeof SOURCES>) {
   describe(`exact growth of a ${family} model`, () => {
     for (const c of CASES) {
@@ -74,7 +57,7 @@ for (const family of Object.keys(SOURCES) as Array<keyof typeof SOURCES>) {
         const plan = makePlan(src.config, c.opts);
         assert.equal(plan.theory.verdict, 'exact', plan.theory.why);
         assert.equal(plan.target.family, family);
-        const r = await check(src, plan.target, await grow(src, plan));
+        const r = await checkGrown(src, plan.target, await growPlanInMemory(src.arrays, plan), LLAMA_FIXTURE);
         assert.equal(r.length, 128);
         assert.ok(r.withinExactTolerance, `max |dlogit| ${r.maxAbsLogitDiff}, ratio ${r.worstToleranceRatio}, loss ${r.lossSource} vs ${r.lossGrown}`);
         assert.ok(Math.abs(r.lossGrown - r.lossSource) <= 1e-5, `dloss ${Math.abs(r.lossGrown - r.lossSource)}`);
@@ -188,11 +171,11 @@ for (const c of CONTROLS) {
   test(`negative control fails the exactness check: ${c.label}`, async () => {
     const src = source(c.family);
     const plan = (c.plan ?? ((p) => p))(makePlan(src.config, c.opts));
-    const grown = await grow(src, plan);
+    const grown = await growPlanInMemory(src.arrays, plan);
     c.tensors?.(plan, grown);
-    const right = await grow(src, makePlan(src.config, c.opts));
+    const right = await growPlanInMemory(src.arrays, makePlan(src.config, c.opts));
     assert.ok([...grown].some(([n, a]) => a.some((v, i) => v !== right.get(n)![i])) || c.plan !== undefined, 'the control differs from the correct operator');
-    const r = await check(src, plan.target, grown);
+    const r = await checkGrown(src, plan.target, grown, LLAMA_FIXTURE);
     assert.equal(r.withinExactTolerance, false);
     assert.equal(r.verdict, 'not preserving');
     assert.ok(r.maxAbsLogitDiff > 1e-2, `max |dlogit| only ${r.maxAbsLogitDiff}`);

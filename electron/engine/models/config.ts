@@ -8,6 +8,7 @@ import { type Json, bad, int, num, requireValue, specialTokens } from './config-
 import type { FamilyConfigSpec } from './decoder-config.ts';
 import { llamaFamily } from './llama.ts';
 import { mistralFamily } from './mistral.ts';
+import { neoxFamily } from './neox.ts';
 import { qwen2Family } from './qwen2.ts';
 import { qwen3Family } from './qwen3.ts';
 import type { ModelShape } from './shape.ts';
@@ -28,7 +29,7 @@ export interface GPT2Config {
 }
 
 /** The Llama-shaped families: one decoder (llama.ts) with each family's switches below. */
-export type LlamaFamily = Exclude<ModelShape['family'], 'gpt2'>;
+export type LlamaFamily = Exclude<ModelShape['family'], 'gpt2' | 'gpt_neox'>;
 
 export interface LlamaConfig {
   family: LlamaFamily;
@@ -61,7 +62,23 @@ export interface Llama3RopeScaling {
   originalMaxPositionEmbeddings: number;
 }
 
-export type ModelConfig = GPT2Config | LlamaConfig;
+export interface NeoXConfig {
+  family: 'gpt_neox';
+  vocabSize: number; // vocab_size
+  hiddenSize: number; // hidden_size: d
+  intermediateSize: number; // intermediate_size: MLP inner size
+  numHiddenLayers: number; // num_hidden_layers
+  numAttentionHeads: number; // num_attention_heads (head_dim = hidden / heads)
+  maxPositionEmbeddings: number; // max_position_embeddings: the context
+  layerNormEps: number; // layer_norm_eps
+  rotaryPct: number; // rotary_pct (or rope_parameters.partial_rotary_factor)
+  rotaryDims: number; // floor(head_dim x rotary_pct): the rotated dims of each head
+  ropeTheta: number; // rotary_emb_base (or rope_parameters.rope_theta)
+  parallelResidual: boolean; // use_parallel_residual
+  activation: 'gelu' | 'gelu_new'; // hidden_act
+}
+
+export type ModelConfig = GPT2Config | LlamaConfig | NeoXConfig;
 
 /** Small presets, for tests and from-scratch models; the two `*-tiny` ones are the bench configs of issues 4 and 7. */
 export const PRESETS: Record<string, ModelConfig> = {
@@ -141,12 +158,11 @@ const gpt2Family: FamilyConfigSpec<GPT2Config> = {
   toHF: gpt2HF,
 };
 
-/** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts). */
-const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [gpt2Family, llamaFamily, qwen2Family, qwen3Family, mistralFamily];
+/** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts, neox.ts). */
+const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [gpt2Family, llamaFamily, qwen2Family, qwen3Family, mistralFamily, neoxFamily];
 
 /** Families people own that Scion does not read yet: refused by name. */
 const NOT_YET: Array<{ name: string; architectures: string[]; modelTypes: string[] }> = [
-  { name: 'GPT-NeoX / Pythia', architectures: ['GPTNeoXForCausalLM'], modelTypes: ['gpt_neox'] },
   { name: 'OPT', architectures: ['OPTForCausalLM'], modelTypes: ['opt'] },
   {
     name: 'Gemma',
@@ -204,7 +220,7 @@ export function modelShape(cfg: ModelConfig): ModelShape {
         hidden: cfg.hiddenSize,
         layers: cfg.numHiddenLayers,
         heads: cfg.numAttentionHeads,
-        kvHeads: cfg.numKeyValueHeads,
+        kvHeads: cfg.family === 'gpt_neox' ? cfg.numAttentionHeads : cfg.numKeyValueHeads,
         ffn: cfg.intermediateSize,
         ctx: cfg.maxPositionEmbeddings,
         vocab: cfg.vocabSize,
@@ -213,12 +229,18 @@ export function modelShape(cfg: ModelConfig): ModelShape {
 
 /** Llama-shaped (Llama, Qwen2, Qwen3, Mistral): RMSNorm, RoPE, grouped KV heads, SwiGLU. */
 export function isLlamaShaped(cfg: ModelConfig): cfg is LlamaConfig {
-  return cfg.family !== 'gpt2';
+  return cfg.family !== 'gpt2' && cfg.family !== 'gpt_neox';
+}
+
+/** LayerNorm families (GPT-2, GPT-NeoX): zero padding the hidden size is approximate, new gains are 0. */
+export function usesLayerNorm(cfg: ModelConfig): cfg is GPT2Config | NeoXConfig {
+  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox';
 }
 
 /** Width of one attention head (GPT-2: hidden / heads; Llama: head_dim). */
 export function headDimOf(cfg: ModelConfig): number {
-  return cfg.family === 'gpt2' ? cfg.nEmbd / cfg.nHead : cfg.headDim;
+  if (cfg.family === 'gpt2') return cfg.nEmbd / cfg.nHead;
+  return cfg.family === 'gpt_neox' ? cfg.hiddenSize / cfg.numAttentionHeads : cfg.headDim;
 }
 
 export function contextLength(cfg: ModelConfig): number {

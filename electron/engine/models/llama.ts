@@ -127,7 +127,7 @@ export function rotateHalfMatrix(hd: number): tf.Tensor2D {
 }
 
 /** Applies RoPE to x [B, H, T, hd]; `rotT` is rotᵀ (= -rot), for the gradient. */
-function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D, rotT: tf.Tensor2D): tf.Tensor4D {
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D, rotT: tf.Tensor2D): tf.Tensor4D {
   const [b, h, t, hd] = x.shape;
   const rotated = tf.reshape(matmulConst(tf.reshape(x, [b * h * t, hd]) as tf.Tensor2D, rot, rotT), [b, h, t, hd]); // [B, H, T, hd]
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;

@@ -22,7 +22,7 @@ export const tilePlanner: Planner = {
       refuse(`ffn ${F} is not a multiple of ${s.ffn}: hypercloning needs an integer multiple (${multiples(s.ffn)}); use zero-pad or mlp-zero for other sizes`);
   },
   heads(source, s, D, opts) {
-    if (source.family === 'gpt2') return gpt2Heads(s, D, opts);
+    if (!isLlamaShaped(source)) return gpt2Heads(s, D, opts);
     const heads = opts.heads ?? s.heads * (D / s.hidden);
     if (heads % s.heads !== 0) refuse(`heads ${heads} is not a multiple of ${s.heads}: hypercloning copies heads whole; use ${multiples(s.heads)} or zero-pad`);
     const p = heads / s.heads;
