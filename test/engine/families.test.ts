@@ -10,11 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../../electron/cli/main.ts';
 import { initBackend } from '../../electron/engine/backend.ts';
+import { writeHandoff } from '../../electron/engine/handoff/write-handoff.ts';
 import { type ModelConfig, parseHFConfig } from '../../electron/engine/models/config.ts';
 import { forward, parameterCount, tensorSpecs } from '../../electron/engine/models/family.ts';
 import { disposeParams, loadModel, saveModel } from '../../electron/engine/models/model.ts';
@@ -265,6 +266,14 @@ describe('export round trips and scion info', () => {
       assert.match(text.stdout, /head_dim 8/);
     });
   }
+
+  test('scion handoff (GPT-2 and Llama only) refuses a Qwen2 model by its family, before writing', async () => {
+    const raw = tinyConfigJson('qwen2');
+    const dir = await writeModelDir(path.join(tmp.dir, 'qwen2-handoff'), raw, tinyArrays(raw).arrays);
+    const out = path.join(tmp.dir, 'handoff-out');
+    await assert.rejects(writeHandoff({ model: dir, data: path.join(dir, 'config.json'), out, steps: 1 }), /GPT-2 and Llama models only, not Qwen2/);
+    assert.equal(existsSync(out), false);
+  });
 
   test('a checkpoint missing the family tensors is refused, naming the tensor', async () => {
     const raw = tinyConfigJson('qwen2');
