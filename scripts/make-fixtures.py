@@ -3,7 +3,9 @@
 Re-creates test/fixtures/hf: the reference models and outputs the engine is checked against,
 made with Hugging Face transformers, as test/fixtures/hf/README.md describes them.
 
-    python3 scripts/make-fixtures.py --out test/fixtures/hf [--hypercloning-repo PATH] [--device cuda]
+    python3 scripts/make-fixtures.py --out test/fixtures/hf [--hypercloning-repo PATH] [--device cuda] [--families]
+    python3 scripts/make-fixtures.py --only-families     # only the family references (scripts/fixture_families.py),
+                                                         # with the stored tokenizer, leaving the other folders as they are
 
 Versions the stored fixtures were made with (the script warns when yours differ; the
 reference logits depend on them only at float32 rounding level):
@@ -161,6 +163,8 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--warmup', type=int, default=100)
+    ap.add_argument('--families', action='store_true', help='also write the Qwen2, Qwen3, Mistral and GPT-NeoX references (scripts/fixture_families.py)')
+    ap.add_argument('--only-families', action='store_true', help='write only those, with the tokenizer stored in llama-shakespeare-h64-l2 when present')
     args = ap.parse_args()
 
     import torch
@@ -171,10 +175,24 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     text = open(CORPUS, encoding='utf-8').read()
     cut = int(len(text) * 0.9)
-    tok = train_tokenizer(text[:cut])
+    stored = os.path.join(args.out, 'llama-shakespeare-h64-l2', 'tokenizer.json')
+    if args.only_families and os.path.isfile(stored):
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(stored)
+    else:
+        tok = train_tokenizer(text[:cut])
     train_ids = tok.encode(text[:cut]).ids
     windows = eval_windows(tok.encode(text[cut:]).ids)
     corpus = {'corpus': 'tinyshakespeare (first 90% train, last 10% eval)'}
+    if args.families or args.only_families:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from fixture_families import make_family_fixtures
+
+        make_family_fixtures(args.out, tok, train_ids, windows, args.device, args.seed, args.lr, args.warmup, train, write_folder, corpus)
+        if args.only_families:
+            print(json.dumps({'versions': versions}), file=sys.stderr)
+            return
 
     torch.manual_seed(args.seed)
     write_folder(args.out, 'gpt2-random-d64-l2', GPT2LMHeadModel(gpt2_config()), tok, windows, {'trained_steps': 0})

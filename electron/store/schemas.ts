@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { DatasetEntry, EvaluationEntry, GrowthCheck, JobInfo, ModelEntry, ModelShape, TrainingEntry, TrainSettings } from '../shared/contract.ts';
 import { ScionError } from '../engine/errors.ts';
 import { APPROX_LOSS_BOUND, gradeCheck } from '../engine/growth/verdict.ts';
+import { FAMILY_IDS } from '../engine/models/shape.ts';
 
 /** Entry ids: lower-case slug plus a random suffix; safe as one path component. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
@@ -26,7 +27,7 @@ const finite = z.number().finite();
 const posInt = z.number().int().positive();
 
 export const shapeSchema = z.strictObject({
-  family: z.enum(['gpt2', 'llama']),
+  family: z.enum(FAMILY_IDS),
   hidden: posInt,
   layers: posInt,
   heads: posInt,

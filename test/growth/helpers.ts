@@ -3,7 +3,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../electron/engine/backend.ts';
-import { type CheckWindows, type GrowOptions, growArrays, makePlan } from '../../electron/engine/growth/index.ts';
+import {
+  type CheckWindows,
+  type GrowOptions,
+  type GrowthPlan,
+  checkFunctionPreservation,
+  growArrays,
+  growPlanArrays,
+  makePlan,
+} from '../../electron/engine/growth/index.ts';
 import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
 import type { ModelConfig } from '../../electron/engine/models/config.ts';
 import { tensorSpecs } from '../../electron/engine/models/family.ts';
@@ -74,4 +82,28 @@ export function randomArrays(config: ModelConfig, seed = 1): Map<string, Float32
 
 export function disposeAll(p: Params): void {
   for (const t of Object.values(p)) t.dispose();
+}
+
+/** Grows in-memory `arrays` by `plan` (the plan may be a deliberately wrong variant). */
+export async function growPlanInMemory(arrays: Map<string, Float32Array>, plan: GrowthPlan): Promise<Map<string, Float32Array>> {
+  const grown = new Map<string, Float32Array>();
+  for await (const t of growPlanArrays(plan, (n) => arrays.get(n)!)) grown.set(t.name, t.data);
+  return grown;
+}
+
+/** The exactness check of a grown model against its source, on 4 eval windows of the fixture `windowsDir`. */
+export async function checkGrown(
+  src: { config: ModelConfig; arrays: Map<string, Float32Array> },
+  target: ModelConfig,
+  grown: Map<string, Float32Array>,
+  windowsDir: string,
+) {
+  const a = toParams(src.config, src.arrays);
+  const b = toParams(target, grown);
+  try {
+    return await checkFunctionPreservation({ config: src.config, params: a }, { config: target, params: b }, await evalWindows(windowsDir, 4), 'exact');
+  } finally {
+    disposeAll(a);
+    disposeAll(b);
+  }
 }

@@ -1,14 +1,44 @@
-/** `scion info`: which backend Scion got, why faster ones were not available, the WebGPU adapter, and versions. */
+/**
+ * `scion info`: which backend Scion got, why faster ones were not available, the WebGPU adapter,
+ * and versions; `scion info <model-dir>`: the model's family, shape and size.
+ */
 import { initBackend } from '../../engine/backend.ts';
+import { ScionError } from '../../engine/errors.ts';
+import { familyName, headDimOf, modelShape } from '../../engine/models/config.ts';
+import { parameterCount } from '../../engine/models/family.ts';
+import { readModelConfig } from '../../engine/models/model.ts';
 import type { AdapterReport } from '../../engine/webgpu/adapter.ts';
-import { COMMON_OPTIONS, type Command, parseCommandArgs, writeJson } from '../command.ts';
+import { COMMON_OPTIONS, type Command, type CommandIO, parseCommandArgs, writeJson } from '../command.ts';
+
+/** Family, shape and parameter count from a model folder's config.json (no weights read, no backend needed). */
+async function modelInfo(dir: string, json: boolean, io: CommandIO): Promise<number> {
+  const { config } = await readModelConfig(dir);
+  const shape = modelShape(config);
+  const info = { dir, family: config.family, familyName: familyName(config.family), shape, headDim: headDimOf(config), parameters: parameterCount(config) };
+  if (json) {
+    writeJson(io, info);
+    return 0;
+  }
+  const s = shape;
+  io.stdout.write(
+    [
+      `model:      ${dir}`,
+      `family:     ${info.familyName} (${config.family})`,
+      `shape:      hidden ${s.hidden}, ${s.layers} layers, ${s.heads} heads (${s.kvHeads} KV, head_dim ${info.headDim}), ffn ${s.ffn}, context ${s.ctx}, vocab ${s.vocab}`,
+      `parameters: ${info.parameters.toLocaleString('en-US')}`,
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'show the tfjs backend in use, why faster ones are unavailable, the WebGPU adapter, and versions',
-  usage: 'scion info [--backend NAME] [--json]',
+  summary: 'show the tfjs backend in use, why faster ones are unavailable, the WebGPU adapter, and versions; or the family, shape and size of a model folder',
+  usage: 'scion info [<model-dir>] [--backend NAME] [--json]',
   async run(argv, io) {
-    const { values } = parseCommandArgs('info', argv, COMMON_OPTIONS, false);
+    const { values, positionals } = parseCommandArgs('info', argv, COMMON_OPTIONS, true);
+    if (positionals.length > 1) throw new ScionError(`scion info: one model folder at most, got ${positionals.length}`, 'E_USAGE');
+    if (positionals[0] !== undefined) return modelInfo(positionals[0], values.json === true, io);
     const info = await initBackend(values.backend);
     if (values.json) {
       writeJson(io, { backend: info.name, tfBackend: info.tfBackend, attempts: info.attempts, gpuAdapter: info.gpuAdapter ?? null, versions: info.versions });

@@ -1,10 +1,13 @@
 /**
- * Llama composer: the rule for every tensor of a grown LlamaForCausalLM. Linear weights are
- * [out, in]; q/k/v/o follow the head maps (KV heads grouped as HF repeat_kv expects); RMSNorm
- * gains are rescaled by sqrt(d/D) under zero/random pad; a tied head divides the final norm by n
- * under n-fold tiling.
+ * Llama composer: the rule for every tensor of a grown Llama-shaped model (Llama, Qwen2,
+ * Qwen3, Mistral). Linear weights are [out, in]; q/k/v/o follow the head maps (KV heads grouped
+ * as HF repeat_kv expects); RMSNorm gains are rescaled by sqrt(d/D) under zero/random pad; a
+ * tied head divides the final norm by n under n-fold tiling. Qwen2's q/k/v biases follow
+ * their projection's output (head) map, copied unscaled (new heads: 0); Qwen3's q/k norms
+ * act inside one head, whose width never grows, so they are copied whole and never rescaled.
  */
 import { ScionError } from '../errors.ts';
+import { identityMap } from './axis.ts';
 import type { GrowthPlan } from './plan.ts';
 import { type TensorRule, blockSources, newGain } from './rules.ts';
 
@@ -29,6 +32,14 @@ export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
     case 'self_attn.k_proj.weight':
     case 'self_attn.v_proj.weight':
       return { type: 'matrix', ...base, maps: { rows: kv, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
+    case 'self_attn.q_proj.bias':
+      return { type: 'vector', ...base, map: q, newValue: 0, scale: 1, zero: false };
+    case 'self_attn.k_proj.bias':
+    case 'self_attn.v_proj.bias':
+      return { type: 'vector', ...base, map: kv, newValue: 0, scale: 1, zero: false };
+    case 'self_attn.q_norm.weight':
+    case 'self_attn.k_norm.weight':
+      return { type: 'vector', ...base, map: identityMap(plan.sourceDims.headDim, 'internal'), newValue: 1, scale: 1, zero: false };
     case 'self_attn.o_proj.weight':
       return { type: 'matrix', ...base, maps: { rows: hidden, cols: q, inAxis: 'cols' }, writer: true, zero: identity };
     case 'mlp.gate_proj.weight':

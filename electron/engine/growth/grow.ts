@@ -8,6 +8,7 @@ import { tensorSpecs } from '../models/family.ts';
 import { ScionError } from '../errors.ts';
 import { gpt2Rule } from './compose-gpt2.ts';
 import { llamaRule } from './compose-llama.ts';
+import { neoxRule } from './compose-neox.ts';
 import type { GrowOptions } from './options.ts';
 import { type GrowthPlan, makePlan } from './plan.ts';
 import { type NewEntryStd, ZERO_FILL, addPairedNoise, mapMatrix, mapVector, rms } from './primitives.ts';
@@ -24,7 +25,8 @@ export interface GrownTensor {
 }
 
 export function tensorRule(plan: GrowthPlan, name: string): TensorRule {
-  return plan.source.family === 'gpt2' ? gpt2Rule(plan, name) : llamaRule(plan, name);
+  if (plan.source.family === 'gpt2') return gpt2Rule(plan, name);
+  return plan.source.family === 'gpt_neox' ? neoxRule(plan, name) : llamaRule(plan, name);
 }
 
 /**

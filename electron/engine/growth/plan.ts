@@ -5,7 +5,7 @@
  * to it; the steps and the shared size and layer logic (sizes.ts) are the same for all.
  * Impossible shapes are refused with what would work.
  */
-import type { ModelConfig } from '../models/config.ts';
+import { type ModelConfig, contextLength, isLlamaShaped } from '../models/config.ts';
 import { type AxisMap, identityMap } from './axis.ts';
 import { type MethodSpec, methodSpec } from './methods/index.ts';
 import { DEFAULT_PAD_STD, DEFAULT_SEED, type DepthMode, type GrowOptions, type Verdict, pickGrowOptions } from './options.ts';
@@ -65,17 +65,17 @@ function theoryOf(
 
 /** The target config: the source's with the new sizes (and, under RMSNorm zero pad, eps x d/D). */
 function targetConfig(source: ModelConfig, s: Dims, t: Dims, rmsGainScale: number): ModelConfig {
-  return source.family === 'gpt2'
-    ? { ...source, nEmbd: t.hidden, nInner: t.ffn, nHead: t.heads, nLayer: t.layers }
-    : {
-        ...source,
-        hiddenSize: t.hidden,
-        intermediateSize: t.ffn,
-        numAttentionHeads: t.heads,
-        numKeyValueHeads: t.kvHeads,
-        numHiddenLayers: t.layers,
-        rmsNormEps: rmsGainScale === 1 ? source.rmsNormEps : (source.rmsNormEps * s.hidden) / t.hidden,
-      };
+  if (source.family === 'gpt2') return { ...source, nEmbd: t.hidden, nInner: t.ffn, nHead: t.heads, nLayer: t.layers };
+  if (source.family === 'gpt_neox') return { ...source, hiddenSize: t.hidden, intermediateSize: t.ffn, numAttentionHeads: t.heads, numHiddenLayers: t.layers };
+  return {
+    ...source,
+    hiddenSize: t.hidden,
+    intermediateSize: t.ffn,
+    numAttentionHeads: t.heads,
+    numKeyValueHeads: t.kvHeads,
+    numHiddenLayers: t.layers,
+    rmsNormEps: rmsGainScale === 1 ? source.rmsNormEps : (source.rmsNormEps * s.hidden) / t.hidden,
+  };
 }
 
 /** Builds the full plan; throws ScionError for impossible or meaningless requests. */
@@ -105,9 +105,9 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   planner.checkTarget(source, s, t);
 
   // 2. the target, the axis maps and the norm rescaling
-  const rmsGainScale = source.family === 'llama' ? planner.rmsGainScale(s, t) : 1;
-  const tied = source.family === 'gpt2' || source.tieWordEmbeddings;
-  const ctx = source.family === 'gpt2' ? source.nPositions : source.maxPositionEmbeddings;
+  const rmsGainScale = isLlamaShaped(source) ? planner.rmsGainScale(s, t) : 1;
+  const tied = source.family === 'gpt2' || (isLlamaShaped(source) && source.tieWordEmbeddings);
+  const ctx = contextLength(source);
   const plan: GrowthPlan = {
     method: spec.info.name,
     spec,

@@ -3,6 +3,7 @@
  * which next-block tensor), with which axis maps, and what its new entries are. The family
  * composers (compose-gpt2.ts, compose-llama.ts) produce rules; grow.ts executes them.
  */
+import { isLlamaShaped } from '../models/config.ts';
 import type { AxisMap } from './axis.ts';
 import type { MatrixMaps } from './primitives.ts';
 import type { GrowthPlan } from './plan.ts';
@@ -47,5 +48,5 @@ export function blockSources(plan: GrowthPlan, prefix: string, i: number, rest: 
 
 /** New norm gain value: zero for LayerNorm (new units stay zero after it), the rescaled gain for RMSNorm. */
 export function newGain(plan: GrowthPlan): number {
-  return plan.source.family === 'llama' ? plan.rmsGainScale : 0;
+  return isLlamaShaped(plan.source) ? plan.rmsGainScale : 0;
 }

@@ -18,7 +18,7 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-dir.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
-import { contextLength, modelShape } from '../models/config.ts';
+import { contextLength, familyName, modelShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
@@ -117,6 +117,12 @@ function readme(template: string, o: ResolvedTrainOptions, m: HandoffManifest): 
 /** Writes the hand-off folder for a training session (`opts` as for `scion train`). */
 export async function writeHandoff(opts: TrainOptions, log: (line: string) => void = () => undefined): Promise<HandoffResult> {
   const { config } = await readModelConfig(opts.model);
+  if (config.family !== 'gpt2' && config.family !== 'llama')
+    throw new ScionError(
+      `${opts.model}: the handoff's plain-PyTorch trainer has GPT-2 and Llama models only, not ${familyName(config.family)}: train it with scion train (or with transformers)`,
+      'E_HANDOFF',
+      opts.model,
+    );
   const o = resolveTrainOptions(opts, config);
   if (o.init !== 'pretrained') throw new ScionError('handoff: hands off a trained or grown model; --init scratch is not supported', 'E_USAGE');
   const inputs: OutputInput[] = [

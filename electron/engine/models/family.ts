@@ -1,24 +1,29 @@
 /** Dispatch from a config to its family's tensor list, name rules and forward pass. */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from './config.ts';
+import { type ModelConfig, headDimOf, modelShape } from './config.ts';
 import { gpt2CanonicalName, gpt2Forward, gpt2IgnoredTensor, gpt2TensorSpecs } from './gpt2.ts';
 import { llamaCanonicalName, llamaForward, llamaIgnoredTensor, llamaTensorSpecs } from './llama.ts';
+import { neoxCanonicalName, neoxForward, neoxIgnoredTensor, neoxTensorSpecs } from './neox.ts';
 import type { ForwardOptions, ForwardResult, Params, TensorSpec } from './params.ts';
 
 export function tensorSpecs(cfg: ModelConfig): TensorSpec[] {
-  return cfg.family === 'gpt2' ? gpt2TensorSpecs(cfg) : llamaTensorSpecs(cfg);
+  if (cfg.family === 'gpt2') return gpt2TensorSpecs(cfg);
+  return cfg.family === 'gpt_neox' ? neoxTensorSpecs(cfg) : llamaTensorSpecs(cfg);
 }
 
 export function canonicalName(cfg: ModelConfig, name: string): string {
-  return cfg.family === 'gpt2' ? gpt2CanonicalName(name) : llamaCanonicalName(name);
+  if (cfg.family === 'gpt2') return gpt2CanonicalName(name);
+  return cfg.family === 'gpt_neox' ? neoxCanonicalName(name) : llamaCanonicalName(name);
 }
 
 export function ignoredTensor(cfg: ModelConfig, name: string): boolean {
-  return cfg.family === 'gpt2' ? gpt2IgnoredTensor(name) : llamaIgnoredTensor(name, cfg);
+  if (cfg.family === 'gpt2') return gpt2IgnoredTensor(name);
+  return cfg.family === 'gpt_neox' ? neoxIgnoredTensor(name) : llamaIgnoredTensor(name, cfg);
 }
 
 export function forward(cfg: ModelConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
-  return cfg.family === 'gpt2' ? gpt2Forward(cfg, p, ids, opts) : llamaForward(cfg, p, ids, opts);
+  if (cfg.family === 'gpt2') return gpt2Forward(cfg, p, ids, opts);
+  return cfg.family === 'gpt_neox' ? neoxForward(cfg, p, ids, opts) : llamaForward(cfg, p, ids, opts);
 }
 
 /** Number of parameters (tied head counted once). */
@@ -28,18 +33,15 @@ export function parameterCount(cfg: ModelConfig): number {
 
 /**
  * Forward FLOPs per token (2 per multiply-add in every matrix product, attention scores
- * and mixing included at context `ctx`). Training is about 3x this.
+ * and mixing included at context `ctx`). Training is about 3x this. GPT-2 and GPT-NeoX have
+ * a GELU MLP (two matrices), the Llama-shaped families SwiGLU (three).
  */
 export function flopsPerToken(cfg: ModelConfig, ctx: number): number {
-  let macs = 0;
-  if (cfg.family === 'gpt2') {
-    const d = cfg.nEmbd;
-    macs = cfg.nLayer * (d * 3 * d + d * d + 2 * d * cfg.nInner + 2 * ctx * d) + d * cfg.vocabSize;
-  } else {
-    const d = cfg.hiddenSize;
-    const qd = cfg.numAttentionHeads * cfg.headDim;
-    const kvd = cfg.numKeyValueHeads * cfg.headDim;
-    macs = cfg.numHiddenLayers * (d * qd + 2 * d * kvd + qd * d + 3 * d * cfg.intermediateSize + 2 * ctx * qd) + d * cfg.vocabSize;
-  }
+  const s = modelShape(cfg);
+  const d = s.hidden;
+  const qd = s.heads * headDimOf(cfg);
+  const kvd = s.kvHeads * headDimOf(cfg);
+  const mlpMatrices = cfg.family === 'gpt2' || cfg.family === 'gpt_neox' ? 2 : 3;
+  const macs = s.layers * (d * qd + 2 * d * kvd + qd * d + mlpMatrices * d * s.ffn + 2 * ctx * qd) + d * s.vocab;
   return 2 * macs;
 }

@@ -252,10 +252,13 @@ export function geluErf(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1));
 }
 
-/** A [T, T] additive causal mask: 0 on and below the diagonal, -1e9 above. */
-export function causalMask(t: number): tf.Tensor2D {
+/**
+ * A [T, T] additive causal mask: 0 where query i may read key j (j <= i, and with a sliding
+ * `window`, also j > i - window), -1e9 elsewhere.
+ */
+export function causalMask(t: number, window = Infinity): tf.Tensor2D {
   const m = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) m[i * t + j] = -1e9;
+  for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) if (j > i || j <= i - window) m[i * t + j] = -1e9;
   return tf.tensor2d(m, [t, t]);
 }
 
@@ -267,8 +270,9 @@ export function causalMask(t: number): tf.Tensor2D {
  * is copied, and the whole softmax(q·kᵀ/sqrt(hd) + mask)·v is one tape node whose gradient
  * uses only plain (untransposed) batched products.
  */
-export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor2D {
-  if (wg.webgpuKernelsOn()) return wg.causalAttention(q, k, v); // causal by construction: `mask` unused
+export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D, plainCausal = true): tf.Tensor2D {
+  // WebGPU's kernel is causal by construction (`mask` unused): a sliding window (`plainCausal` false) takes the generic path.
+  if (plainCausal && wg.webgpuKernelsOn()) return wg.causalAttention(q, k, v);
   const [b, h, t, hd] = q.shape;
   const kvHeads = k.shape[1];
   const r = h / kvHeads;

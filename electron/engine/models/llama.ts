@@ -3,12 +3,30 @@
  * position embeddings (RoPE, default type, `rope_theta`), grouped-query attention (KV heads
  * repeated to the query heads), SwiGLU MLP, untied (or tied) head. Linear weights are in the
  * torch layout [out, in]. References: Touvron et al. 2023; transformers `modeling_llama.py`.
+ * The same decoder runs the Llama-shaped families with their switches: Qwen2's q/k/v biases
+ * (qwen2.ts), Qwen3's per-head q/k RMSNorm (qwen3.ts), Mistral's sliding window (mistral.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
 import { ropeHeads as webgpuRopeHeads, webgpuKernelsOn } from '../webgpu/ops.ts';
+import { requireValue } from './config-fields.ts';
+import { type FamilyConfigSpec, decoderHF, parseDecoder } from './decoder-config.ts';
 import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
+
+export const llamaFamily: FamilyConfigSpec<LlamaConfig> = {
+  family: 'llama',
+  name: 'Llama',
+  architecture: 'LlamaForCausalLM',
+  modelType: 'llama',
+  parse(raw, file) {
+    requireValue(raw, file, 'attention_bias', [false], 'attention biases are not implemented');
+    requireValue(raw, file, 'mlp_bias', [false], 'MLP biases are not implemented');
+    requireValue(raw, file, 'pretraining_tp', [1], 'only pretraining_tp = 1 is implemented');
+    return parseDecoder(raw, file, 'llama', { rmsNormEps: 1e-6, maxPositionEmbeddings: 2048 });
+  },
+  toHF: (cfg, base) => ({ ...decoderHF(cfg, base, 'LlamaForCausalLM', 'llama'), attention_bias: false, mlp_bias: false }),
+};
 
 export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
   const d = c.hiddenSize;
@@ -22,6 +40,19 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
       { name: p + 'self_attn.q_proj.weight', shape: [qd, d] },
       { name: p + 'self_attn.k_proj.weight', shape: [kvd, d] },
       { name: p + 'self_attn.v_proj.weight', shape: [kvd, d] },
+      ...(c.qkvBias
+        ? [
+            { name: p + 'self_attn.q_proj.bias', shape: [qd] },
+            { name: p + 'self_attn.k_proj.bias', shape: [kvd] },
+            { name: p + 'self_attn.v_proj.bias', shape: [kvd] },
+          ]
+        : []),
+      ...(c.qkNorm
+        ? [
+            { name: p + 'self_attn.q_norm.weight', shape: [c.headDim] },
+            { name: p + 'self_attn.k_norm.weight', shape: [c.headDim] },
+          ]
+        : []),
       { name: p + 'self_attn.o_proj.weight', shape: [d, qd] },
       { name: p + 'post_attention_layernorm.weight', shape: [d] },
       { name: p + 'mlp.gate_proj.weight', shape: [c.intermediateSize, d] },
@@ -96,7 +127,7 @@ export function rotateHalfMatrix(hd: number): tf.Tensor2D {
 }
 
 /** Applies RoPE to x [B, H, T, hd]; `rotT` is rotᵀ (= -rot), for the gradient. */
-function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D, rotT: tf.Tensor2D): tf.Tensor4D {
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D, rotT: tf.Tensor2D): tf.Tensor4D {
   const [b, h, t, hd] = x.shape;
   const rotated = tf.reshape(matmulConst(tf.reshape(x, [b * h * t, hd]) as tf.Tensor2D, rot, rotT), [b, h, t, hd]); // [B, H, T, hd]
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
@@ -114,6 +145,12 @@ export function ropeSplitHeads(
   return applyRope(splitHeads(x, b, t, heads, x.shape[1] / heads), r.cos, r.sin, r.rot, r.rotT);
 }
 
+/** RMSNorm over each head's elements (Qwen3's q_norm / k_norm): x [N, heads*hd] with weight [hd]. Returns [N, heads*hd]. */
+function headNorm(x: tf.Tensor2D, weight: tf.Tensor1D, hd: number, eps: number): tf.Tensor2D {
+  const [n, width] = x.shape;
+  return tf.reshape(rmsNorm(tf.reshape(x, [-1, hd]) as tf.Tensor2D, weight, eps), [n, width]); // via [N*heads, hd]
+}
+
 export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const [b, t] = ids.shape;
   const hd = c.headDim;
@@ -121,7 +158,8 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
   const logits = tf.tidy(() => {
     const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
     let x = embed(param(p, 'model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, D]
-    const mask = causalMask(t);
+    const mask = causalMask(t, c.slidingWindow);
+    const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // Mistral's window masks something
     const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
     const rot = rotateHalfMatrix(hd);
     const rotT = tf.transpose(rot); // [hd, hd]
@@ -131,14 +169,22 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
     for (let i = 0; i < c.numHiddenLayers; i++) {
       const pre = `model.layers.${i}.`;
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
+      const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
       const h1 = rmsNorm(x, param(p, pre + 'input_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
       // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
       const wqkv = tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D;
-      const [qf, kf, vf] = tf.split(matmulOI(h1, wqkv), [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
+      let qkv = matmulOI(h1, wqkv); // [B*T, qd + 2 kvd]
+      if (c.qkvBias) {
+        const bias = tf.concat([v1('self_attn.q_proj.bias'), v1('self_attn.k_proj.bias'), v1('self_attn.v_proj.bias')]); // [qd + 2 kvd]
+        qkv = tf.add(qkv, bias);
+      }
+      const [qp, kp, vf] = tf.split(qkv, [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
+      const qf = c.qkNorm ? headNorm(qp, v1('self_attn.q_norm.weight'), hd, c.rmsNormEps) : qp; // [B*T, qd]
+      const kf = c.qkNorm ? headNorm(kp, v1('self_attn.k_norm.weight'), hd, c.rmsNormEps) : kp; // [B*T, kvd]
       const q = ropeHeads(qf, c.numAttentionHeads); // [B, H, T, hd]
       const k = ropeHeads(kf, c.numKeyValueHeads); // [B, K, T, hd]
       const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
-      const a = causalAttention(q, k, v, mask); // [B*T, H*hd]
+      const a = causalAttention(q, k, v, mask, !windowed); // [B*T, H*hd]
       x = tf.add(x, matmulOI(a, w('self_attn.o_proj.weight')));
       const h2 = rmsNorm(x, param(p, pre + 'post_attention_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
       const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]

@@ -4,6 +4,7 @@
  * (exact when only the MLP or heads grow; uneven copies of hidden units change the norm
  * statistics). bert2BERT AKI maps the same way but reads added units from the next block.
  */
+import { isLlamaShaped } from '../../models/config.ts';
 import { unitMap } from '../axis.ts';
 import { rngFor } from '../../rng.ts';
 import type { Dims } from '../sizes.ts';
@@ -19,7 +20,7 @@ function copies(d: number, size: number, seed: number, axis: string): Int32Array
 export const net2netPlanner: Planner = {
   ...PLANNER_DEFAULTS,
   defaultFfn: (s, D) => Math.round((s.ffn * D) / s.hidden),
-  heads: (source, s, D, opts) => (source.family === 'gpt2' ? gpt2Heads(s, D, opts) : groupedHeads(s, D, opts.heads ?? proportionalHeads(s, D), opts)),
+  heads: (source, s, D, opts) => (!isLlamaShaped(source) ? gpt2Heads(s, D, opts) : groupedHeads(s, D, opts.heads ?? proportionalHeads(s, D), opts)),
   maps(s: Dims, t: Dims, seed: number) {
     const rng = rngFor(seed, 'mapping:heads');
     return {

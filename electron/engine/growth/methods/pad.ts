@@ -6,7 +6,7 @@
  * mlp-zero and add-heads widen only the MLP or only the heads.
  */
 import { identityMap, padMap } from '../axis.ts';
-import type { ModelConfig } from '../../models/config.ts';
+import { type ModelConfig, familyName, isLlamaShaped, usesLayerNorm } from '../../models/config.ts';
 import type { GrowOptions, Verdict } from '../options.ts';
 import { type Dims, refuse } from '../sizes.ts';
 import { gpt2Heads, groupedHeadMaps, groupedHeads, proportionalHeads } from './heads.ts';
@@ -17,7 +17,7 @@ const LAYERNORM_PAD = "zero-padded hidden units change LayerNorm's mean and vari
 /** What zero pad does to the function: exact unless GPT-2's LayerNorm sees new hidden units. */
 function zeroPadTheory(source: ModelConfig, s: Dims, t: Dims): { verdict: Verdict; why: string[] } {
   const hiddenGrows = t.hidden > s.hidden;
-  if (hiddenGrows && source.family === 'gpt2') return { verdict: 'approximate', why: [LAYERNORM_PAD] };
+  if (hiddenGrows && usesLayerNorm(source)) return { verdict: 'approximate', why: [LAYERNORM_PAD] };
   return {
     verdict: 'exact',
     why: [hiddenGrows ? 'zero pad under RMSNorm with gains x sqrt(d/D) and eps x d/D (exact)' : 'new units have zero fan-out (exact)'],
@@ -28,7 +28,7 @@ const padBase = {
   ...PLANNER_DEFAULTS,
   defaultFfn: (s: Dims, D: number) => Math.round((s.ffn * D) / s.hidden),
   heads: (source: ModelConfig, s: Dims, D: number, opts: GrowOptions) =>
-    source.family === 'gpt2' ? gpt2Heads(s, D, opts) : groupedHeads(s, D, opts.heads ?? proportionalHeads(s, D), opts),
+    !isLlamaShaped(source) ? gpt2Heads(s, D, opts) : groupedHeads(s, D, opts.heads ?? proportionalHeads(s, D), opts),
   maps: (s: Dims, t: Dims) => ({
     hidden: t.hidden === s.hidden ? identityMap(s.hidden, 'hidden') : padMap(s.hidden, t.hidden, 'hidden'),
     ffn: t.ffn === s.ffn ? identityMap(s.ffn, 'internal') : padMap(s.ffn, t.ffn, 'internal'),
@@ -58,7 +58,7 @@ export const maskedPadPlanner: Planner = {
     const at0 = 'masked growth: at ramp 0 every new entry is masked to zero, so the masked model is the zero-pad function';
     const ramp = 'during the ramp (scion train --mask-ramp K) the new entries are scaled by min(1, step/K); after it the model is the random-pad model';
     const hiddenGrows = t.hidden > s.hidden;
-    if (hiddenGrows && source.family === 'gpt2')
+    if (hiddenGrows && usesLayerNorm(source))
       return {
         verdict: 'approximate',
         why: [
@@ -87,7 +87,7 @@ export const mlpZeroPlanner: Planner = {
     if (F === s.ffn) refuse(`mlp-zero needs --ffn or --ffn-mult larger than the source's ${s.ffn}`);
   },
   heads(source, s, D, opts) {
-    const h = source.family === 'gpt2' ? gpt2Heads(s, D, opts) : groupedHeads(s, D, opts.heads ?? s.heads, opts);
+    const h = !isLlamaShaped(source) ? gpt2Heads(s, D, opts) : groupedHeads(s, D, opts.heads ?? s.heads, opts);
     if (h.heads !== s.heads) refuse('mlp-zero only widens the MLP: use add-heads or zero-pad to add heads');
     return h;
   },
@@ -97,9 +97,9 @@ export const addHeadsPlanner: Planner = {
   ...padBase,
   checkHidden: keepsHidden('add-heads'),
   heads(source, s, D, opts) {
-    if (source.family === 'gpt2')
+    if (!isLlamaShaped(source))
       refuse(
-        `add-heads cannot grow GPT-2: its heads x head_dim must equal hidden ${s.hidden}; use zero-pad with a larger --hidden (adds heads) or hypercloning`,
+        `add-heads cannot grow ${familyName(source.family)}: its heads x head_dim must equal hidden ${s.hidden}; use zero-pad with a larger --hidden (adds heads) or hypercloning`,
       );
     if (opts.heads === undefined) refuse(`add-heads needs --heads (more than ${s.heads})`);
     return groupedHeads(s, D, opts.heads, opts);

@@ -3,6 +3,7 @@
  * so every hidden state of the grown model is n copies of the source's. Integer multiples of
  * hidden, MLP and heads; Llama's KV heads grow by the same factor as the query heads.
  */
+import { isLlamaShaped } from '../../models/config.ts';
 import { headsToUnits, tileMap } from '../axis.ts';
 import { type Dims, multiples, refuse } from '../sizes.ts';
 import { gpt2Heads } from './heads.ts';
@@ -21,7 +22,7 @@ export const tilePlanner: Planner = {
       refuse(`ffn ${F} is not a multiple of ${s.ffn}: hypercloning needs an integer multiple (${multiples(s.ffn)}); use zero-pad or mlp-zero for other sizes`);
   },
   heads(source, s, D, opts) {
-    if (source.family === 'gpt2') return gpt2Heads(s, D, opts);
+    if (!isLlamaShaped(source)) return gpt2Heads(s, D, opts);
     const heads = opts.heads ?? s.heads * (D / s.hidden);
     if (heads % s.heads !== 0) refuse(`heads ${heads} is not a multiple of ${s.heads}: hypercloning copies heads whole; use ${multiples(s.heads)} or zero-pad`);
     const p = heads / s.heads;
@@ -35,7 +36,7 @@ export const tilePlanner: Planner = {
     return { heads, kvHeads };
   },
   checkTarget(source, s, t) {
-    if (source.family === 'llama' && t.heads / s.heads !== t.kvHeads / s.kvHeads && !(s.kvHeads === 1 && t.kvHeads === 1))
+    if (isLlamaShaped(source) && t.heads / s.heads !== t.kvHeads / s.kvHeads && !(s.kvHeads === 1 && t.kvHeads === 1))
       refuse('hypercloning grows query and KV heads by the same factor');
   },
   maps: (s, t) => ({

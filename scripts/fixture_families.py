@@ -1,0 +1,78 @@
+"""
+The Llama-shaped family references for test/fixtures/hf (issue 17), made by
+scripts/make-fixtures.py --families with transformers; same form as the other folders
+(config.json, model.safetensors, tokenizer.json, expected.safetensors, expected.json).
+
+    qwen2-shakespeare-h64-l2         Qwen2ForCausalLM (q/k/v biases), vocab 512, hidden 64,
+                                     intermediate 128, 2 layers, 4 heads, 2 KV heads,
+                                     head_dim 16, untied head; trained 1000 steps
+    qwen2-random-h64-l2-tied         the same config with a tied head (as Qwen2.5-0.5B);
+                                     random init with biases drawn N(0, 0.3) (transformers
+                                     initialises them to 0, which would not test them)
+    qwen3-shakespeare-h64-l2         Qwen3ForCausalLM (per-head q/k RMSNorm), same sizes,
+                                     head_dim 16 set explicitly (Qwen3's default is 128);
+                                     trained 1000 steps
+    mistral-shakespeare-h64-l2-w16   MistralForCausalLM with sliding_window 16, shorter than
+                                     the probe (64) and eval (128) windows, so the windowed
+                                     mask is what is checked; trained 1000 steps
+    pythia-shakespeare-h64-l2        GPTNeoXForCausalLM (Pythia's layout: parallel residual,
+                                     fused per-head q/k/v, LayerNorm, untied embed_out), vocab
+                                     512, hidden 64, intermediate 256, 2 layers, 4 heads,
+                                     rotary_pct 0.5 (8 of 16 dims rotate); trained 1000 steps
+
+test/engine/families-reference.test.ts lights up for every folder present.
+"""
+
+SIZES = dict(
+    vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+    head_dim=16, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0, bos_token_id=0, eos_token_id=0,
+)
+
+
+def family_models():
+    """(folder name, model constructor, trained steps, post-init tweak) for each family reference."""
+    from transformers import (
+        GPTNeoXConfig, GPTNeoXForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM,
+    )
+
+    neox = GPTNeoXConfig(
+        vocab_size=512, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
+        rotary_pct=0.5, rotary_emb_base=10000, layer_norm_eps=1e-5, hidden_act='gelu', use_parallel_residual=True,
+        tie_word_embeddings=False, attention_bias=True, bos_token_id=0, eos_token_id=0,
+    )
+
+    return [
+        ('qwen2-shakespeare-h64-l2', lambda: Qwen2ForCausalLM(Qwen2Config(**SIZES, tie_word_embeddings=False, use_sliding_window=False)), 1000),
+        ('qwen2-random-h64-l2-tied', lambda: Qwen2ForCausalLM(Qwen2Config(**SIZES, tie_word_embeddings=True, use_sliding_window=False)), 0),
+        ('qwen3-shakespeare-h64-l2', lambda: Qwen3ForCausalLM(Qwen3Config(**SIZES, tie_word_embeddings=False, attention_bias=False, use_sliding_window=False)), 1000),
+        ('mistral-shakespeare-h64-l2-w16', lambda: MistralForCausalLM(MistralConfig(**SIZES, tie_word_embeddings=False, sliding_window=16)), 1000),
+        ('pythia-shakespeare-h64-l2', lambda: GPTNeoXForCausalLM(neox), 1000),
+    ]
+
+
+def draw_biases_and_norms(model, seed):
+    """Biases N(0, 0.3) and q/k norm gains 1 + N(0, 0.2): the family's own tensors, away from their neutral init."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith('_proj.bias'):
+                p.copy_(0.3 * torch.randn(p.shape, generator=g))
+            elif name.endswith('q_norm.weight') or name.endswith('k_norm.weight'):
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+
+
+def make_family_fixtures(out, tok, train_ids, windows, device, seed, lr, warmup, train, write_folder, corpus):
+    """Writes the family folders with make-fixtures.py's own train() and write_folder()."""
+    import torch
+
+    for name, make, steps in family_models():
+        torch.manual_seed(seed)
+        model = make()
+        draw_biases_and_norms(model, seed)
+        model = model.to(device)
+        extra = {'trained_steps': steps}
+        if steps:
+            extra.update({'history': train(model, train_ids, steps, device, seed, lr, warmup), **corpus})
+        write_folder(out, name, model, tok, windows, extra)
