@@ -18,6 +18,8 @@ import { formatTarget } from './target.ts';
 import type { TrainedRun } from './train-runs.ts';
 
 export interface Comparison {
+  /** The source's own run, when the experiment trained it (a source recipe). */
+  sourceRun?: { dir: string; seconds: number; data: string; steps: number; batch: number; ctx: number; lr: number; sampler: string };
   sets: EvalSet[];
   sourceValLoss: number;
   evaluations: ModelScores[];
@@ -102,6 +104,20 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       val_loss: c.sourceValLoss,
       training_tokens: sourceTokens,
       training_flops: sourceTrainFlops,
+      ...(c.sourceRun
+        ? {
+            trained_here: {
+              run: c.sourceRun.dir,
+              data: c.sourceRun.data,
+              seconds: c.sourceRun.seconds,
+              steps: c.sourceRun.steps,
+              batch: c.sourceRun.batch,
+              ctx: c.sourceRun.ctx,
+              lr: c.sourceRun.lr,
+              sampler: c.sourceRun.sampler,
+            },
+          }
+        : {}),
     },
     target: { spec: formatTarget(opts.target), config: x.targetConfig, parameters: parameterCount(x.targetConfig) },
     settings: {
@@ -116,6 +132,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       lr: r0.lr,
       min_lr: r0.minLr,
       schedule: r0.schedule,
+      sampler: r0.sampler ?? 'random',
       warmup: r0.warmup,
       rewarm,
       weight_decay: r0.weightDecay,

@@ -46,7 +46,16 @@ export interface ExperimentResults {
   format: 'scion-experiment/1';
   created: string;
   backend: string;
-  source: { dir: string; config: ModelConfig; parameters: number; val_loss: number; training_tokens: number | null; training_flops: number | null };
+  source: {
+    dir: string;
+    config: ModelConfig;
+    parameters: number;
+    val_loss: number;
+    training_tokens: number | null;
+    training_flops: number | null;
+    /** Present when the experiment trained the source (a preset's recipe): its run, data and wall time. */
+    trained_here?: { run: string; data: string; seconds: number; steps: number; batch: number; ctx: number; lr: number; sampler: string };
+  };
   target: { spec: string; config: ModelConfig; parameters: number };
   settings: Record<string, unknown>;
   datasets: { name: string; spec: string; tokens: number; windows: number }[];
