@@ -85,7 +85,12 @@ describe('experiment presets', () => {
     assert.equal(res.target.config.family === 'gpt2' && res.target.config.nLayer, 2);
     const hc = res.runs.find((x) => x.label === 'hypercloning')!;
     assert.ok(Math.abs(hc.initial_val_loss - res.source.val_loss) < 1e-4, 'HyperCloning starts at the trained source');
-    if (hc.flops_to_target !== null) assert.ok(hc.flops_to_target_with_source! > hc.flops_to_target, 'the source is paid for');
+    if (hc.flops_to_target !== null) {
+      assert.ok(hc.flops_to_target_with_source! > hc.flops_to_target, 'the source is paid for');
+      assert.ok(hc.speedup_with_source! < hc.speedup!, 'paying for the source lowers the speed-up');
+    }
+    assert.equal(res.runs.find((x) => x.label === 'scratch')!.speedup_with_source, 1);
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /\| source training \| trained here: 3 steps of 8 x 32 tokens \(768 tokens/);
     // a second run reuses the trained source
     const again = await runCli([...argv, ...tail]);
     assert.equal(again.code, 0, again.stderr);

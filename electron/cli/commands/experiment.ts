@@ -59,6 +59,7 @@ export function experimentJson(r: ExperimentResults, outDir: string): Record<str
       speedup_display: x.speedup_display,
       flops_to_target: x.flops_to_target,
       flops_to_target_with_source: x.flops_to_target_with_source,
+      speedup_with_source: x.speedup_with_source ?? null,
     })),
   };
 }

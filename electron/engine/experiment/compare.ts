@@ -51,6 +51,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     const isScratch = s.method === 'scratch';
     const gFlops = s.after.includes('moments') && !opts.sourceMoments ? c.moments.growthFlops : 0;
     const toTarget = sp.stepsToTarget === null ? null : sp.stepsToTarget * flopsPerStep;
+    const withSource = toTarget === null ? null : isScratch ? toTarget : sourceTrainFlops === null ? null : toTarget + sourceTrainFlops + gFlops;
     const g = c.models.grown.get(s.method)?.report;
     const mf = c.moments.files.get(s.method);
     return {
@@ -67,7 +68,8 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       speedup_display: isScratch ? '1x (baseline)' : sp.display,
       flops_per_step: flopsPerStep,
       flops_to_target: toTarget,
-      flops_to_target_with_source: toTarget === null ? null : isScratch ? toTarget : sourceTrainFlops === null ? null : toTarget + sourceTrainFlops + gFlops,
+      flops_to_target_with_source: withSource,
+      speedup_with_source: withSource === null || withSource === 0 ? null : (scratchSteps * flopsPerStep) / withSource,
       growth_flops: gFlops,
       seconds: t.seconds,
       run_dir: t.runDir,

@@ -32,6 +32,8 @@ export interface RunResult {
   flops_to_target: number | null;
   /** flops_to_target plus the source's training and the growth cost (null when the source's training is unknown). */
   flops_to_target_with_source: number | null;
+  /** Scratch's FLOPs to the target / this run's FLOPs to it with the source's training and growth paid (null when either is unknown). */
+  speedup_with_source?: number | null;
   growth_flops: number;
   seconds: number;
   run_dir: string;
