@@ -60,12 +60,15 @@ describe('experiment presets', () => {
     assert.throws(() => presetExperiment('papers-tpu', '/c.txt', '/out'), /unknown preset 'papers-tpu' \(choose from papers-cpu, papers-gpu, papers-smoke\)/);
   });
 
-  test('--preset cannot be combined with --source', async () => {
+  test('--preset cannot be combined with --source; a missing corpus is named before anything is written', async () => {
     await assert.rejects(
       runCli(['--preset', 'papers-smoke', '--corpus', 'x.txt', '--source', 'm', '--out', path.join(tmp.dir, 'no')]),
       /--source cannot be combined with --preset/,
     );
     assert.ok(!existsSync(path.join(tmp.dir, 'no')));
+    const missing = path.join(tmp.dir, 'missing.txt');
+    await assert.rejects(runCli(['--preset', 'papers-smoke', '--corpus', missing, '--out', path.join(tmp.dir, 'no')]), /missing\.txt: dataset not found/);
+    assert.ok(!existsSync(path.join(tmp.dir, 'no')), 'nothing written for a missing corpus');
   });
 
   test('the smoke preset trains the source, grows it and counts the source as paid', async () => {

@@ -6,7 +6,7 @@
  * `scion train` run folder), results.json, report.md, report.html. Re-running into the same
  * folder reuses completed runs with the same settings and resumes interrupted ones.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteJson } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
@@ -36,6 +36,8 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
     throw new ScionError('experiment: give either a source model (--source) or a source recipe (--preset), not both or neither', 'E_USAGE');
   const recipeData = given.sourceRecipe ? [given.sourceRecipe.data] : [];
   const dataInputs = [given.data, given.val, ...recipeData, ...(given.evalData ?? [])].map((spec) => ({ what: 'the dataset', path: parseDataSpec(spec).file }));
+  // a missing dataset (a preset's --corpus) is named before the output folder is made
+  for (const d of dataInputs) if (!existsSync(d.path)) throw new ScionError(`${d.path}: dataset not found`, 'E_DATASET', d.path);
   const inputs = [...(given.source !== undefined ? [{ what: 'the source model', path: given.source }] : []), ...dataInputs];
   if (given.sourceMoments) inputs.push({ what: '--source-moments', path: given.sourceMoments });
   await checkOutputDir({ out: given.out, kind: 'experiment', command: 'experiment', inputs, force: false });
