@@ -56,7 +56,7 @@ export const EXPERIMENT_PRESETS: Record<string, ExperimentPreset> = {
   },
   'papers-gpu': {
     summary:
-      'd128x4 source (3.3M tokens) -> d256x8 target (7.8x the parameters), 4000 steps of 32 x 128 fresh tokens; sized for ~10 min on one GPU (not measured)',
+      'd128x4 source (3.3M tokens) -> d256x8 target (7.6x the parameters), 4000 steps of 32 x 128 fresh tokens; sized for ~10 min on one GPU (not measured)',
     source: gpt2(128, 4, 4, 128),
     sourceTraining: { steps: 800, batch: 32, ctx: 128, lr: 2e-3, warmup: 50, sampler: 'sequential', evalEvery: 100, evalWindows: 256, seed: 0 },
     target: { hidden: 256, layers: 8 },
