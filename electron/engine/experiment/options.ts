@@ -3,7 +3,7 @@ import type { DepthMode } from '../growth/index.ts';
 import type { TrainOptions } from '../train/options.ts';
 import type { TrainProgress } from '../train/run.ts';
 import type { TargetShape } from './target.ts';
-import type { SourceRecipe } from './train-source.ts';
+import type { ModelConfig } from '../models/config.ts';
 
 export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'force'>;
 
@@ -47,6 +47,15 @@ export interface ExperimentOptions {
   /** CPU threads for the whole experiment (default: SCION_THREADS, else every core); each of the `jobs` runs gets an equal share. */
   threads?: number;
   out: string;
+}
+
+/** How an experiment trains its own source (a preset): step 0, train-source.ts. */
+export interface SourceRecipe {
+  /** The source's architecture; trained from a random initialisation with the training seed. */
+  config: ModelConfig;
+  /** The source's training data (a dataset spec, e.g. `corpus.txt#0-0.05`: a slice no target run reads). */
+  data: string;
+  training: TrainingSettings;
 }
 
 /** The options once the source is known (given, or trained by the recipe). */

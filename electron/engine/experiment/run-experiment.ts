@@ -26,7 +26,7 @@ import { setUpExperiment } from './setup.ts';
 import { planRuns, readTrainedRuns, trainRuns } from './train-runs.ts';
 
 export type { ExperimentCallbacks, ExperimentOptions, RunTrainer, TrainingSettings } from './options.ts';
-export type { SourceRecipe } from './train-source.ts';
+export type { SourceRecipe } from './options.ts';
 
 export async function runExperiment(given: ExperimentOptions, cb: ExperimentCallbacks = {}): Promise<ExperimentResults> {
   const log = cb.onLog ?? (() => undefined);

@@ -8,20 +8,12 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
-import { type ModelConfig, toHFConfig } from '../models/config.ts';
+import { toHFConfig } from '../models/config.ts';
 import { readModelConfig } from '../models/model.ts';
 import { resolveTrainOptions, type TrainOptions } from '../train/options.ts';
 import { readRunConfig, resumeRun, type TrainCallbacks, trainRun } from '../train/run.ts';
-import type { TrainingSettings } from './options.ts';
+import type { SourceRecipe } from './options.ts';
 import { sameRun } from './train-runs.ts';
-
-export interface SourceRecipe {
-  /** The source's architecture; trained from a random initialisation with the training seed. */
-  config: ModelConfig;
-  /** The source's training data (a dataset spec, e.g. `corpus.txt#0-0.05`: a slice no target run reads). */
-  data: string;
-  training: TrainingSettings;
-}
 
 export interface TrainedSource {
   /** The trained source model folder. */
