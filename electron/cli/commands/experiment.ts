@@ -9,6 +9,7 @@ import { type ExperimentOptions, runExperiment } from '../../engine/experiment/r
 import type { ExperimentResults } from '../../engine/experiment/results.ts';
 import { parseTarget } from '../../engine/experiment/target.ts';
 import { measuredLines } from '../../engine/report/measured.ts';
+import { presetExperiment } from '../../engine/experiment/presets.ts';
 import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
@@ -33,6 +34,9 @@ export const EXPERIMENT_FLAGS = {
   'source-tokens': { type: 'string' },
   jobs: { type: 'string' },
   out: { type: 'string' },
+  preset: { type: 'string' },
+  corpus: { type: 'string' },
+  'source-steps': { type: 'string' },
 } as const;
 
 /** The one JSON object `--json` prints. */
@@ -55,6 +59,7 @@ export function experimentJson(r: ExperimentResults, outDir: string): Record<str
       speedup_display: x.speedup_display,
       flops_to_target: x.flops_to_target,
       flops_to_target_with_source: x.flops_to_target_with_source,
+      speedup_with_source: x.speedup_with_source ?? null,
     })),
   };
 }
@@ -118,6 +123,26 @@ export function experimentCallbacks(io: CommandIO, jobs = 1) {
   };
 }
 
+type ExperimentValues = Partial<Record<keyof typeof EXPERIMENT_FLAGS, string | undefined>>;
+
+/** `--preset NAME --corpus FILE --out DIR`, with the flags a preset lets the user change. */
+function presetFromFlags(values: ExperimentValues, flags: ReturnType<typeof trainingFlags>): ExperimentOptions {
+  for (const k of ['source', 'data', 'val', 'target', 'depth', 'source-moments', 'source-tokens'] as const) {
+    if (values[k] !== undefined)
+      throw new ScionError(`scion experiment: --${k} cannot be combined with --preset (the preset trains its own source on slices of --corpus)`, 'E_USAGE');
+  }
+  const { rewarm, ...training } = flags;
+  return presetExperiment(values.preset!, requireOption('experiment', 'corpus', values.corpus), requireOption('experiment', 'out', values.out), {
+    training,
+    ...(values.methods !== undefined ? { methods: values.methods } : {}),
+    ...(rewarm !== undefined ? { rewarm } : {}),
+    ...(values['source-steps'] !== undefined ? { sourceSteps: intOption('experiment', 'source-steps', values['source-steps'])! } : {}),
+    ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
+    ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
+    ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
+  });
+}
+
 export const experimentCommand: Command = {
   name: 'experiment',
   summary: 'grow a model with several methods, train each next to a scratch baseline, report the speed-ups',
@@ -125,6 +150,8 @@ export const experimentCommand: Command = {
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
     '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
     '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] [--threads N] --out <dir> [--json]\n' +
+    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [training flags]\n' +
+    '    trains the source on the corpus first (its cost is counted), then grows it to a target 4x its size; every run reads fresh tokens in order (scripts/make-corpus.sh builds the corpus).\n' +
     '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1 at the same threads per run.\n' +
     '  --threads N: CPU threads for the whole experiment (default every core), split evenly between the --jobs runs.\n' +
     '  --noise-db X: grow the hypercloning runs with symmetry-breaking noise at X dB (function kept); without it the clones stay identical in training.',
@@ -135,25 +162,30 @@ export const experimentCommand: Command = {
     if (depth !== undefined && !(DEPTH_MODES as readonly string[]).includes(depth))
       throw new ScionError(`scion experiment: --depth must be one of ${DEPTH_MODES.join(', ')}, got '${depth}'`, 'E_USAGE');
     const { rewarm, ...training } = flags;
-    const opts: ExperimentOptions = {
-      source: requireOption('experiment', 'source', values.source),
-      data: requireOption('experiment', 'data', values.data),
-      val: requireOption('experiment', 'val', values.val),
-      target: parseTarget(requireOption('experiment', 'target', values.target)),
-      methods: values.methods ?? 'hypercloning,zero-pad,scratch',
-      training: { ...training, steps: requireOption('experiment', 'steps', training.steps) },
-      out: requireOption('experiment', 'out', values.out),
-      ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
-      ...(rewarm !== undefined ? { rewarm } : {}),
-      ...(depth !== undefined ? { depth: depth as DepthMode } : {}),
-      ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
-      ...(values['growth-seed'] !== undefined ? { growthSeed: intOption('experiment', 'growth-seed', values['growth-seed'], 0, 0)! } : {}),
-      ...(values['source-moments'] !== undefined ? { sourceMoments: values['source-moments'] } : {}),
-      ...(values['moment-steps'] !== undefined ? { momentSteps: intOption('experiment', 'moment-steps', values['moment-steps'])! } : {}),
-      ...(values['source-tokens'] !== undefined ? { sourceTokens: intOption('experiment', 'source-tokens', values['source-tokens'])! } : {}),
-      ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
-      ...(values.threads !== undefined ? { threads: intOption('experiment', 'threads', values.threads)! } : {}),
-    };
+    const opts: ExperimentOptions =
+      values.preset !== undefined
+        ? presetFromFlags(values, flags)
+        : {
+            source: requireOption('experiment', 'source', values.source),
+            data: requireOption('experiment', 'data', values.data),
+            val: requireOption('experiment', 'val', values.val),
+            target: parseTarget(requireOption('experiment', 'target', values.target)),
+            methods: values.methods ?? 'hypercloning,zero-pad,scratch',
+            training: { ...training, steps: requireOption('experiment', 'steps', training.steps) },
+            out: requireOption('experiment', 'out', values.out),
+            ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
+            ...(rewarm !== undefined ? { rewarm } : {}),
+            ...(depth !== undefined ? { depth: depth as DepthMode } : {}),
+            ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
+            ...(values['growth-seed'] !== undefined ? { growthSeed: intOption('experiment', 'growth-seed', values['growth-seed'], 0, 0)! } : {}),
+            ...(values['source-moments'] !== undefined ? { sourceMoments: values['source-moments'] } : {}),
+            ...(values['moment-steps'] !== undefined ? { momentSteps: intOption('experiment', 'moment-steps', values['moment-steps'])! } : {}),
+            ...(values['source-tokens'] !== undefined ? { sourceTokens: intOption('experiment', 'source-tokens', values['source-tokens'])! } : {}),
+            ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
+            ...(values.threads !== undefined ? { threads: intOption('experiment', 'threads', values.threads)! } : {}),
+          };
+    if (values.preset === undefined && values['source-steps'] !== undefined)
+      throw new ScionError("scion experiment: --source-steps changes a preset's source training: use it with --preset", 'E_USAGE');
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
     const { cb, finish } = experimentCallbacks(io, opts.jobs);

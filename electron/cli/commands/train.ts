@@ -8,6 +8,7 @@ import { initBackend } from '../../engine/backend.ts';
 import { ScionError } from '../../engine/errors.ts';
 import type { TrainOptions } from '../../engine/train/options.ts';
 import { resumeRun, type TrainCallbacks, type TrainResult, trainRun } from '../../engine/train/run.ts';
+import { SAMPLERS, type SamplerKind } from '../../engine/train/batches.ts';
 import { SCHEDULES, type ScheduleKind } from '../../engine/train/schedule.ts';
 import { recordTraining } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
@@ -31,6 +32,7 @@ export const TRAINING_FLAGS = {
   'eval-windows': { type: 'string' },
   'checkpoint-every': { type: 'string' },
   threads: { type: 'string' },
+  sampler: { type: 'string' },
 } as const;
 
 type FlagValues = Partial<Record<keyof typeof TRAINING_FLAGS, string | undefined>>;
@@ -52,6 +54,11 @@ export function trainingFlags(command: string, v: FlagValues): Omit<TrainOptions
     if (!(SCHEDULES as readonly string[]).includes(v.schedule))
       throw new ScionError(`scion ${command}: --schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'`, 'E_USAGE');
     out.schedule = v.schedule as ScheduleKind;
+  }
+  if (v.sampler !== undefined) {
+    if (!(SAMPLERS as readonly string[]).includes(v.sampler))
+      throw new ScionError(`scion ${command}: --sampler must be one of ${SAMPLERS.join(', ')}, got '${v.sampler}'`, 'E_USAGE');
+    out.sampler = v.sampler as SamplerKind;
   }
   set('weightDecay', numberOption(command, 'weight-decay', v['weight-decay']));
   set('clip', numberOption(command, 'clip', v.clip));
@@ -113,7 +120,7 @@ export const trainCommand: Command = {
   summary: 'train a model (AdamW, schedules, clipping, accumulation) with resumable checkpoints',
   usage:
     'scion train <model-dir> --data <file> [--val <file>] --steps N --out <run-dir> [--init pretrained|scratch] [--batch B] [--ctx T] ' +
-    '[--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--weight-decay X] [--clip X] [--grad-accum K] ' +
+    '[--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--sampler random|sequential] [--weight-decay X] [--clip X] [--grad-accum K] ' +
     '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--threads N] [--force] [--project DIR] [--json]\n' +
     '       scion train --resume <run-dir> [--threads N] [--project DIR] [--json]\n' +
     '--threads N: CPU threads for the wasm and cpu backends (default: SCION_THREADS, else every core).\n' +

@@ -18,6 +18,8 @@ import { formatTarget } from './target.ts';
 import type { TrainedRun } from './train-runs.ts';
 
 export interface Comparison {
+  /** The source's own run, when the experiment trained it (a source recipe). */
+  sourceRun?: { dir: string; seconds: number; data: string; steps: number; batch: number; ctx: number; lr: number; sampler: string };
   sets: EvalSet[];
   sourceValLoss: number;
   evaluations: ModelScores[];
@@ -49,6 +51,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     const isScratch = s.method === 'scratch';
     const gFlops = s.after.includes('moments') && !opts.sourceMoments ? c.moments.growthFlops : 0;
     const toTarget = sp.stepsToTarget === null ? null : sp.stepsToTarget * flopsPerStep;
+    const withSource = toTarget === null ? null : isScratch ? toTarget : sourceTrainFlops === null ? null : toTarget + sourceTrainFlops + gFlops;
     const g = c.models.grown.get(s.method)?.report;
     const mf = c.moments.files.get(s.method);
     return {
@@ -65,7 +68,8 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       speedup_display: isScratch ? '1x (baseline)' : sp.display,
       flops_per_step: flopsPerStep,
       flops_to_target: toTarget,
-      flops_to_target_with_source: toTarget === null ? null : isScratch ? toTarget : sourceTrainFlops === null ? null : toTarget + sourceTrainFlops + gFlops,
+      flops_to_target_with_source: withSource,
+      speedup_with_source: withSource === null || withSource === 0 ? null : (scratchSteps * flopsPerStep) / withSource,
       growth_flops: gFlops,
       seconds: t.seconds,
       run_dir: t.runDir,
@@ -102,6 +106,20 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       val_loss: c.sourceValLoss,
       training_tokens: sourceTokens,
       training_flops: sourceTrainFlops,
+      ...(c.sourceRun
+        ? {
+            trained_here: {
+              run: c.sourceRun.dir,
+              data: c.sourceRun.data,
+              seconds: c.sourceRun.seconds,
+              steps: c.sourceRun.steps,
+              batch: c.sourceRun.batch,
+              ctx: c.sourceRun.ctx,
+              lr: c.sourceRun.lr,
+              sampler: c.sourceRun.sampler,
+            },
+          }
+        : {}),
     },
     target: { spec: formatTarget(opts.target), config: x.targetConfig, parameters: parameterCount(x.targetConfig) },
     settings: {
@@ -116,6 +134,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       lr: r0.lr,
       min_lr: r0.minLr,
       schedule: r0.schedule,
+      sampler: r0.sampler ?? 'random',
       warmup: r0.warmup,
       rewarm,
       weight_decay: r0.weightDecay,

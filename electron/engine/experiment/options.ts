@@ -3,11 +3,15 @@ import type { DepthMode } from '../growth/index.ts';
 import type { TrainOptions } from '../train/options.ts';
 import type { TrainProgress } from '../train/run.ts';
 import type { TargetShape } from './target.ts';
+import type { ModelConfig } from '../models/config.ts';
 
 export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'force'>;
 
 export interface ExperimentOptions {
-  source: string;
+  /** The source model folder; absent when `sourceRecipe` trains it. */
+  source?: string;
+  /** Train the source first, as part of the experiment (its tokens count as its cost); replaces `source`. */
+  sourceRecipe?: SourceRecipe;
   data: string;
   val: string;
   /** More datasets to evaluate every model on (the val set is always one). */
@@ -44,6 +48,18 @@ export interface ExperimentOptions {
   threads?: number;
   out: string;
 }
+
+/** How an experiment trains its own source (a preset): step 0, train-source.ts. */
+export interface SourceRecipe {
+  /** The source's architecture; trained from a random initialisation with the training seed. */
+  config: ModelConfig;
+  /** The source's training data (a dataset spec, e.g. `corpus.txt#0-0.05`: a slice no target run reads). */
+  data: string;
+  training: TrainingSettings;
+}
+
+/** The options once the source is known (given, or trained by the recipe). */
+export type ExperimentWithSource = ExperimentOptions & { source: string };
 
 export interface ExperimentCallbacks {
   onLog?: (line: string) => void;

@@ -32,6 +32,8 @@ export interface RunResult {
   flops_to_target: number | null;
   /** flops_to_target plus the source's training and the growth cost (null when the source's training is unknown). */
   flops_to_target_with_source: number | null;
+  /** Scratch's FLOPs to the target / this run's FLOPs to it with the source's training and growth paid (null when either is unknown). */
+  speedup_with_source?: number | null;
   growth_flops: number;
   seconds: number;
   run_dir: string;
@@ -46,7 +48,16 @@ export interface ExperimentResults {
   format: 'scion-experiment/1';
   created: string;
   backend: string;
-  source: { dir: string; config: ModelConfig; parameters: number; val_loss: number; training_tokens: number | null; training_flops: number | null };
+  source: {
+    dir: string;
+    config: ModelConfig;
+    parameters: number;
+    val_loss: number;
+    training_tokens: number | null;
+    training_flops: number | null;
+    /** Present when the experiment trained the source (a preset's recipe): its run, data and wall time. */
+    trained_here?: { run: string; data: string; seconds: number; steps: number; batch: number; ctx: number; lr: number; sampler: string };
+  };
   target: { spec: string; config: ModelConfig; parameters: number };
   settings: Record<string, unknown>;
   datasets: { name: string; spec: string; tokens: number; windows: number }[];

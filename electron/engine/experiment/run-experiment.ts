@@ -6,7 +6,7 @@
  * `scion train` run folder), results.json, report.md, report.html. Re-running into the same
  * folder reuses completed runs with the same settings and resumes interrupted ones.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteJson } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
@@ -17,28 +17,49 @@ import { writeMomentFiles } from './carry-moments.ts';
 import { compareRuns } from './compare.ts';
 import { growModels } from './grow-models.ts';
 import { parseRunSpecs } from './methods.ts';
-import type { ExperimentCallbacks, ExperimentOptions } from './options.ts';
+import type { ExperimentCallbacks, ExperimentOptions, ExperimentWithSource } from './options.ts';
+import { trainSource } from './train-source.ts';
+import { ScionError } from '../errors.ts';
 import type { ExperimentResults, ModelScores } from './results.ts';
 import { loadEvalSets, scoreModel } from './score.ts';
 import { setUpExperiment } from './setup.ts';
 import { planRuns, readTrainedRuns, trainRuns } from './train-runs.ts';
 
 export type { ExperimentCallbacks, ExperimentOptions, RunTrainer, TrainingSettings } from './options.ts';
+export type { SourceRecipe } from './options.ts';
 
-export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallbacks = {}): Promise<ExperimentResults> {
+export async function runExperiment(given: ExperimentOptions, cb: ExperimentCallbacks = {}): Promise<ExperimentResults> {
   const log = cb.onLog ?? (() => undefined);
   const started = Date.now();
-  const specs = parseRunSpecs(opts.methods);
-  const dataInputs = [opts.data, opts.val, ...(opts.evalData ?? [])].map((spec) => ({ what: 'the dataset', path: parseDataSpec(spec).file }));
-  const inputs = [{ what: 'the source model', path: opts.source }, ...dataInputs];
-  if (opts.sourceMoments) inputs.push({ what: '--source-moments', path: opts.sourceMoments });
-  await checkOutputDir({ out: opts.out, kind: 'experiment', command: 'experiment', inputs, force: false });
+  const specs = parseRunSpecs(given.methods);
+  if ((given.source === undefined) === (given.sourceRecipe === undefined))
+    throw new ScionError('experiment: give either a source model (--source) or a source recipe (--preset), not both or neither', 'E_USAGE');
+  const recipeData = given.sourceRecipe ? [given.sourceRecipe.data] : [];
+  const dataInputs = [given.data, given.val, ...recipeData, ...(given.evalData ?? [])].map((spec) => ({ what: 'the dataset', path: parseDataSpec(spec).file }));
+  // a missing dataset (a preset's --corpus) is named before the output folder is made
+  for (const d of dataInputs) if (!existsSync(d.path)) throw new ScionError(`${d.path}: dataset not found`, 'E_DATASET', d.path);
+  const inputs = [...(given.source !== undefined ? [{ what: 'the source model', path: given.source }] : []), ...dataInputs];
+  if (given.sourceMoments) inputs.push({ what: '--source-moments', path: given.sourceMoments });
+  await checkOutputDir({ out: given.out, kind: 'experiment', command: 'experiment', inputs, force: false });
+  // 1. the target shape, the shared training options (refused if they do not fit) and every method's growth
+  // options: before anything is written when the source is given, after the recipe trained it otherwise
+  let x = given.source !== undefined ? await setUpExperiment({ ...given, source: given.source }, specs, log) : undefined;
+  await fs.mkdir(path.join(given.out, 'models'), { recursive: true });
+  await writeOutputMarker(given.out, 'experiment', 'experiment');
+  await fs.mkdir(path.join(given.out, 'runs'), { recursive: true });
 
-  // 1. the target shape, the shared training options (refused if they do not fit) and every method's growth options
-  const x = await setUpExperiment(opts, specs, log);
-  await fs.mkdir(path.join(opts.out, 'models'), { recursive: true });
-  await writeOutputMarker(opts.out, 'experiment', 'experiment');
-  await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
+  // 0. the source: given, or trained by the recipe (then its tokens are its cost)
+  const trainedSource = given.sourceRecipe
+    ? await trainSource(given.out, given.sourceRecipe, given.val, {
+        onLog: (l) => log(`  ${l}`),
+        ...(cb.onProgress ? { onProgress: (p) => cb.onProgress!('source', p) } : {}),
+        ...(cb.signal ? { signal: cb.signal } : {}),
+      })
+    : undefined;
+  const opts: ExperimentWithSource = trainedSource
+    ? { ...given, source: trainedSource.dir, sourceTokens: trainedSource.tokens }
+    : { ...given, source: given.source! };
+  x ??= await setUpExperiment(opts, specs, log);
 
   // 2. datasets (the source's tokenizer is every grown model's tokenizer), and the source's scores
   const tok = await loadTokenizer(opts.source);
@@ -60,7 +81,16 @@ export async function runExperiment(opts: ExperimentOptions, cb: ExperimentCallb
   const trained = await readTrainedRuns(x, planned, sets, evaluations);
 
   // 6. target, steps to target, speed-ups, FLOPs
-  const results = compareRuns(x, { sets, sourceValLoss: sourceScores[sets[0]!.name]!.loss, evaluations, models, moments, trained, started });
+  const results = compareRuns(x, {
+    ...(trainedSource ? { sourceRun: trainedSource.run } : {}),
+    sets,
+    sourceValLoss: sourceScores[sets[0]!.name]!.loss,
+    evaluations,
+    models,
+    moments,
+    trained,
+    started,
+  });
   await atomicWriteJson(path.join(opts.out, 'results.json'), results);
   await writeReports(opts.out, results);
   return results;

@@ -14,10 +14,10 @@ import { activeBackend, requireFits } from '../memory/fit.ts';
 import { resolveThreads, threadsPerJob } from '../train/parallel/threads.ts';
 import { type ResolvedTrainOptions, resolveTrainOptions } from '../train/options.ts';
 import type { RunSpec } from './methods.ts';
-import type { ExperimentOptions } from './options.ts';
+import type { ExperimentWithSource } from './options.ts';
 
 export interface ExperimentSetup {
-  opts: ExperimentOptions;
+  opts: ExperimentWithSource;
   log: (line: string) => void;
   specs: RunSpec[];
   out: string;
@@ -44,7 +44,7 @@ export interface ExperimentSetup {
   scratchDir: string;
 }
 
-export async function setUpExperiment(opts: ExperimentOptions, specs: RunSpec[], log: (line: string) => void): Promise<ExperimentSetup> {
+export async function setUpExperiment(opts: ExperimentWithSource, specs: RunSpec[], log: (line: string) => void): Promise<ExperimentSetup> {
   const out = opts.out;
   const { config: sourceConfig, raw: sourceRaw } = await readModelConfig(opts.source);
   const steps = opts.training.steps;

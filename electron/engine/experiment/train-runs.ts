@@ -60,9 +60,10 @@ const SAME_RUN_KEYS: (keyof ResolvedTrainOptions)[] = [
   'evalEvery',
   'evalWindows',
   'maskRamp',
+  'sampler',
 ];
 
-function sameRun(a: ResolvedTrainOptions, b: ResolvedTrainOptions): boolean {
+export function sameRun(a: ResolvedTrainOptions, b: ResolvedTrainOptions): boolean {
   return SAME_RUN_KEYS.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k])) && Boolean(a.moments) === Boolean(b.moments);
 }
 

@@ -73,6 +73,17 @@ const EXPERIMENT: Layout = {
   dirs: [
     ['models', { files: [/\.moments\.safetensors$/], dirs: [[/^[a-z0-9+-]+$/, MODEL]] }],
     ['runs', { files: [], dirs: [[/^[a-z0-9+-]+$/, RUN]] }],
+    // a preset's source: its config (init/) and its training run (run/)
+    [
+      'source',
+      {
+        files: [],
+        dirs: [
+          ['init', MODEL],
+          ['run', RUN],
+        ],
+      },
+    ],
   ],
 };
 // a hand-off folder before it trained: once train.py wrote run/ there, the folder holds the user's run and is never replaced

@@ -22,6 +22,7 @@ export function runsTable(r: ExperimentResults): Table {
       'speed-up',
       'FLOPs to target',
       'FLOPs to target incl. source + growth',
+      'speed-up incl. source (FLOPs)',
       'warm-up',
       'growth check',
       'seconds',
@@ -34,6 +35,7 @@ export function runsTable(r: ExperimentResults): Table {
       x.speedup_display,
       formatFlops(x.flops_to_target),
       formatFlops(x.flops_to_target_with_source),
+      x.speedup_with_source === null || x.speedup_with_source === undefined ? '-' : `${x.speedup_with_source.toFixed(2)}x`,
       String(x.warmup),
       x.growth
         ? `${x.growth.verdict ?? ''}${x.growth.loss_change !== undefined ? ` (loss ${x.growth.loss_change >= 0 ? '+' : ''}${x.growth.loss_change.toExponential(2)})` : ''}`
@@ -64,6 +66,14 @@ export function settingsTable(r: ExperimentResults): Table {
       `${r.source.dir} (${r.source.config.family}, hidden ${s.hidden}, ${s.layers} layers, ${s.heads} heads, ffn ${s.ffn}; ${r.source.parameters} parameters)`,
     ],
     ['target', `${r.target.spec} -> hidden ${t.hidden}, ${t.layers} layers, ${t.heads} heads, ffn ${t.ffn}; ${r.target.parameters} parameters`],
+    ...(r.source.trained_here
+      ? [
+          [
+            'source training',
+            `trained here: ${r.source.trained_here.steps} steps of ${r.source.trained_here.batch} x ${r.source.trained_here.ctx} tokens (${r.source.training_tokens} tokens, ${formatFlops(r.source.training_flops)}, ${r.source.trained_here.sampler} sampler) on ${r.source.trained_here.data}, lr ${r.source.trained_here.lr}, ${r.source.trained_here.seconds.toFixed(0)} s; run ${r.source.trained_here.run}`,
+          ],
+        ]
+      : []),
     ['backend', r.backend],
     ...Object.entries(r.settings).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
     ['target val loss', f4(r.target_val_loss)],

@@ -38,6 +38,33 @@ export function sampleBatch(rng: Rng, ids: Uint32Array, ctx: number, batch: numb
   return batchFromStarts(ids, sampleStarts(rng, ids.length, ctx, batch), ctx);
 }
 
+/**
+ * How training reads its data: 'random' windows (the run's Rng), or 'sequential': batch j holds
+ * windows j * batch ... j * batch + batch - 1, window i starting at token i * ctx, so every
+ * token is predicted exactly once, no window is ever revisited, and every run with the same
+ * data, batch and context reads the same tokens in the same order.
+ */
+export type SamplerKind = 'random' | 'sequential';
+export const SAMPLERS: readonly SamplerKind[] = ['random', 'sequential'];
+
+/** Tokens a sequential run of `batches` batches reads (the last window's extra target token included). */
+export function sequentialTokensNeeded(batches: number, ctx: number, batch: number): number {
+  return batches * batch * ctx + 1;
+}
+
+/** Window starts of the sequential sampler's batch `index` (0-based); throws when the data would run out. */
+export function sequentialStarts(index: number, tokens: number, ctx: number, batch: number): number[] {
+  const need = sequentialTokensNeeded(index + 1, ctx, batch);
+  if (need > tokens)
+    throw new ScionError(
+      `the sequential sampler needs ${need} tokens for batch ${index + 1} but the training data has ${tokens}: the run would repeat data (use fewer steps or more data)`,
+      'E_DATASET',
+    );
+  const starts: number[] = [];
+  for (let w = 0; w < batch; w++) starts.push((index * batch + w) * ctx);
+  return starts;
+}
+
 export function disposeBatch(b: Batch): void {
   b.inputs.dispose();
   b.targets.dispose();

@@ -4,6 +4,7 @@ import { ScionError } from '../errors.ts';
 import { contextLength, type ModelConfig } from '../models/config.ts';
 import { DEFAULT_ADAMW } from './adamw.ts';
 import { absoluteDataSpec } from './data.ts';
+import { SAMPLERS, type SamplerKind } from './batches.ts';
 import { SCHEDULES, type ScheduleKind } from './schedule.ts';
 
 export interface TrainOptions {
@@ -41,12 +42,14 @@ export interface TrainOptions {
    * many steps, W_eff = W * (M + (1 - M) * min(1, step / K)), M from the model's growth-mask.safetensors.
    */
   maskRamp?: number;
+  /** How batches are drawn (default 'random'); 'sequential' reads the data once, in order (batches.ts). */
+  sampler?: SamplerKind;
   /** Replace an existing run folder. */
   force?: boolean;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'force'>> &
-  Pick<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp'>;
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'sampler' | 'force'>> &
+  Pick<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'sampler'>;
 
 function need(ok: boolean, field: string, why: string): void {
   if (!ok) throw new ScionError(`train: ${field} ${why}`, 'E_USAGE');
@@ -85,6 +88,8 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
     ...(o.rewarm !== undefined ? { rewarm: o.rewarm } : {}),
     ...(o.moments !== undefined ? { moments: path.resolve(o.moments) } : {}),
     ...(o.maskRamp !== undefined ? { maskRamp: o.maskRamp } : {}),
+    // only a sequential run records it, so the runs of earlier versions keep their settings
+    ...(o.sampler === 'sequential' ? { sampler: o.sampler } : {}),
   };
   need(r.init === 'pretrained' || r.init === 'scratch', '--init', `must be 'pretrained' or 'scratch', got '${r.init}'`);
   for (const [k, v] of [
@@ -106,6 +111,7 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
   if (r.rewarm !== undefined) need(Number.isInteger(r.rewarm) && r.rewarm >= 0, '--rewarm', `must be an integer >= 0, got ${r.rewarm}`);
   need(r.lr > 0 && Number.isFinite(r.lr), '--lr', `must be a positive number, got ${r.lr}`);
   need(r.minLr >= 0 && r.minLr <= r.lr, '--min-lr', `must be between 0 and --lr (${r.lr}), got ${r.minLr}`);
+  if (o.sampler !== undefined) need(SAMPLERS.includes(o.sampler), '--sampler', `must be one of ${SAMPLERS.join(', ')}, got '${String(o.sampler)}'`);
   need(SCHEDULES.includes(r.schedule), '--schedule', `must be one of ${SCHEDULES.join(', ')}, got '${r.schedule}'`);
   need(r.weightDecay >= 0, '--weight-decay', `must be >= 0, got ${r.weightDecay}`);
   need(r.clip >= 0, '--clip', `must be >= 0 (0 turns clipping off), got ${r.clip}`);
