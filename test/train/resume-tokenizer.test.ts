@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { exited, lastStep, type MetricLine as Line, metrics, SCION, waitFor } from '../helpers/train-cli.ts';
 
 const SOURCE = path.join(ROOT, 'resources', 'models', 'gpt2-shakespeare-d64-l2');
-const env = { ...process.env, SCION_BACKEND: 'wasm' };
+const env = { ...process.env, SCION_BACKEND: 'wasm', SCION_THREADS: '2' }; // the user path: resumed twice on 2 CPU threads, whatever this machine has
 const STEPS = 240;
 
 function scion(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -107,6 +107,7 @@ describe('scion train --resume with a tokenizer: two resumes past pruning', () =
       const r = scion('train', '--resume', out, '--json');
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, new RegExp(`from step ${resumedFrom}\\b`));
+      assert.match(r.stderr, /training on 2 CPU threads/);
     } finally {
       renameSync(moved, model);
     }

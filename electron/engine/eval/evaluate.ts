@@ -100,6 +100,12 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
     }
     opts.onProgress?.(first + n, windows);
   }
+  return evalResultOf({ lossSum, correct, windowLosses, windows, ctx, start });
+}
+
+/** Assembles an EvalResult from summed window losses and hits over `windows` windows of `ctx` ids, timed from `start` (ms). */
+export function evalResultOf(r: { lossSum: number; correct: number; windowLosses: number[]; windows: number; ctx: number; start: number }): EvalResult {
+  const { lossSum, correct, windowLosses, windows, ctx } = r;
   const tokens = windows * (ctx - 1);
   const loss = lossSum / tokens;
   const se = standardError(windowLosses);
@@ -112,7 +118,7 @@ export async function evaluate(model: Model, ids: Uint32Array, opts: EvalOptions
     tokens,
     windows,
     ctx,
-    seconds: (Date.now() - start) / 1000,
+    seconds: (Date.now() - r.start) / 1000,
   };
 }
 

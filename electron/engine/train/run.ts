@@ -143,6 +143,8 @@ interface Live {
   ramp?: MaskRamp;
   /** Compute threads (parallel/), when the run uses more than one. */
   pool?: ThreadPool;
+  /** The datasets a fresh start already read to check them (the same tokenizer as model-files/); else read in loop. */
+  data?: RunData;
 }
 
 function dispose(live: Pick<Live, 'vars' | 'optimizer' | 'ramp'>): void {
@@ -215,15 +217,29 @@ async function prepareStart(o: ResolvedTrainOptions, config: ModelConfig, rampDi
   }
 }
 
-/** Refuses datasets too short for one training window (or one validation window), naming the file. */
-async function checkData(o: ResolvedTrainOptions, config: ModelConfig, tok: Awaited<ReturnType<typeof loadTokenizer>>): Promise<void> {
+/** Refuses datasets too short for one training window (or one validation window), naming the file; returns their ids. */
+async function checkData(o: ResolvedTrainOptions, config: ModelConfig, tok: Awaited<ReturnType<typeof loadTokenizer>>): Promise<RunData> {
   const train = await loadTokens(o.data, tok, config.vocabSize);
   if (train.length < o.ctx + 1)
     throw new ScionError(`${o.data}: ${train.length} tokens, fewer than one training window of --ctx + 1 = ${o.ctx + 1}`, 'E_DATASET', o.data);
-  if (!o.val) return;
+  if (!o.val) return { train };
   const evalCtx = Math.min(o.ctx + 1, contextLength(config));
   const val = await loadTokens(o.val, tok, config.vocabSize);
   if (val.length < evalCtx) throw new ScionError(`${o.val}: ${val.length} tokens, fewer than one validation window of ${evalCtx}`, 'E_DATASET', o.val);
+  return { train, val };
+}
+
+/** The run's datasets as token ids (validation: all of it, before spreadWindows). */
+interface RunData {
+  train: Uint32Array;
+  val?: Uint32Array;
+}
+
+/** Reads the run's datasets with the tokenizer in `tokenizerDir`. */
+async function readData(o: ResolvedTrainOptions, config: ModelConfig, tokenizerDir: string): Promise<RunData> {
+  const tok = await loadTokenizer(tokenizerDir);
+  const train = await loadTokens(o.data, tok, config.vocabSize);
+  return o.val ? { train, val: await loadTokens(o.val, tok, config.vocabSize) } : { train };
 }
 
 /**
@@ -264,7 +280,7 @@ async function startRun(
   const found = await checkOutputDir(request); // again: another process may have written there before we held the lock
   await checkSideFiles(o.model);
   const tok = await loadTokenizer(o.model);
-  await checkData(o, config, tok);
+  const data = await checkData(o, config, tok);
   const start = await prepareStart(o, config, o.model);
   let aside: string | undefined;
   try {
@@ -290,7 +306,7 @@ async function startRun(
     throw e;
   }
   try {
-    const result = await startFresh(runDir, o, config, raw, cb, start, modelFilesDir(runDir));
+    const result = await startFresh(runDir, o, config, raw, cb, start, modelFilesDir(runDir), data);
     if (aside) await fs.rm(aside, { recursive: true, force: true });
     return result;
   } catch (e) {
@@ -326,9 +342,10 @@ function startFresh(
   cb: TrainCallbacks,
   start: Start,
   tokenizerDir: string,
+  data?: RunData,
 ): Promise<TrainResult> {
   const state: CheckpointState = { version: 1, step: 0, optimizerStep: start.optimizer.t, rng: subSeed(o.seed, 'data'), batches: 0, tokens: 0, time: 0 };
-  return loop({ runDir, o, config, rawConfig: raw, ...start, state, rng: Rng.fromState(state.rng), tokenizerDir }, cb);
+  return loop({ runDir, o, config, rawConfig: raw, ...start, state, rng: Rng.fromState(state.rng), tokenizerDir, ...(data ? { data } : {}) }, cb);
 }
 
 /** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none), holding its lock. */
@@ -449,10 +466,11 @@ async function validationLoss(live: Live, valIds: Uint32Array, evalCtx: number):
 async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
   const { o, runDir } = live;
   try {
-    const tok = await loadTokenizer(live.tokenizerDir);
-    const trainIds = await loadTokens(o.data, tok, live.config.vocabSize);
+    const data = live.data ?? (await readData(o, live.config, live.tokenizerDir));
+    delete live.data; // the loop keeps only what it uses (trainIds, the spread valIds)
+    const trainIds = data.train;
     const evalCtx = Math.min(o.ctx + 1, contextLength(live.config));
-    const valIds = o.val ? spreadWindows(await loadTokens(o.val, tok, live.config.vocabSize), evalCtx, o.evalWindows) : undefined;
+    const valIds = data.val ? spreadWindows(data.val, evalCtx, o.evalWindows) : undefined;
     const file = metricsFile(runDir);
     const metrics = await readMetrics(file);
     const sched = { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), steps: o.steps, schedule: o.schedule };

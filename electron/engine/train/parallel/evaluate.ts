@@ -3,7 +3,7 @@
  * contiguous share per rank, each rank's summed loss and hits added up in rank order. The
  * result equals `evaluate`'s up to the order of the float additions.
  */
-import { evalPlan, type EvalOptions, type EvalResult, standardError } from '../../eval/evaluate.ts';
+import { evalPlan, evalResultOf, type EvalOptions, type EvalResult } from '../../eval/evaluate.ts';
 import type { Model } from '../../models/model.ts';
 import { splitEvenly, type ThreadPool } from './pool.ts';
 import { sliceLoss } from './slice.ts';
@@ -28,19 +28,6 @@ export async function evaluateOnThreads(pool: ThreadPool, model: Model, ids: Uin
   }
   if (rowSums.length !== windows) throw new Error(`threaded evaluation: ${rowSums.length} window losses for ${windows} windows`);
   opts.onProgress?.(windows, windows);
-  const tokens = windows * (ctx - 1);
-  const loss = lossSum / tokens;
   const windowLosses = rowSums.map((s) => s / (ctx - 1));
-  const se = standardError(windowLosses);
-  return {
-    loss,
-    ...(se !== undefined ? { lossStdErr: se } : {}),
-    windowLosses,
-    perplexity: Math.exp(loss),
-    accuracy: correct / tokens,
-    tokens,
-    windows,
-    ctx,
-    seconds: (Date.now() - start) / 1000,
-  };
+  return evalResultOf({ lossSum, correct, windowLosses, windows, ctx, start });
 }
