@@ -10,7 +10,7 @@ import { ScionError } from '../engine/errors.ts';
 import { LOCK_FILE, lockFolder, processAlive } from '../engine/io/folder-lock.ts';
 
 export { LOCK_FILE };
-/** Whether process `pid` of this machine is running (the write lock's stale check uses it too). */
+/** Whether process `pid` of this machine is running (a project's pid records use it). */
 export const alive = processAlive;
 
 export interface ProjectLock {

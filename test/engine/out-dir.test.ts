@@ -4,6 +4,8 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkOutputDir, OUTPUT_MARKER } from '../../electron/engine/io/out-dir.ts';
+import { isModelFolderFile } from '../../electron/engine/models/folder-files.ts';
+import { SIDE_FILES } from '../../electron/engine/models/side-files.ts';
 import { trainRun } from '../../electron/engine/train/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { makeText, makeTinyModel } from '../train/tiny.ts';
@@ -57,5 +59,22 @@ describe('output-folder policy', () => {
     symlinkSync(model, link);
     await assert.rejects(asRun(link), /link-to-model: the output folder is the model/);
     await assert.rejects(asRun(path.join(link, 'sub')), /the output folder is inside the model/);
+  });
+
+  test('a model folder is one list: every side file, the shards and the growth record; nothing else', () => {
+    for (const f of [...SIDE_FILES, 'config.json', 'model.safetensors', 'model-00001-of-00002.safetensors', 'growth.json', 'growth-mask.safetensors'])
+      assert.ok(isModelFolderFile(f), f);
+    for (const f of ['notes.txt', 'model.bin', 'model-1-of-2.safetensors', 'tokenizer.json.bak']) assert.ok(!isModelFolderFile(f), f);
+  });
+
+  test('a model folder holding a chat template and added tokens is replaceable; a note beside them is not', async () => {
+    const out = path.join(tmp.dir, 'grown-chat');
+    mkdirSync(out);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'added_tokens.json', 'chat_template.jinja', 'growth.json'])
+      writeFileSync(path.join(out, f), '{}');
+    const asModel = () => checkOutputDir({ out, kind: 'model', command: 'grow', inputs: [{ what: 'the source model', path: model }], force: true });
+    assert.equal(await asModel(), 'replace');
+    writeFileSync(path.join(out, 'notes.txt'), 'keep');
+    await assert.rejects(asModel(), /notes\.txt/);
   });
 });

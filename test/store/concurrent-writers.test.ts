@@ -5,7 +5,7 @@
  * `scion grow --project` processes racing, round after round.
  */
 import assert from 'node:assert/strict';
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Project } from '../../electron/store/project.ts';
@@ -81,6 +81,20 @@ test('the write lock: a dead holder is taken over, a live one is waited for, the
     },
   );
   assert.equal(existsSync(file), true, 'a live lock is left alone');
+});
+
+test('the write lock of a live writer on this machine is never broken for being old (the folder lock decides by pid)', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = path.join(dir, WRITE_LOCK_FILE);
+  writeFileSync(file, JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname(), token: 'live', updatedAt: Date.now() - 600_000 }));
+  const old = new Date(Date.now() - 600_000);
+  utimesSync(file, old, old);
+  await assert.rejects(
+    withWriteLock(dir, async () => 'ran', { waitMs: 300, staleMs: 1_000 }),
+    /the project is busy/,
+  );
+  assert.match(readFileSync(file, 'utf8'), /"token":"live"/, 'the live lock is left as it was');
 });
 
 test('parallel `scion grow --project P` processes of one source, round after round: no duplicate entries, none lost', async (t) => {

@@ -9,44 +9,43 @@
 import { ScionError } from '../errors.ts';
 import { identityMap } from './axis.ts';
 import type { GrowthPlan } from './plan.ts';
-import { type TensorRule, blockSources, newGain } from './rules.ts';
+import { type TensorRule, blockSources, matrixRule, newGain, vectorRule } from './rules.ts';
 
 export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
   const { hidden, ffn, q, kv, vocab } = plan.maps;
-  const gain = newGain(plan);
-  if (name === 'model.embed_tokens.weight')
-    return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
-  if (name === 'lm_head.weight') return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
-  if (name === 'model.norm.weight')
-    return { type: 'vector', source: name, map: hidden, newValue: gain, scale: plan.rmsGainScale, fanInScale: plan.tiedHeadRescale, zero: false };
+  const gain = { newValue: newGain(plan), scale: plan.rmsGainScale };
+  const own = { source: name };
+  if (name === 'model.embed_tokens.weight') return matrixRule(own, vocab, hidden, 'rows', { writer: true });
+  if (name === 'lm_head.weight') return matrixRule(own, vocab, hidden, 'cols');
+  if (name === 'model.norm.weight') return vectorRule(own, hidden, { ...gain, fanInScale: plan.tiedHeadRescale });
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
   if (!m) throw new ScionError(`Llama growth has no rule for tensor '${name}'`, 'E_GROW');
-  const { source, next, identity } = blockSources(plan, 'model.layers.', Number(m[1]), m[2]!);
-  const base = next === undefined ? { source } : { source, next };
+  const src = blockSources(plan, 'model.layers.', Number(m[1]), m[2]!);
+  const zero = src.identity;
   switch (m[2]) {
     case 'input_layernorm.weight':
     case 'post_attention_layernorm.weight':
-      return { type: 'vector', ...base, map: hidden, newValue: gain, scale: plan.rmsGainScale, zero: false };
+      return vectorRule(src, hidden, gain);
     case 'self_attn.q_proj.weight':
-      return { type: 'matrix', ...base, maps: { rows: q, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
+      return matrixRule(src, q, hidden, 'cols');
     case 'self_attn.k_proj.weight':
     case 'self_attn.v_proj.weight':
-      return { type: 'matrix', ...base, maps: { rows: kv, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
+      return matrixRule(src, kv, hidden, 'cols');
     case 'self_attn.q_proj.bias':
-      return { type: 'vector', ...base, map: q, newValue: 0, scale: 1, zero: false };
+      return vectorRule(src, q);
     case 'self_attn.k_proj.bias':
     case 'self_attn.v_proj.bias':
-      return { type: 'vector', ...base, map: kv, newValue: 0, scale: 1, zero: false };
+      return vectorRule(src, kv);
     case 'self_attn.q_norm.weight':
     case 'self_attn.k_norm.weight':
-      return { type: 'vector', ...base, map: identityMap(plan.sourceDims.headDim, 'internal'), newValue: 1, scale: 1, zero: false };
+      return vectorRule(src, identityMap(plan.sourceDims.headDim, 'internal'), { newValue: 1 });
     case 'self_attn.o_proj.weight':
-      return { type: 'matrix', ...base, maps: { rows: hidden, cols: q, inAxis: 'cols' }, writer: true, zero: identity };
+      return matrixRule(src, hidden, q, 'cols', { writer: true, zero });
     case 'mlp.gate_proj.weight':
     case 'mlp.up_proj.weight':
-      return { type: 'matrix', ...base, maps: { rows: ffn, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
+      return matrixRule(src, ffn, hidden, 'cols');
     case 'mlp.down_proj.weight':
-      return { type: 'matrix', ...base, maps: { rows: hidden, cols: ffn, inAxis: 'cols' }, writer: true, zero: identity };
+      return matrixRule(src, hidden, ffn, 'cols', { writer: true, zero });
     default:
       throw new ScionError(`Llama growth has no rule for tensor '${name}'`, 'E_GROW');
   }

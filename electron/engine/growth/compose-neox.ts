@@ -9,7 +9,7 @@
 import { ScionError } from '../errors.ts';
 import { type AxisMap, headsToUnits } from './axis.ts';
 import type { GrowthPlan } from './plan.ts';
-import { type TensorRule, blockSources } from './rules.ts';
+import { type TensorRule, blockSources, matrixRule, vectorRule } from './rules.ts';
 
 /** The fused [heads, (q, k, v), hd] axis from the query head map `q` (heads of `hd` units). */
 export function fusedQkvMap(q: AxisMap, hd: number): AxisMap {
@@ -20,37 +20,36 @@ export function fusedQkvMap(q: AxisMap, hd: number): AxisMap {
 
 export function neoxRule(plan: GrowthPlan, name: string): TensorRule {
   const { hidden, ffn, q, vocab } = plan.maps;
-  if (name === 'gpt_neox.embed_in.weight')
-    return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'rows' }, writer: true, zero: false };
-  if (name === 'embed_out.weight') return { type: 'matrix', source: name, maps: { rows: vocab, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
-  if (name === 'gpt_neox.final_layer_norm.weight' || name === 'gpt_neox.final_layer_norm.bias')
-    return { type: 'vector', source: name, map: hidden, newValue: 0, scale: 1, zero: false };
+  const own = { source: name };
+  if (name === 'gpt_neox.embed_in.weight') return matrixRule(own, vocab, hidden, 'rows', { writer: true });
+  if (name === 'embed_out.weight') return matrixRule(own, vocab, hidden, 'cols');
+  if (name === 'gpt_neox.final_layer_norm.weight' || name === 'gpt_neox.final_layer_norm.bias') return vectorRule(own, hidden);
   const m = /^gpt_neox\.layers\.(\d+)\.(.+)$/.exec(name);
   if (!m) throw new ScionError(`GPT-NeoX growth has no rule for tensor '${name}'`, 'E_GROW');
-  const { source, next, identity } = blockSources(plan, 'gpt_neox.layers.', Number(m[1]), m[2]!);
-  const base = next === undefined ? { source } : { source, next };
+  const src = blockSources(plan, 'gpt_neox.layers.', Number(m[1]), m[2]!);
+  const zero = src.identity;
   const qkv = fusedQkvMap(q, plan.sourceDims.headDim);
   switch (m[2]) {
     case 'input_layernorm.weight':
     case 'input_layernorm.bias':
     case 'post_attention_layernorm.weight':
     case 'post_attention_layernorm.bias':
-      return { type: 'vector', ...base, map: hidden, newValue: 0, scale: 1, zero: false };
+      return vectorRule(src, hidden);
     case 'attention.query_key_value.weight':
-      return { type: 'matrix', ...base, maps: { rows: qkv, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
+      return matrixRule(src, qkv, hidden, 'cols');
     case 'attention.query_key_value.bias':
-      return { type: 'vector', ...base, map: qkv, newValue: 0, scale: 1, zero: false };
+      return vectorRule(src, qkv);
     case 'attention.dense.weight':
-      return { type: 'matrix', ...base, maps: { rows: hidden, cols: q, inAxis: 'cols' }, writer: true, zero: identity };
+      return matrixRule(src, hidden, q, 'cols', { writer: true, zero });
     case 'attention.dense.bias':
     case 'mlp.dense_4h_to_h.bias':
-      return { type: 'vector', ...base, map: hidden, newValue: 0, scale: 1, zero: identity };
+      return vectorRule(src, hidden, { zero });
     case 'mlp.dense_h_to_4h.weight':
-      return { type: 'matrix', ...base, maps: { rows: ffn, cols: hidden, inAxis: 'cols' }, writer: false, zero: false };
+      return matrixRule(src, ffn, hidden, 'cols');
     case 'mlp.dense_h_to_4h.bias':
-      return { type: 'vector', ...base, map: ffn, newValue: 0, scale: 1, zero: false };
+      return vectorRule(src, ffn);
     case 'mlp.dense_4h_to_h.weight':
-      return { type: 'matrix', ...base, maps: { rows: hidden, cols: ffn, inAxis: 'cols' }, writer: true, zero: identity };
+      return matrixRule(src, hidden, ffn, 'cols', { writer: true, zero });
     default:
       throw new ScionError(`GPT-NeoX growth has no rule for tensor '${name}'`, 'E_GROW');
   }

@@ -12,13 +12,14 @@ import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import type { ModelConfig } from '../models/config.ts';
+import { MASK_FILE } from '../models/folder-files.ts';
 import { tensorSpecs } from '../models/family.ts';
 import type { Params } from '../models/params.ts';
 import { tensorRule } from './grow.ts';
 import type { GrowthPlan } from './plan.ts';
 import type { TensorRule } from './rules.ts';
 
-export const MASK_FILE = 'growth-mask.safetensors';
+export { MASK_FILE };
 
 /** Masks by parameter name (float32 0/1, the parameter's shape); tensors that are all ones are absent. */
 export type GrowthMasks = Record<string, tf.Tensor>;

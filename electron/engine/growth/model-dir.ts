@@ -14,6 +14,7 @@ import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
+import { GROWTH_FILE } from '../models/folder-files.ts';
 import { type Model, copySideFiles, disposeParams, loadModel, openModelWeights, readModelConfig } from '../models/model.ts';
 import { checkSideFiles, tokenizerMetadata } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
@@ -195,7 +196,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         seconds: { grow: growSeconds, check: checkSeconds },
         bytesWritten,
       };
-      await fs.writeFile(path.join(tmp, 'growth.json'), JSON.stringify(growthJson(report), null, 2) + '\n');
+      await fs.writeFile(path.join(tmp, GROWTH_FILE), JSON.stringify(growthJson(report), null, 2) + '\n');
     });
   } finally {
     await reader.close();

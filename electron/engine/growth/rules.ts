@@ -1,7 +1,8 @@
 /**
  * A tensor rule says how one target tensor is made: from which source tensor (and, for AKI,
  * which next-block tensor), with which axis maps, and what its new entries are. The family
- * composers (compose-gpt2.ts, compose-llama.ts) produce rules; grow.ts executes them.
+ * composers (compose-gpt2.ts, compose-llama.ts, compose-neox.ts) build rules with matrixRule and
+ * vectorRule; grow.ts executes them.
  */
 import { isLlamaShaped } from '../models/config.ts';
 import type { AxisMap } from './axis.ts';
@@ -35,6 +36,32 @@ export interface VectorRule {
 }
 
 export type TensorRule = MatrixRule | VectorRule;
+
+/** Where a rule reads: the source tensor, and (AKI) the next block's. */
+export interface RuleSource {
+  source: string;
+  next?: string;
+}
+
+const sourceOf = (s: RuleSource): RuleSource => (s.next === undefined ? { source: s.source } : { source: s.source, next: s.next });
+
+/** A [rows, cols] weight read from `s`, `inAxis` its fan-in; a reader of the residual stream unless `writer`. */
+export function matrixRule(s: RuleSource, rows: AxisMap, cols: AxisMap, inAxis: 'rows' | 'cols', opts: { writer?: boolean; zero?: boolean } = {}): MatrixRule {
+  return { type: 'matrix', ...sourceOf(s), maps: { rows, cols, inAxis }, writer: opts.writer ?? false, zero: opts.zero ?? false };
+}
+
+/** A vector read from `s` along `map`: new entries `newValue` (default 0), copies times `scale` (default 1). */
+export function vectorRule(s: RuleSource, map: AxisMap, opts: { newValue?: number; scale?: number; fanInScale?: boolean; zero?: boolean } = {}): VectorRule {
+  return {
+    type: 'vector',
+    ...sourceOf(s),
+    map,
+    newValue: opts.newValue ?? 0,
+    scale: opts.scale ?? 1,
+    ...(opts.fanInScale !== undefined ? { fanInScale: opts.fanInScale } : {}),
+    zero: opts.zero ?? false,
+  };
+}
 
 /** Source name and AKI next-block name for a target block tensor `rest` of target block `i`. */
 export function blockSources(plan: GrowthPlan, prefix: string, i: number, rest: string): { source: string; next?: string; identity: boolean } {

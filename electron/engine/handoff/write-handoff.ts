@@ -20,6 +20,7 @@ import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-d
 import { SafetensorsFile } from '../io/safetensors.ts';
 import { contextLength, familyName, modelShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
+import { MASK_FILE, isModelFolderFile } from '../models/folder-files.ts';
 import { readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadTokens, parseDataSpec, spreadWindows } from '../train/data.ts';
@@ -28,10 +29,6 @@ import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type T
 export const MANIFEST_FILE = 'scion-handoff.json';
 const TEMPLATE_FILES = ['train.py', 'scion_torch_models.py', 'launch.sh', 'requirements.txt'] as const;
 const EXECUTABLE = new Set(['train.py', 'launch.sh']);
-/** Files of a model folder that travel with it (weights, config, tokenizer, growth record). */
-const MODEL_FILE =
-  /^(config\.json|generation_config\.json|model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json|tokenizer(_config)?\.json|special_tokens_map\.json|vocab\.json|merges\.txt|tokenizer\.model|growth\.json|growth-mask\.safetensors)$/;
-
 export interface TokenFile {
   file: string;
   dtype: 'uint16' | 'uint32';
@@ -132,9 +129,9 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
     ...(o.moments ? [{ what: '--moments', path: o.moments }] : []),
   ];
   await checkOutputDir({ out: o.out, kind: 'handoff', command: 'handoff', inputs, force: opts.force === true });
-  const masked = existsSync(path.join(o.model, 'growth-mask.safetensors'));
+  const masked = existsSync(path.join(o.model, MASK_FILE));
   if (o.maskRamp !== undefined && !masked)
-    throw new ScionError(`${o.model}: --mask-ramp needs growth-mask.safetensors (a model grown with --method msg)`, 'E_USAGE', o.model);
+    throw new ScionError(`${o.model}: --mask-ramp needs ${MASK_FILE} (a model grown with --method msg)`, 'E_USAGE', o.model);
   const templates = templatesDir();
   for (const f of [...TEMPLATE_FILES, 'README.md'])
     if (!existsSync(path.join(templates, f))) throw new ScionError(`handoff: ${path.join(templates, f)} is missing from this installation`, 'E_HANDOFF');
@@ -157,7 +154,7 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
     if (!Number.isInteger(momentsT) || momentsT < 0)
       throw new ScionError(`${o.moments}: no step count 't' in its metadata (not a moments file)`, 'E_CHECKPOINT', o.moments);
   }
-  const modelFiles = (await fs.readdir(o.model)).filter((f) => MODEL_FILE.test(f)).sort();
+  const modelFiles = (await fs.readdir(o.model)).filter(isModelFolderFile).sort();
 
   const manifest: HandoffManifest = {
     format: 'scion-handoff',

@@ -36,6 +36,8 @@ export interface LockHolder {
 }
 
 export interface FolderLockOptions {
+  /** The lock file's name in the folder (default LOCK_FILE; a project's short write lock has its own). */
+  name?: string;
   refreshMs?: number;
   staleMs?: number;
   /** The error for a lock held by another live process. */
@@ -165,7 +167,7 @@ function installExitHook(): void {
 export async function lockFolder(dir: string, opts: FolderLockOptions): Promise<FolderLock> {
   const refreshMs = opts.refreshMs ?? 5_000;
   const staleMs = opts.staleMs ?? 20_000;
-  const file = path.join(dir, LOCK_FILE);
+  const file = path.join(dir, opts.name ?? LOCK_FILE);
   const token = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const startedAt = Date.now();
   const me = (): LockHolder => ({ pid: process.pid, host: os.hostname(), token, startedAt, updatedAt: Date.now(), bootedAt: bootedAt() });

@@ -14,7 +14,7 @@
 import { promises as fs, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
-import { SIDE_FILES } from '../models/side-files.ts';
+import { MODEL_FOLDER_FILES } from '../models/folder-files.ts';
 import { recoverInterrupted } from './atomic.ts';
 import { isLockName } from './folder-lock.ts';
 
@@ -43,18 +43,7 @@ const matches = (p: string | RegExp, name: string) => (typeof p === 'string' ? p
 /** Always allowed: the marker, Scion's own temporary and lock names. */
 const SCION_NAMES = [OUTPUT_MARKER, /^\..+\.tmp-\d+-[0-9a-f]{8}(-old)?$/, /^\.scion[-.]/];
 
-const MODEL: Layout = {
-  files: [
-    'config.json',
-    'model.safetensors',
-    /^model-\d{5}-of-\d{5}\.safetensors$/,
-    'model.safetensors.index.json',
-    'growth.json',
-    'growth-mask.safetensors',
-    ...SIDE_FILES,
-  ],
-  dirs: [],
-};
+const MODEL: Layout = { files: [...MODEL_FOLDER_FILES], dirs: [] };
 const CHECKPOINT: Layout = {
   files: ['state.json', 'optimizer.safetensors', 'manifest.json', 'mask-raw.safetensors'],
   dirs: [['model', MODEL]],

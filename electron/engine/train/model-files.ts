@@ -11,13 +11,12 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
-import { MASK_FILE } from '../growth/mask.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
+import { GROWTH_FILE, MASK_FILE } from '../models/folder-files.ts';
 import { copySideFiles } from '../models/side-files.ts';
 import { loadTokenizer, recordedTokenizer } from '../tokenizer/tokenizer.ts';
 
 export const MODEL_FILES_DIR = 'model-files';
-const GROWTH_FILE = 'growth.json';
 
 export interface ModelFilesRecord {
   /** The names copied into model-files/. */
