@@ -11,7 +11,19 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { quickGrowArgs, scionChild } from '../helpers/scion-child.ts';
-import { chromiumMissing, cleanup, launchBrowser, REPO, shot, snapshotTree, startServe, tempHome, waitUntil, type Served } from './harness.ts';
+import {
+  chromiumMissing,
+  cleanup,
+  launchBrowser,
+  REPO,
+  runSmallExperiment,
+  shot,
+  snapshotTree,
+  startServe,
+  tempHome,
+  waitUntil,
+  type Served,
+} from './harness.ts';
 
 const skip = chromiumMissing();
 if (skip) console.log(`# e2e skipped: ${skip}`);
@@ -233,16 +245,7 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
   });
 
   await step('experiments: grow vs scratch, and its report', async () => {
-    await byId('nav-experiments').click();
-    await byId('exp-source').selectOption({ label: 'shakespeare' });
-    await byId('exp-val').selectOption({ label: 'shakespeare' });
-    await byId('exp-methods').fill('hypercloning,scratch');
-    await byId('exp-steps').fill('10');
-    await byId('exp-batch').fill('2');
-    await byId('exp-ctx').fill('32');
-    await byId('exp-eval-every').fill('5');
-    await byId('exp-start').click();
-    await byId('experiment-report').or(byId('error')).waitFor({ timeout: 120_000 });
+    await runSmallExperiment(page, 'shakespeare', 'shakespeare');
     await expectNoError();
     const runs = (await byId('experiment-runs').textContent()) ?? '';
     assert.match(runs, /hypercloning/);

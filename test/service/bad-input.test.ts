@@ -10,8 +10,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createService } from '../../electron/service/service.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
-import { listFiles, tempDir } from '../helpers/tmp.ts';
-import { waitForJob, writeText } from './util.ts';
+import { listFiles } from '../helpers/tmp.ts';
+import { serviceInTempDir, waitForJob, writeText } from './util.ts';
 
 type Coded = Error & { code?: string };
 const rejectsWith = (p: Promise<unknown>, code: string, message: RegExp) =>
@@ -22,10 +22,7 @@ const rejectsWith = (p: Promise<unknown>, code: string, message: RegExp) =>
   });
 
 test('invalid params are refused before anything is written', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const where = path.join(dir, 'proj');
   await rejectsWith(svc.call('project.state', {}), 'E_NO_PROJECT', /no project is open/);
   for (const name of ['', '../evil', 'a/b', 'x'.repeat(81), 'bad\u0000name', ' leading space', 'semi;colon']) {
@@ -130,10 +127,7 @@ test('invalid params are refused before anything is written', async (t) => {
 });
 
 test('a project from a newer Scion is refused through the service, and nothing is changed', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const state = await svc.call('project.create', { dir: path.join(dir, 'proj'), name: 'Future' });
   const file = path.join(state.project.dir, 'scion-project.json');
   const future = JSON.stringify({ format: 'scion-project', schemaVersion: 99, name: 'Future', createdAt: 'x' });

@@ -10,17 +10,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { JobEvent } from '../../electron/shared/contract.ts';
-import { createService } from '../../electron/service/service.ts';
 import { LOCK_FILE } from '../../electron/store/lock.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { waitForJob, writeText } from './util.ts';
+import { serviceInTempDir, waitForJob, writeText } from './util.ts';
 
 test('two clients, two projects: calls and events stay with each client’s own project', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const a = path.join(dir, 'a');
   const b = path.join(dir, 'b');
   await svc.call('project.create', { dir: a, name: 'A' }, 'tab-1');
@@ -68,10 +63,7 @@ test('two clients, two projects: calls and events stay with each client’s own 
 });
 
 test('names in any script are accepted (with combining marks), and give readable folder ids', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const s = await svc.call('project.create', { dir: path.join(dir, 'p'), name: 'हिन्दी प्रयोग' });
   assert.equal(s.project.name, 'हिन्दी प्रयोग');
   for (const name of ['Modèle 模型', 'ไทย โมเดล', "Tom's model, v2 & #3", 'Mode\u0300le']) {
@@ -87,10 +79,7 @@ test('names in any script are accepted (with combining marks), and give readable
 });
 
 test('sessions and experiments: rename, and delete with their folders; refused while running', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const p = path.join(dir, 'p');
   await svc.call('project.create', { dir: p, name: 'P' });
   const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'src', copy: false });

@@ -13,7 +13,7 @@ import type { Id } from '../../electron/shared/contract.ts';
 import { type ScionService, createService } from '../../electron/service/service.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { waitForJob, writeText } from './util.ts';
+import { serviceInTempDir, waitForJob, writeText } from './util.ts';
 
 const STEPS = 24;
 const SETTINGS = { steps: STEPS, batch: 2, ctx: 32, checkpointEvery: 4, evalEvery: 100 };
@@ -51,10 +51,7 @@ function waitUntilGone(pid: number, timeoutMs = 30_000): Promise<void> {
 }
 
 test('a worker killed mid-training: interrupted, resumed, no gap or duplicate, same losses', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const { model, data } = await setUp(dir, svc);
   const projectDir = path.join(dir, 'proj');
 

@@ -11,13 +11,10 @@ import { createService } from '../../electron/service/service.ts';
 import { Project } from '../../electron/store/project.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { afterStep, waitForJob, writeText } from './util.ts';
+import { afterStep, serviceInTempDir, waitForJob, writeText } from './util.ts';
 
 test('one job at a time; pause and cancel checkpoint and stop; resume continues', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   await svc.call('project.create', { dir: path.join(dir, 'proj'), name: 'Jobs' });
   const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'source', copy: false });
   const data = await svc.call('dataset.add', { path: writeText(dir, 'data.txt', 'tinyshakespeare.txt', 30_000), name: 'data', copy: true });
@@ -65,10 +62,7 @@ test('one job at a time; pause and cancel checkpoint and stop; resume continues'
 });
 
 test('a failed job records its error and the project stays readable', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   const state = await svc.call('project.create', { dir: path.join(dir, 'proj'), name: 'Fails' });
   const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'source', copy: false });
   // token ids beyond the model's 512-token vocabulary: the evaluation must fail, clearly
@@ -88,10 +82,7 @@ test('a failed job records its error and the project stays readable', async (t) 
 });
 
 test('an experiment job: grown vs scratch, results in the project', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   await svc.call('project.create', { dir: path.join(dir, 'proj'), name: 'Experiment' });
   const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'source', copy: false });
   const train = await svc.call('dataset.add', { path: writeText(dir, 'train.txt', 'tinyshakespeare.txt', 30_000), name: 'train', copy: true });

@@ -9,16 +9,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Id } from '../../electron/shared/contract.ts';
-import { createService } from '../../electron/service/service.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { afterStep, waitForJob, writeText } from './util.ts';
+import { afterStep, serviceInTempDir, waitForJob, writeText } from './util.ts';
 
 test('a session paused twice (past pruning) and resumed trains like one never paused, and keeps its tokenizer', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   await svc.call('project.create', { dir: path.join(dir, 'proj'), name: 'Resume' });
   const source = fixtureDir('gpt2-shakespeare-d64-l2');
   const model = await svc.call('model.import', { path: source, name: 'source', copy: false });

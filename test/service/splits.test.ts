@@ -9,16 +9,11 @@ import { test } from 'node:test';
 import { initBackend } from '../../electron/engine/backend.ts';
 import { loadDataset } from '../../electron/engine/data/dataset.ts';
 import { loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
-import { createService } from '../../electron/service/service.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { waitForJob, writeText } from './util.ts';
+import { serviceInTempDir, waitForJob, writeText } from './util.ts';
 
 test('train/validation split of one file: token counts, evaluation and training on the fraction', async (t) => {
-  const { dir, cleanup } = tempDir();
-  t.after(cleanup);
-  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
-  t.after(() => svc.close());
+  const { dir, svc } = serviceInTempDir(t);
   await svc.call('project.create', { dir: path.join(dir, 'p'), name: 'Splits' });
   const file = writeText(dir, 'all.txt', 'tinyshakespeare.txt', 30_000);
   const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'src', copy: false });

@@ -2,8 +2,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Id, JobEvent, JobInfo } from '../../electron/shared/contract.ts';
-import type { ScionService } from '../../electron/service/service.ts';
+import type { TestContext } from 'node:test';
+import { createService, type ScionService } from '../../electron/service/service.ts';
 import { DATA } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** Writes `chars` characters of a product dataset (from `offset`) to `dir/name`, returns its path. */
 export function writeText(dir: string, name: string, source: 'tinyshakespeare.txt' | 'wikitext2-valid.txt', chars: number, offset = 0): string {
@@ -53,4 +55,13 @@ export function afterStep(svc: ScionService, jobId: Id, step: number): Promise<v
       }
     });
   });
+}
+
+/** A temporary folder and a service whose recent-projects list lies in it; both closed and removed after the test. */
+export function serviceInTempDir(t: TestContext): { dir: string; svc: ScionService } {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const svc = createService({ recentFile: path.join(dir, 'recent.json') });
+  t.after(() => svc.close());
+  return { dir, svc };
 }
