@@ -8,7 +8,7 @@ import { ScionError } from '../../engine/errors.ts';
 import { writeHandoff } from '../../engine/handoff/write-handoff.ts';
 import { Project } from '../../store/project.ts';
 import { COMMON_OPTIONS, type Command, intOption, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
-import { TRAINING_FLAGS, trainingFlags } from './train.ts';
+import { SESSION_FLAGS, TRAINING_FLAGS, TRAINING_USAGE, trainingFlags } from './train.ts';
 
 /** A model or dataset named by its id in `project`, else the path as given. */
 async function resolveIn(project: Project | undefined, kind: 'models' | 'datasets', value: string): Promise<string> {
@@ -23,22 +23,15 @@ export const handoffCommand: Command = {
   name: 'handoff',
   summary: 'write a folder that trains a model on PyTorch (torchrun, one GPU to many nodes) with these settings',
   usage:
-    'scion handoff <model-dir|model-id> --data <file|dataset-id> [--val <file|dataset-id>] --steps N --out <dir> [--batch B] [--ctx T] [--lr X] ' +
-    '[--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--weight-decay X] [--clip X] [--grad-accum K] [--seed S] ' +
-    '[--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--project DIR] [--force] [--json]\n' +
+    `scion handoff <model-dir|model-id> --data <file|dataset-id> [--val <file|dataset-id>] --steps N --out <dir> ${TRAINING_USAGE} ` +
+    '[--moments <optimizer.safetensors>] [--mask-ramp K] [--project DIR] [--force] [--json]\n' +
     'The options are those of scion train. Ids are looked up in --project. The folder holds the model, the tokenized data,\n' +
     'train.py, launch.sh and a README; bring the run back with: scion import-run <dir> --project DIR',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('handoff', argv, {
       ...COMMON_OPTIONS,
       ...TRAINING_FLAGS,
-      data: { type: 'string' },
-      val: { type: 'string' },
-      out: { type: 'string' },
-      moments: { type: 'string' },
-      'mask-ramp': { type: 'string' },
-      project: { type: 'string' },
-      force: { type: 'boolean', default: false },
+      ...SESSION_FLAGS,
     });
     const project = values.project ? await Project.open(values.project) : undefined;
     const flags = trainingFlags('handoff', values);

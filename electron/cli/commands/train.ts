@@ -35,6 +35,22 @@ export const TRAINING_FLAGS = {
   sampler: { type: 'string' },
 } as const;
 
+/** The usage text of the training flags (`--steps` and `--threads` aside: each command places those). */
+export const TRAINING_USAGE =
+  '[--batch B] [--ctx T] [--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--sampler random|sequential] ' +
+  '[--weight-decay X] [--clip X] [--grad-accum K] [--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K]';
+
+/** The flags of a training session on a model besides the training flags (`scion train`, `scion handoff`). */
+export const SESSION_FLAGS = {
+  data: { type: 'string' },
+  val: { type: 'string' },
+  out: { type: 'string' },
+  moments: { type: 'string' },
+  'mask-ramp': { type: 'string' },
+  force: { type: 'boolean', default: false },
+  project: { type: 'string' },
+} as const;
+
 type FlagValues = Partial<Record<keyof typeof TRAINING_FLAGS, string | undefined>>;
 
 /** Parses the training flags into TrainOptions fields (only those given). */
@@ -119,9 +135,8 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train a model (AdamW, schedules, clipping, accumulation) with resumable checkpoints',
   usage:
-    'scion train <model-dir> --data <file> [--val <file>] --steps N --out <run-dir> [--init pretrained|scratch] [--batch B] [--ctx T] ' +
-    '[--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--sampler random|sequential] [--weight-decay X] [--clip X] [--grad-accum K] ' +
-    '[--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K] [--moments <optimizer.safetensors>] [--mask-ramp K] [--threads N] [--force] [--project DIR] [--json]\n' +
+    `scion train <model-dir> --data <file> [--val <file>] --steps N --out <run-dir> [--init pretrained|scratch] ${TRAINING_USAGE} ` +
+    '[--moments <optimizer.safetensors>] [--mask-ramp K] [--threads N] [--force] [--project DIR] [--json]\n' +
     '       scion train --resume <run-dir> [--threads N] [--project DIR] [--json]\n' +
     '--threads N: CPU threads for the wasm and cpu backends (default: SCION_THREADS, else every core).\n' +
     'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).\n' +
@@ -132,15 +147,9 @@ export const trainCommand: Command = {
     const { values, positionals } = parseCommandArgs('train', argv, {
       ...COMMON_OPTIONS,
       ...TRAINING_FLAGS,
-      data: { type: 'string' },
-      val: { type: 'string' },
-      out: { type: 'string' },
+      ...SESSION_FLAGS,
       init: { type: 'string' },
-      moments: { type: 'string' },
-      'mask-ramp': { type: 'string' },
       resume: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      project: { type: 'string' },
     });
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);

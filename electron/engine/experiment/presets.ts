@@ -41,42 +41,70 @@ const gpt2 = (d: number, layers: number, heads: number, ctx: number): GPT2Config
 /** The runs every preset compares with scratch: HyperCloning (20 dB noise) and the seed paper's zero pad, the best of the reduced run (docs/experiments.md), and a third of the rate. */
 const METHODS = 'scratch,hypercloning,hypercloning+rewarm,zero-pad,zero-pad+lowlr';
 
+/** What sets one preset apart; the source and the target runs share batch, context, rate and evaluation. */
+interface PresetSpec {
+  summary: string;
+  source: GPT2Config;
+  target: TargetShape;
+  methods?: string;
+  rewarm: number;
+  shared: Required<Pick<TrainingSettings, 'batch' | 'ctx' | 'lr' | 'evalEvery' | 'evalWindows'>>;
+  sourceRun: { steps: number; warmup: number };
+  targetRun: { steps: number; warmup: number };
+  /** The corpus fraction [0, sourceShare) the source reads; the target runs read up to 0.98, validation the rest. */
+  sourceShare: number;
+}
+
+/** A preset in the papers' regime: fresh tokens in order (sequential sampler), seed 0, HyperCloning's noise at 20 dB. */
+function preset(s: PresetSpec): ExperimentPreset {
+  const training = (run: { steps: number; warmup: number }): TrainingSettings => ({ ...run, ...s.shared, sampler: 'sequential', seed: 0 });
+  return {
+    summary: s.summary,
+    source: s.source,
+    sourceTraining: training(s.sourceRun),
+    target: s.target,
+    methods: s.methods ?? METHODS,
+    noiseDb: 20,
+    rewarm: s.rewarm,
+    training: training(s.targetRun),
+    slices: { source: [0, s.sourceShare], train: [s.sourceShare, 0.98], val: [0.98, 1] },
+  };
+}
+
 export const EXPERIMENT_PRESETS: Record<string, ExperimentPreset> = {
-  'papers-cpu': {
+  'papers-cpu': preset({
     summary:
       'd64x2 source (1M tokens) -> d128x4 target (6.8x the parameters), 3000 steps of 16 x 64 fresh tokens; ~60 min with --jobs 2 on 2 quiet cores (estimate)',
     source: gpt2(64, 2, 4, 128),
-    sourceTraining: { steps: 1000, batch: 16, ctx: 64, lr: 3e-3, warmup: 50, sampler: 'sequential', evalEvery: 100, evalWindows: 128, seed: 0 },
     target: { hidden: 128, layers: 4 },
-    methods: METHODS,
-    noiseDb: 20,
     rewarm: 100,
-    training: { steps: 3000, batch: 16, ctx: 64, lr: 3e-3, warmup: 100, sampler: 'sequential', evalEvery: 100, evalWindows: 128, seed: 0 },
-    slices: { source: [0, 0.05], train: [0.05, 0.98], val: [0.98, 1] },
-  },
-  'papers-gpu': {
+    shared: { batch: 16, ctx: 64, lr: 3e-3, evalEvery: 100, evalWindows: 128 },
+    sourceRun: { steps: 1000, warmup: 50 },
+    targetRun: { steps: 3000, warmup: 100 },
+    sourceShare: 0.05,
+  }),
+  'papers-gpu': preset({
     summary:
       'd128x4 source (3.3M tokens) -> d256x8 target (7.6x the parameters), 4000 steps of 32 x 128 fresh tokens; sized for ~10 min on one GPU (not measured)',
     source: gpt2(128, 4, 4, 128),
-    sourceTraining: { steps: 800, batch: 32, ctx: 128, lr: 2e-3, warmup: 50, sampler: 'sequential', evalEvery: 100, evalWindows: 256, seed: 0 },
     target: { hidden: 256, layers: 8 },
-    methods: METHODS,
-    noiseDb: 20,
     rewarm: 200,
-    training: { steps: 4000, batch: 32, ctx: 128, lr: 2e-3, warmup: 200, sampler: 'sequential', evalEvery: 100, evalWindows: 256, seed: 0 },
-    slices: { source: [0, 0.12], train: [0.12, 0.98], val: [0.98, 1] },
-  },
-  'papers-smoke': {
+    shared: { batch: 32, ctx: 128, lr: 2e-3, evalEvery: 100, evalWindows: 256 },
+    sourceRun: { steps: 800, warmup: 50 },
+    targetRun: { steps: 4000, warmup: 200 },
+    sourceShare: 0.12,
+  }),
+  'papers-smoke': preset({
     summary: 'd32x1 source (51k tokens) -> d64x2 target, 400 steps of 8 x 32: the same recipe in minutes, to check a machine and the pipeline',
     source: gpt2(32, 1, 2, 64),
-    sourceTraining: { steps: 200, batch: 8, ctx: 32, lr: 3e-3, warmup: 20, sampler: 'sequential', evalEvery: 25, evalWindows: 64, seed: 0 },
     target: { hidden: 64, layers: 2 },
     methods: 'scratch,hypercloning,hypercloning+lowlr',
-    noiseDb: 20,
     rewarm: 40,
-    training: { steps: 400, batch: 8, ctx: 32, lr: 3e-3, warmup: 20, sampler: 'sequential', evalEvery: 25, evalWindows: 64, seed: 0 },
-    slices: { source: [0, 0.01], train: [0.01, 0.98], val: [0.98, 1] },
-  },
+    shared: { batch: 8, ctx: 32, lr: 3e-3, evalEvery: 25, evalWindows: 64 },
+    sourceRun: { steps: 200, warmup: 20 },
+    targetRun: { steps: 400, warmup: 20 },
+    sourceShare: 0.01,
+  }),
 };
 
 export const PRESET_NAMES = Object.keys(EXPERIMENT_PRESETS);
