@@ -5,13 +5,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { growModelDir } from '../../electron/engine/growth/index.ts';
 import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
 import { disposeParams, loadModel } from '../../electron/engine/models/model.ts';
 import { checkFunctionPreservation, randomWindows } from '../../electron/engine/growth/check.ts';
+import { TOKENIZER_METADATA_KEY, loadTokenizer } from '../../electron/engine/tokenizer/tokenizer.ts';
 import { fixtureDir } from '../helpers/fixtures.ts';
+import { runScion } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { useWasm } from './helpers.ts';
 
@@ -47,4 +50,33 @@ test('grow + check read every source tensor from disk once (stacked blocks too) 
     disposeParams(a.params);
     disposeParams(b.params);
   }
+});
+
+test('a model with its tokenizer, grown then exported with the real CLI: the tokenizer and the weights travel unchanged', async () => {
+  const grown = path.join(tmp.dir, 'grown-tok');
+  const exported = path.join(tmp.dir, 'exported-tok');
+  const g = runScion(['grow', SOURCE, '--out', grown, '--method', 'hypercloning', '--hidden', '128', '--check-windows', '1', '--json']);
+  assert.equal(g.code, 0, g.stderr);
+  const e = runScion(['export', grown, '--out', exported, '--json']);
+  assert.equal(e.code, 0, e.stderr);
+  const source = await loadTokenizer(SOURCE);
+  for (const dir of [grown, exported]) {
+    assert.deepEqual(
+      readFileSync(path.join(dir, 'tokenizer.json')),
+      readFileSync(path.join(SOURCE, 'tokenizer.json')),
+      `${dir}: tokenizer.json is the source's`,
+    );
+    const f = await SafetensorsFile.open(path.join(dir, 'model.safetensors'));
+    try {
+      assert.match(f.metadata[TOKENIZER_METADATA_KEY] ?? '', /^tokenizer\.json /, `${dir}: the weights name their tokenizer`);
+    } finally {
+      await f.close();
+    }
+    assert.equal((await loadTokenizer(dir)).fingerprint, source.fingerprint);
+  }
+  assert.deepEqual(
+    readFileSync(path.join(exported, 'model.safetensors')),
+    readFileSync(path.join(grown, 'model.safetensors')),
+    'float32 weights exported byte for byte',
+  );
 });
