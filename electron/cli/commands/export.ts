@@ -1,12 +1,11 @@
 /**
  * `scion export <model-dir> --out <dir>`: writes a model (any supported checkpoint: sharded,
  * F16/BF16, a training checkpoint) as a float32 Hugging Face folder that `transformers`
- * loads with `from_pretrained`.
+ * loads with `from_pretrained`, one tensor at a time (no tfjs backend is used).
  */
-import { initBackend } from '../../engine/backend.ts';
 import { checkOutputDir, OUTPUT_MARKER, outputMarker } from '../../engine/io/out-dir.ts';
 import { parameterCount } from '../../engine/models/family.ts';
-import { disposeParams, loadModel, saveModel } from '../../engine/models/model.ts';
+import { exportModel } from '../../engine/models/model.ts';
 import { COMMON_OPTIONS, type Command, log, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 
 export const exportCommand: Command = {
@@ -24,16 +23,10 @@ export const exportCommand: Command = {
     const dir = requireOption('export', '<model-dir>', positionals[0]);
     const out = requireOption('export', 'out', values.out);
     await checkOutputDir({ out, kind: 'model', command: 'export', inputs: [{ what: 'the model', path: dir }], force: values.force });
-    await initBackend(values.backend ?? 'cpu');
-    const model = await loadModel(dir);
-    try {
-      await saveModel(out, model.config, model.params, model.rawConfig, { copyFrom: dir, extraFiles: { [OUTPUT_MARKER]: outputMarker('model', 'export') } });
-    } finally {
-      disposeParams(model.params);
-    }
-    const result = { out, family: model.config.family, params: parameterCount(model.config) };
+    const config = await exportModel(dir, out, { extraFiles: { [OUTPUT_MARKER]: outputMarker('model', 'export') } });
+    const result = { out, family: config.family, params: parameterCount(config) };
     if (values.json) writeJson(io, result);
-    else log(io, `wrote ${out} (${model.config.family}, ${result.params.toLocaleString('en-US')} parameters)`);
+    else log(io, `wrote ${out} (${config.family}, ${result.params.toLocaleString('en-US')} parameters)`);
     return 0;
   },
 };

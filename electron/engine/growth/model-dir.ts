@@ -4,6 +4,7 @@
  * grown model against the source, all inside a temporary folder that replaces `outDir` only
  * when everything succeeded.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { formatBytes } from '../memory/estimate.ts';
@@ -16,6 +17,7 @@ import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../mode
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { GROWTH_FILE } from '../models/folder-files.ts';
 import { type Model, copySideFiles, disposeParams, loadModel, openModelWeights, readModelConfig } from '../models/model.ts';
+import type { Params } from '../models/params.ts';
 import { checkSideFiles, tokenizerMetadata } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { loadTokens, parseDataSpec } from '../train/data.ts';
@@ -128,6 +130,15 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   const metadata = { format: 'pt', ...(await tokenizerMetadata(sourceDir)) };
   const checkLength = await requireGrowthFits(plan, outDir, opts);
   const reader = await openModelWeights(sourceDir, source);
+  // with a check, each source tensor is read (and scanned for NaN/Inf) once: growth reads it, the check's source model takes it
+  const kept = opts.check !== false ? new Map<string, Float32Array>() : undefined;
+  const read = async (name: string): Promise<Float32Array> => {
+    const hit = kept?.get(name);
+    if (hit) return hit;
+    const data = await reader.get(name);
+    kept?.set(name, data);
+    return data;
+  };
   let report: GrowthReport | undefined;
   try {
     const hash = await weightsHash(sourceDir);
@@ -148,7 +159,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         path.join(tmp, 'model.safetensors'),
         specs,
         async (name) => {
-          const data = await growTensor(plan, name, reader.get);
+          const data = await growTensor(plan, name, read);
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
@@ -164,7 +175,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         const checkStart = Date.now();
         const windows = await checkWindowsFor(sourceDir, plan, checkLength !== undefined ? { ...opts, checkLength } : opts);
         log(`checking${mask ? ' the masked model at ramp 0' : ''} on ${windows.count} windows of ${windows.length} tokens (${windows.origin})`);
-        const a = await loadModel(sourceDir);
+        const a = await sourceModel(source, raw, sourceDir, read, kept);
         try {
           const b = await loadModel(tmp);
           try {
@@ -203,6 +214,27 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   }
   if (!report) throw new ScionError(`growing into ${outDir} produced no report`, 'E_GROW', outDir);
   return report;
+}
+
+/** The source as a Model for the check, from the arrays growth already read (each array dropped once on the backend). */
+async function sourceModel(
+  config: ModelConfig,
+  rawConfig: Record<string, unknown>,
+  dir: string,
+  read: (name: string) => Promise<Float32Array>,
+  kept: Map<string, Float32Array> | undefined,
+): Promise<Model> {
+  const params: Params = {};
+  try {
+    for (const spec of tensorSpecs(config)) {
+      params[spec.name] = tf.tensor(await read(spec.name), spec.shape, 'float32');
+      kept?.delete(spec.name);
+    }
+  } catch (e) {
+    disposeParams(params);
+    throw e;
+  }
+  return { config, params, rawConfig, dir };
 }
 
 /** Checks the grown model `grown` (read from `dir`) against the source; a masked (msg) model at ramp 0. */

@@ -160,22 +160,43 @@ export async function saveModel(
   rawConfig: Record<string, unknown> = {},
   opts: SaveOptions = {},
 ): Promise<void> {
-  const specs = tensorSpecs(config);
+  await writeModelFolder(dir, config, rawConfig, opts, async (name) => {
+    const t = params[name];
+    if (!t) throw new ScionError(`cannot save ${dir}: parameter '${name}' is missing`, 'E_CHECKPOINT', dir);
+    return (await t.data()) as Float32Array;
+  });
+}
+
+/**
+ * Writes the model folder `from` (any weights loadModel reads: shards, F16/BF16) to `dir` as a
+ * float32 Hugging Face folder with its side files, streaming one tensor at a time (no backend,
+ * never the whole model in memory); every tensor checked as openModelWeights does.
+ */
+export async function exportModel(from: string, dir: string, opts: SaveOptions = {}): Promise<ModelConfig> {
+  const { config, raw } = await readModelConfig(from);
+  const reader = await openModelWeights(from, config);
+  try {
+    await writeModelFolder(dir, config, raw, { ...opts, copyFrom: from }, reader.get);
+  } finally {
+    await reader.close();
+  }
+  return config;
+}
+
+/** saveModel and exportModel: the folder written atomically, its tensors from `get` one at a time. */
+async function writeModelFolder(
+  dir: string,
+  config: ModelConfig,
+  rawConfig: Record<string, unknown>,
+  opts: SaveOptions,
+  get: (name: string) => Promise<Float32Array>,
+): Promise<void> {
   // the side files are checked before anything is written; the weights name the tokenizer they go with
   if (opts.copyFrom) await checkSideFiles(opts.copyFrom);
   const metadata = { ...(opts.metadata ?? { format: 'pt' }), ...(opts.copyFrom ? await tokenizerMetadata(opts.copyFrom) : {}) };
   await atomicWriteDir(dir, async (tmp) => {
     await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(config, rawConfig), null, 2) + '\n');
-    await writeSafetensors(
-      path.join(tmp, 'model.safetensors'),
-      specs,
-      async (name) => {
-        const t = params[name];
-        if (!t) throw new ScionError(`cannot save ${dir}: parameter '${name}' is missing`, 'E_CHECKPOINT', dir);
-        return (await t.data()) as Float32Array;
-      },
-      metadata,
-    );
+    await writeSafetensors(path.join(tmp, 'model.safetensors'), tensorSpecs(config), get, metadata);
     if (opts.copyFrom) await copySideFiles(opts.copyFrom, tmp);
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await fs.writeFile(path.join(tmp, name), text);
   });
