@@ -95,6 +95,14 @@ def sample_starts(rng, n_tokens, ctx, batch):
     return [rng.int(span) for _ in range(batch)]
 
 
+def sequential_starts(index, n_tokens, ctx, batch):
+    """Window starts of the sequential sampler's batch `index` (0-based): window i starts at token i * ctx."""
+    need = (index + 1) * batch * ctx + 1
+    if need > n_tokens:
+        raise SystemExit(f"the sequential sampler needs {need} tokens for batch {index + 1} but the training data has {n_tokens}")
+    return [(index * batch + w) * ctx for w in range(batch)]
+
+
 def batch_from_starts(ids, starts, ctx, device):
     rows = np.stack([np.asarray(ids[s : s + ctx + 1], dtype=np.int64) for s in starts])  # (B, T+1)
     t = torch.from_numpy(rows).to(device)
@@ -422,7 +430,10 @@ def main():
         r = ramp.apply(state["step"]) if ramp else None
         loss_sum = torch.zeros((), device=device)
         for k in range(o["gradAccum"]):
-            starts = sample_starts(rng, len(train_ids), o["ctx"], o["batch"])  # every process draws the whole batch
+            if o.get("sampler") == "sequential":
+                starts = sequential_starts(state["step"] * o["gradAccum"] + k, len(train_ids), o["ctx"], o["batch"])
+            else:
+                starts = sample_starts(rng, len(train_ids), o["ctx"], o["batch"])  # every process draws the whole batch
             inputs, targets = batch_from_starts(train_ids, starts[rank * per_rank : (rank + 1) * per_rank], o["ctx"], device)
             sync = k == o["gradAccum"] - 1 or world == 1
             ctx_sync = ddp.no_sync() if (world > 1 and not sync) else _nullcontext()
