@@ -163,7 +163,7 @@ class MaskRamp:
             if key not in params or tuple(params[key].shape) != tuple(m.shape):
                 raise SystemExit(f"{mask_file}: mask {name} does not fit the model's parameters")
             self.masks[key] = (params[key], m.to(params[key].device))
-        self.raw = None
+        self.saved = None
 
     def r(self, step):
         return min(1.0, step / self.steps)
@@ -173,22 +173,24 @@ class MaskRamp:
         r = self.r(step)
         if r >= 1:
             return None
-        self.raw = {}
+        self.saved = {}
         with torch.no_grad():
             for name, (p, m) in self.masks.items():
-                self.raw[name] = p.detach().clone()
-                p.mul_(m + (1 - m) * r)
+                scale = m + (1 - m) * r  # W_eff / W, also the gradient's multiplier
+                self.saved[name] = (p.detach().clone(), scale)
+                p.mul_(scale)
         return r
 
     def restore(self, r, scale_grads):
         if r is None:
             return
         with torch.no_grad():
-            for name, (p, m) in self.masks.items():
-                p.copy_(self.raw[name])
+            for name, (p, _) in self.masks.items():
+                raw, scale = self.saved[name]
+                p.copy_(raw)
                 if scale_grads and p.grad is not None:
-                    p.grad.mul_(m + (1 - m) * r)
-        self.raw = None
+                    p.grad.mul_(scale)
+        self.saved = None
 
 
 def clip_by_global_norm(params, max_norm):
