@@ -1,5 +1,7 @@
-/** The bench's printed report: one table of every measurement with its ratios, then the profiles. */
+/** The bench's printed report: one table of every measurement with its ratios, the profiles, then the optional sections (threads, webgpu, growth). */
 import type { BenchResult, Measurement } from './run.ts';
+import { formatThreads } from './threads.ts';
+import { formatWebgpu } from './webgpu.ts';
 
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -63,6 +65,8 @@ export function formatReport(r: BenchResult): string {
     );
     lines.push(pad([['kernel', '', '', 'ms', 'calls'], ...p.profile.top.map((o) => [o.kernel, '', '', o.ms.toFixed(1), String(o.calls)])]));
   }
+  if (r.threads) lines.push('', formatThreads(r.threads));
+  if (r.webgpu) lines.push('', '', formatWebgpu(r.webgpu));
   if (r.growth !== undefined) lines.push('', `growth benchmark: ${JSON.stringify(r.growth)}`);
   return lines.join('\n');
 }

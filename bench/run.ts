@@ -24,8 +24,8 @@ import { benchGrowth } from './growth.ts';
 import { formatReport } from './report.ts';
 import { runTorch, type TorchResult } from './torch.ts';
 import { makeRig, type StepKind } from './train-step.ts';
-import { benchThreads, formatThreads, LARGER_CPU_CONFIG, type ThreadBench } from './threads.ts';
-import { benchWebgpu, formatWebgpu, type WebgpuBench } from './webgpu.ts';
+import { benchThreads, LARGER_CPU_CONFIG, type ThreadBench } from './threads.ts';
+import { benchWebgpu, type WebgpuBench } from './webgpu.ts';
 
 export interface Measurement {
   backend: BackendName;
@@ -273,8 +273,7 @@ async function main(): Promise<void> {
     }
   }
   if (args.growth) result.growth = await benchGrowth({ onLog: log });
-  const report =
-    formatReport(result) + (result.threads ? '\n' + formatThreads(result.threads) : '') + (result.webgpu ? '\n\n' + formatWebgpu(result.webgpu) : '');
+  const report = formatReport(result);
   (args.json ? process.stderr : process.stdout).write(report + '\n');
   const out = args.out ?? join(process.cwd(), 'bench-results', `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   await mkdir(dirname(out), { recursive: true });

@@ -95,6 +95,14 @@ def sample_starts(rng, n_tokens, ctx, batch):
     return [rng.int(span) for _ in range(batch)]
 
 
+def sequential_starts(index, n_tokens, ctx, batch):
+    """Window starts of the sequential sampler's batch `index` (0-based): window i starts at token i * ctx."""
+    need = (index + 1) * batch * ctx + 1
+    if need > n_tokens:
+        raise SystemExit(f"the sequential sampler needs {need} tokens for batch {index + 1} but the training data has {n_tokens}")
+    return [(index * batch + w) * ctx for w in range(batch)]
+
+
 def batch_from_starts(ids, starts, ctx, device):
     rows = np.stack([np.asarray(ids[s : s + ctx + 1], dtype=np.int64) for s in starts])  # (B, T+1)
     t = torch.from_numpy(rows).to(device)
@@ -155,7 +163,7 @@ class MaskRamp:
             if key not in params or tuple(params[key].shape) != tuple(m.shape):
                 raise SystemExit(f"{mask_file}: mask {name} does not fit the model's parameters")
             self.masks[key] = (params[key], m.to(params[key].device))
-        self.raw = None
+        self.saved = None
 
     def r(self, step):
         return min(1.0, step / self.steps)
@@ -165,22 +173,24 @@ class MaskRamp:
         r = self.r(step)
         if r >= 1:
             return None
-        self.raw = {}
+        self.saved = {}
         with torch.no_grad():
             for name, (p, m) in self.masks.items():
-                self.raw[name] = p.detach().clone()
-                p.mul_(m + (1 - m) * r)
+                scale = m + (1 - m) * r  # W_eff / W, also the gradient's multiplier
+                self.saved[name] = (p.detach().clone(), scale)
+                p.mul_(scale)
         return r
 
     def restore(self, r, scale_grads):
         if r is None:
             return
         with torch.no_grad():
-            for name, (p, m) in self.masks.items():
-                p.copy_(self.raw[name])
+            for name, (p, _) in self.masks.items():
+                raw, scale = self.saved[name]
+                p.copy_(raw)
                 if scale_grads and p.grad is not None:
-                    p.grad.mul_(m + (1 - m) * r)
-        self.raw = None
+                    p.grad.mul_(scale)
+        self.saved = None
 
 
 def clip_by_global_norm(params, max_norm):
@@ -422,7 +432,10 @@ def main():
         r = ramp.apply(state["step"]) if ramp else None
         loss_sum = torch.zeros((), device=device)
         for k in range(o["gradAccum"]):
-            starts = sample_starts(rng, len(train_ids), o["ctx"], o["batch"])  # every process draws the whole batch
+            if o.get("sampler") == "sequential":
+                starts = sequential_starts(state["step"] * o["gradAccum"] + k, len(train_ids), o["ctx"], o["batch"])
+            else:
+                starts = sample_starts(rng, len(train_ids), o["ctx"], o["batch"])  # every process draws the whole batch
             inputs, targets = batch_from_starts(train_ids, starts[rank * per_rank : (rank + 1) * per_rank], o["ctx"], device)
             sync = k == o["gradAccum"] - 1 or world == 1
             ctx_sync = ddp.no_sync() if (world > 1 and not sync) else _nullcontext()

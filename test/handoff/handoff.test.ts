@@ -70,6 +70,21 @@ function sameCurve(a: MetricLine[], b: MetricLine[], tol: number, normTol = 2e-3
   }
 }
 
+/**
+ * Runs `scion train` with `settings` into `ref` and the handoff `dir`'s train.py into `dir/out`;
+ * checks the curves agree (13 lines: step 0 and 12 steps) and returns train.py's.
+ */
+function sameAsScionTrain(dir: string, settings: string[], ref: string, out: string): MetricLine[] {
+  const s = scion(['train', MODEL, ...DATA, ...settings, '--out', ref]);
+  assert.equal(s.status, 0, s.stderr);
+  const t = py(['train.py', '--impl', 'torch', '--device', 'cpu', '--out', out], dir);
+  assert.equal(t.status, 0, t.stderr);
+  const torchCurve = readMetricsSync(path.join(dir, out, 'metrics.jsonl'));
+  assert.equal(torchCurve.length, 13);
+  sameCurve(readMetricsSync(path.join(ref, 'metrics.jsonl')), torchCurve, 1e-4);
+  return torchCurve;
+}
+
 describe('scion handoff', () => {
   const tmp = tempDir('scion-handoff-');
   const folder = path.join(tmp.dir, 'handoff');
@@ -171,15 +186,7 @@ print(json.dumps(out))`;
   });
 
   test("train.py reproduces scion train's curve; torchrun with 2 processes gives the same; a run stopped twice resumes exactly", { skip }, () => {
-    const ref = path.join(tmp.dir, 'scion-run');
-    const s = scion(['train', MODEL, ...DATA, ...SETTINGS, '--out', ref]);
-    assert.equal(s.status, 0, s.stderr);
-    const one = py(['train.py', '--impl', 'torch', '--device', 'cpu', '--out', 'run-1'], folder);
-    assert.equal(one.status, 0, one.stderr);
-    const scionCurve = readMetricsSync(path.join(ref, 'metrics.jsonl'));
-    const torchCurve = readMetricsSync(path.join(folder, 'run-1', 'metrics.jsonl'));
-    assert.equal(torchCurve.length, 13);
-    sameCurve(scionCurve, torchCurve, 1e-4);
+    const torchCurve = sameAsScionTrain(folder, SETTINGS, path.join(tmp.dir, 'scion-run'), 'run-1');
 
     const two = spawnSync('./launch.sh', ['--impl', 'torch', '--device', 'cpu', '--out', 'run-2'], {
       cwd: folder,
@@ -205,6 +212,22 @@ print(json.dumps(out))`;
     const fresh = py(['train.py', '--impl', 'torch', '--device', 'cpu', '--out', 'run-3'], folder);
     assert.notEqual(fresh.status, 0, 'a second start into a run folder is refused');
     assert.match(fresh.stderr, /already there/);
+  });
+
+  test("--sampler sequential: train.py reads scion train's windows in order; data too short for it is refused before writing", { skip }, () => {
+    const seqFolder = path.join(tmp.dir, 'handoff-sequential');
+    const seq = [...SETTINGS, '--sampler', 'sequential', '--grad-accum', '2'];
+    const h = scion(['handoff', MODEL, ...DATA, ...seq, '--out', seqFolder]);
+    assert.equal(h.status, 0, h.stderr);
+    sameAsScionTrain(seqFolder, seq, path.join(tmp.dir, 'scion-run-sequential'), 'run');
+    const m = JSON.parse(readFileSync(path.join(seqFolder, 'scion-handoff.json'), 'utf8')) as HandoffManifest;
+    assert.equal(m.options.sampler, 'sequential');
+
+    const short = path.join(tmp.dir, 'handoff-too-short');
+    const r = scion(['handoff', MODEL, '--data', `${TEXT}#0-0.001`, ...seq, '--out', short]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /read sequentially need \d+: the run would repeat data/);
+    assert.ok(!existsSync(short));
   });
 
   test('import-run brings the run into a project as a session of its model; Scion does not resume it', { skip }, async () => {

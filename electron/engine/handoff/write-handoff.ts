@@ -7,7 +7,7 @@
  *   moments.safetensors  carried AdamW moments (`--moments`), when given
  *   train.py, scion_torch_models.py, launch.sh, requirements.txt, README.md  (resources/handoff)
  *   scion-handoff.json   the manifest: the resolved training options, the model's shape, every file's SHA-256
- * train.py reproduces `scion train`'s data order, optimizer, schedule, clipping, accumulation,
+ * train.py reproduces `scion train`'s data order (either sampler), optimizer, schedule, clipping, accumulation,
  * evaluation and mask ramp, and writes a run folder in Scion's format (`scion import-run`).
  */
 import { createHash } from 'node:crypto';
@@ -23,6 +23,7 @@ import { parameterCount } from '../models/family.ts';
 import { MASK_FILE, isModelFolderFile } from '../models/folder-files.ts';
 import { readModelConfig } from '../models/model.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
+import { checkSequentialData } from '../train/batches.ts';
 import { loadTokens, parseDataSpec, spreadWindows } from '../train/data.ts';
 import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from '../train/options.ts';
 
@@ -141,6 +142,7 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
   const train = await loadTokens(o.data, tok, config.vocabSize);
   if (train.length < o.ctx + 1)
     throw new ScionError(`${o.data}: ${train.length} tokens, fewer than one training window of ctx + 1 = ${o.ctx + 1}`, 'E_DATASET', o.data);
+  checkSequentialData(o, train.length);
   const evalCtx = Math.min(o.ctx + 1, contextLength(config));
   const val = o.val ? await loadTokens(o.val, tok, config.vocabSize) : undefined;
   const windows = val ? spreadWindows(val, evalCtx, o.evalWindows) : undefined;

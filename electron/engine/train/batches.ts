@@ -52,6 +52,20 @@ export function sequentialTokensNeeded(batches: number, ctx: number, batch: numb
   return batches * batch * ctx + 1;
 }
 
+/** Throws, naming the data, when a sequential run of `o.steps` steps would read past the end of its `tokens` training tokens. */
+export function checkSequentialData(
+  o: { data: string; steps: number; gradAccum: number; batch: number; ctx: number; sampler?: SamplerKind },
+  tokens: number,
+): void {
+  const needed = sequentialTokensNeeded(o.steps * o.gradAccum, o.ctx, o.batch);
+  if (o.sampler === 'sequential' && needed > tokens)
+    throw new ScionError(
+      `${o.data}: ${tokens} tokens, but ${o.steps} steps of ${o.gradAccum} x ${o.batch} x ${o.ctx} tokens read sequentially need ${needed}: the run would repeat data (use fewer steps or more data)`,
+      'E_DATASET',
+      o.data,
+    );
+}
+
 /** Window starts of the sequential sampler's batch `index` (0-based); throws when the data would run out. */
 export function sequentialStarts(index: number, tokens: number, ctx: number, batch: number): number[] {
   const need = sequentialTokensNeeded(index + 1, ctx, batch);

@@ -28,7 +28,7 @@ import type { Params } from '../models/params.ts';
 import { checkSideFiles } from '../models/side-files.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { AdamW } from './adamw.ts';
-import { sampleStarts, sequentialStarts, sequentialTokensNeeded } from './batches.ts';
+import { checkSequentialData, sampleStarts, sequentialStarts } from './batches.ts';
 import {
   latestValidCheckpoint,
   listCheckpoints,
@@ -475,13 +475,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     const metrics = await readMetrics(file);
     const sched = { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), steps: o.steps, schedule: o.schedule };
     const tokensPerStep = o.batch * o.ctx * o.gradAccum;
-    const needed = sequentialTokensNeeded(o.steps * o.gradAccum, o.ctx, o.batch);
-    if (o.sampler === 'sequential' && needed > trainIds.length)
-      throw new ScionError(
-        `${o.data}: ${trainIds.length} tokens, but ${o.steps} steps of ${o.gradAccum} x ${o.batch} x ${o.ctx} tokens read sequentially need ${needed}: the run would repeat data (use fewer steps or more data)`,
-        'E_DATASET',
-        o.data,
-      );
+    checkSequentialData(o, trainIds.length);
     const rows = live.state.step < o.steps ? o.batch * o.gradAccum : 0; // a finished run needs no threads
     const threads = await startThreads(resolveThreads(cb.threads), live.config, live.vars, rows);
     live.pool = threads.pool;
