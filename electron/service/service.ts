@@ -112,6 +112,8 @@ export function createService(opts: ServiceOptions = {}): ScionService {
   let startupError: string | undefined;
   let closed = false;
 
+  /** Tells every client viewing `project` that another process changed its entries. */
+  const changedOnDisk = (project: Project): void => events.emit({ type: 'project-changed', dir: project.dir }, project.dir);
   const busy = (o: OpenProject): boolean => [...o.project.jobs.values()].some((j) => j.status === 'queued' || j.status === 'running');
 
   /** Opens (or returns the open) project in `dir`: locked, its interrupted jobs and sessions recovered. */
@@ -129,7 +131,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
         await jobs.recover();
         await recoverTrainings(project);
         // a CLI run with --project writes entries while the project is open here: re-read them and tell the UI
-        const stopWatching = watchChanges(project, () => events.emit({ type: 'project-changed', dir: project.dir }, project.dir));
+        const stopWatching = watchChanges(project, () => changedOnDisk(project));
         return { project, jobs, lock, stopWatching };
       } catch (e) {
         await lock.release();
@@ -196,7 +198,8 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     'project.recent': async () => readRecent(recentFile),
     'project.state': async (_p, c) => {
       const { project } = await current(c);
-      await project.reload();
+      // re-read only after another process stamped a change (the UI calls this often); the other clients on it hear of it too
+      if (await project.refresh()) changedOnDisk(project);
       return project.state();
     },
     'model.import': async (p, c) => importModel((await current(c)).project, p),
