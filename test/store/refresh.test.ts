@@ -63,3 +63,17 @@ test('a change one tab picks up through project.state reaches the other tab on t
   await new Promise((r) => setTimeout(r, 1_200)); // past two polls of the watcher
   assert.equal(changed.length, 1, 'one change, one announcement');
 });
+
+test('project.open on the project a client has open reads it again from disk, stamp or not', async (t) => {
+  const { dir, svc } = serviceInTempDir(t);
+  const proj = path.join(dir, 'proj');
+  await svc.call('project.create', { dir: proj, name: 'P' });
+  const model = await svc.call('model.import', { path: SOURCE, name: 'src', copy: false });
+  const file = path.join(proj, 'models', model.id, 'entry.json');
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), name: 'edited' }));
+  assert.equal((await svc.call('project.state', {})).models[0]!.name, 'src', 'no stamp: the open project is not re-read');
+  assert.equal((await svc.call('project.open', { dir: proj })).models[0]!.name, 'edited');
+  assert.equal((await svc.call('project.state', {})).models[0]!.name, 'edited');
+  await svc.call('model.import', { path: SOURCE, name: 'again', copy: false }); // the reopened project writes
+  assert.equal((await svc.call('project.state', {})).models.length, 2);
+});
