@@ -16,14 +16,14 @@ function fromApp(e: IpcMainInvokeEvent): boolean {
 }
 
 /** Each window is its own client of the service, with its own open project. */
-const clientOf = (e: IpcMainInvokeEvent): string => `window-${e.sender.id}`;
+const clientOf = (webContentsId: number): string => `window-${webContentsId}`;
 
 export function registerIpc(service: ServiceHandle, window: () => BrowserWindow | undefined): () => void {
   ipcMain.handle(CHANNELS.call, async (e, method: unknown, params: unknown): Promise<IpcReply> => {
     if (!fromApp(e)) return { ok: false, error: { message: 'refused: not the app page', code: 'E_FORBIDDEN' } };
     if (!isApiMethod(method)) return { ok: false, error: { message: `unknown method '${String(method)}'`, code: 'E_USAGE' } };
     try {
-      const result = await service.call(method, params ?? {}, clientOf(e));
+      const result = await service.call(method, params ?? {}, clientOf(e.sender.id));
       return method === 'app.info' ? { ok: true, result: { ...(result as object), mode: 'electron' } } : { ok: true, result };
     } catch (err) {
       return { ok: false, error: toWireError(err) };
@@ -37,7 +37,7 @@ export function registerIpc(service: ServiceHandle, window: () => BrowserWindow 
   const unsubscribe = service.onEvent((event, projectDir) => {
     const win = window();
     if (!win || win.isDestroyed()) return;
-    if (projectDir !== undefined && service.projectOf && service.projectOf(`window-${win.webContents.id}`) !== projectDir) return;
+    if (service.projectOf(clientOf(win.webContents.id)) !== projectDir) return;
     win.webContents.send(CHANNELS.event, event);
   });
   return () => {

@@ -111,7 +111,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       clients.set(ws, client);
       ws.on('close', () => {
         clients.delete(ws);
-        void opts.service.disconnect?.(client);
+        void opts.service.disconnect(client);
       });
       // a socket's error (a frame over maxPayload, a bad frame, a reset) ends that socket only
       ws.on('error', (e) => log(`a browser connection failed: ${e.message}`));
@@ -144,7 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const unsubscribe = opts.service.onEvent((event, projectDir) => {
     const msg = JSON.stringify({ event } satisfies RpcEvent);
     for (const [ws, client] of clients) {
-      if (projectDir !== undefined && opts.service.projectOf && opts.service.projectOf(client) !== projectDir) continue;
+      if (opts.service.projectOf(client) !== projectDir) continue;
       if (ws.readyState === ws.OPEN) ws.send(msg);
     }
   });

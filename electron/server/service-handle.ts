@@ -9,11 +9,11 @@ export interface ServiceHandle {
   /** Validates `params` against the method's schema, runs it on `client`'s open project, resolves with the result. */
   call(method: ApiMethod, params: unknown, client?: string): Promise<unknown>;
   /** Subscribes to job events (each with its project's folder); returns the unsubscribe function. */
-  onEvent(listener: (e: JobEvent, projectDir?: string) => void): () => void;
+  onEvent(listener: (e: JobEvent, projectDir: string) => void): () => void;
   /** The project a client (a browser tab, a window) has open: it gets only that project's job events. */
-  projectOf?(client: string): string | undefined;
+  projectOf(client: string): string | undefined;
   /** The client is gone (its project may close). */
-  disconnect?(client: string): Promise<void> | void;
+  disconnect(client: string): Promise<void> | void;
   close(): Promise<void> | void;
 }
 

@@ -112,6 +112,8 @@ export function createService(opts: ServiceOptions = {}): ScionService {
   let startupError: string | undefined;
   let closed = false;
 
+  /** Tells every client viewing `project` that another process changed its entries. */
+  const changedOnDisk = (project: Project): void => events.emit({ type: 'project-changed', dir: project.dir }, project.dir);
   const busy = (o: OpenProject): boolean => [...o.project.jobs.values()].some((j) => j.status === 'queued' || j.status === 'running');
 
   /** Opens (or returns the open) project in `dir`: locked, its interrupted jobs and sessions recovered. */
@@ -129,7 +131,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
         await jobs.recover();
         await recoverTrainings(project);
         // a CLI run with --project writes entries while the project is open here: re-read them and tell the UI
-        const stopWatching = watchChanges(project, () => events.emit({ type: 'project-changed', dir: project.dir }, project.dir));
+        const stopWatching = watchChanges(project, () => changedOnDisk(project));
         return { project, jobs, lock, stopWatching };
       } catch (e) {
         await lock.release();
@@ -147,6 +149,10 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     if (!p || closed || [...viewing.values()].includes(dir)) return;
     const o = await p.catch(() => undefined);
     if (!o || busy(o) || [...viewing.values()].includes(dir) || opened.get(dir) !== p) return;
+    await closeOpen(dir, o);
+  }
+
+  async function closeOpen(dir: string, o: OpenProject): Promise<void> {
     opened.delete(dir);
     o.stopWatching();
     await o.project.flush();
@@ -163,23 +169,23 @@ export function createService(opts: ServiceOptions = {}): ScionService {
 
   /**
    * An open project only this client views, with no job running, is read again from disk when
-   * reopened: checked first (a project that cannot be opened now stays open as it was).
+   * reopened: read first (a project that cannot be opened now stays open as it was), then the
+   * open one is closed and the fresh one returned for `openDir` (read once, not twice).
    */
-  async function closeForReload(client: ClientId, dir: string, load: () => Promise<Project>): Promise<void> {
+  async function closeForReload(client: ClientId, dir: string, load: () => Promise<Project>): Promise<Project | undefined> {
     const p = opened.get(dir);
-    if (!p || [...viewing].some(([c, d]) => c !== client && d === dir)) return;
+    if (!p || [...viewing].some(([c, d]) => c !== client && d === dir)) return undefined;
     const o = await p.catch(() => undefined);
-    if (!o || busy(o) || opened.get(dir) !== p) return;
-    await load();
-    opened.delete(dir);
-    o.stopWatching();
-    await o.project.flush();
-    await o.lock.release();
+    if (!o || busy(o) || opened.get(dir) !== p) return undefined;
+    await o.project.flush(); // what it still writes is in the fresh read
+    const fresh = await load();
+    await closeOpen(dir, o);
+    return fresh;
   }
 
   async function switchTo(client: ClientId, dir: string, load: () => Promise<Project>): Promise<ProjectState> {
-    await closeForReload(client, path.resolve(dir), load);
-    const o = await openDir(path.resolve(dir), load);
+    const fresh = await closeForReload(client, path.resolve(dir), load);
+    const o = await openDir(path.resolve(dir), fresh ? async () => fresh : load);
     const before = viewing.get(client);
     viewing.set(client, o.project.dir);
     lastDir = o.project.dir;
@@ -196,7 +202,8 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     'project.recent': async () => readRecent(recentFile),
     'project.state': async (_p, c) => {
       const { project } = await current(c);
-      await project.reload();
+      // re-read only after another process stamped a change (the UI calls this often); the other clients on it hear of it too
+      if (await project.refresh()) changedOnDisk(project);
       return project.state();
     },
     'model.import': async (p, c) => importModel((await current(c)).project, p),

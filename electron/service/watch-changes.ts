@@ -1,8 +1,9 @@
 /**
  * The open project notices what other processes write into it: every writer stamps
  * `.scion-changes` after a change (store/write-lock.ts), and this polls that one small
- * file. On a new stamp the entries are re-read, and when that changed any, `changed` is
- * called (the service turns it into a 'project-changed' event, and the UI refreshes).
+ * file. On a new stamp the entries are re-read (unless a `project.state` call already read
+ * them after it), and when that changed any, `changed` is called (the service turns it into
+ * a 'project-changed' event, and the UI refreshes).
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ export function watchChanges(project: Project, changed: () => void, onError: (m:
   const listener = (): void => {
     busy = busy.then(async () => {
       try {
-        if (await project.reload()) changed();
+        if (await project.refresh()) changed();
       } catch (e) {
         onError(`could not re-read ${project.dir}: ${errorMessage(e)}`);
       }

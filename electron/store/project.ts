@@ -23,7 +23,7 @@ import {
   modelEntrySchema,
   trainingEntrySchema,
 } from './schemas.ts';
-import { CHANGES_FILE, WRITE_LOCK_FILE, type WriteLockOptions, stampChange, withWriteLock } from './write-lock.ts';
+import { CHANGES_FILE, WRITE_LOCK_FILE, type WriteLockOptions, readChangeStamp, stampChange, withWriteLock } from './write-lock.ts';
 
 export interface EntryTypes {
   models: ModelEntry;
@@ -79,6 +79,8 @@ export class Project {
   /** Changes made by this process, per entry (`reload` keeps what changed while it read). */
   private readonly versions = new Map<string, number>();
   private changes = 0;
+  /** The change stamp read before the entries in memory were last read from disk (see `refresh`). */
+  private stampRead: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -114,6 +116,7 @@ export class Project {
     const abs = path.resolve(dir);
     const pf = await readProjectFile(abs, opts);
     const p = new Project(abs, pf);
+    p.stampRead = await readChangeStamp(abs);
     for (const c of COLLECTIONS) await p.loadCollection(c, p.map(c), p.problems);
     p.checkReferences();
     return p;
@@ -157,6 +160,19 @@ export class Project {
     }
     this.problems.splice(0, this.problems.length, ...problems);
     this.checkReferences();
+    return changed;
+  }
+
+  /**
+   * Re-reads the entries when a writer stamped a change since they were last read, else
+   * costs one stat of `.scion-changes`: what the open app calls on every `project.state` and
+   * when its watcher sees a new stamp. True when an entry was added, changed or removed.
+   */
+  async refresh(): Promise<boolean> {
+    const stamp = await readChangeStamp(this.dir);
+    if (stamp === this.stampRead) return false;
+    const changed = await this.reload();
+    this.stampRead = stamp;
     return changed;
   }
 

@@ -6,9 +6,9 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { DatasetEntry, EvalMetrics, EvaluationEntry, GrowthCheck, ModelEntry, TrainingEntry, TrainSettings } from '../shared/contract.ts';
-import { ScionError } from '../engine/errors.ts';
+import type { DatasetEntry, EvalMetrics, EvaluationEntry, GrowthCheck, ModelEntry, TrainingEntry } from '../shared/contract.ts';
 import { makeDirs } from '../engine/io/make-dirs.ts';
+import { readRunConfig } from '../engine/train/run.ts';
 import { PROJECT_FILE } from './layout.ts';
 import { trainSettingsOf } from './settings.ts';
 import { inspectDatasetFile } from './datasets.ts';
@@ -130,27 +130,6 @@ export async function recordGrowth(
   });
 }
 
-interface RunFile {
-  options: {
-    model: string;
-    data: string;
-    val?: string;
-    steps: number;
-    batch: number;
-    ctx: number;
-    lr: number;
-    minLr: number;
-    warmup: number;
-    schedule: TrainSettings['schedule'];
-    weightDecay: number;
-    clip: number;
-    gradAccum: number;
-    seed: number;
-    evalEvery: number;
-    checkpointEvery: number;
-  };
-}
-
 /** Records a `scion train` run (new or resumed) by its run folder, and its trained model when it completed. */
 export async function recordTraining(
   projectDir: string,
@@ -172,13 +151,7 @@ export async function recordTraining(
 ): Promise<TrainingEntry> {
   return withProjectForWriting(projectDir, async (project) => {
     const abs = path.resolve(runDir);
-    let run: RunFile;
-    try {
-      run = JSON.parse(await fs.readFile(path.join(abs, 'run.json'), 'utf8')) as RunFile;
-    } catch (e) {
-      throw new ScionError(`${abs}: cannot record this run in the project (run.json: ${(e as Error).message})`, 'E_RUN', abs);
-    }
-    const o = run.options;
+    const o = (await readRunConfig(abs)).options;
     const model = await modelEntryFor(project, r.modelDir ?? o.model);
     const data = await datasetEntryFor(project, r.dataSpec ?? o.data);
     const valSpec = r.valSpec ?? o.val;

@@ -14,7 +14,8 @@
  * jobs (the open app); it does not stop a CLI from recording its work. After each change a
  * writer stamps `.scion-changes`, which the open app watches to re-read the entries.
  */
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ScionError } from '../engine/errors.ts';
@@ -38,6 +39,8 @@ export interface ChangeStamp {
   pid: number;
   host: string;
   at: string;
+  /** Random: two stamps in one millisecond differ too. */
+  nonce: string;
 }
 
 /** In-process queues, one per project folder. */
@@ -107,5 +110,19 @@ export async function withWriteLock<T>(dir: string, fn: () => Promise<T>, opts: 
 
 /** Tells watchers (the open app) that the entries of the project in `dir` changed. */
 export async function stampChange(dir: string): Promise<void> {
-  await atomicWriteJson(path.join(dir, CHANGES_FILE), { pid: process.pid, host: os.hostname(), at: new Date().toISOString() } satisfies ChangeStamp);
+  await atomicWriteJson(path.join(dir, CHANGES_FILE), {
+    pid: process.pid,
+    host: os.hostname(),
+    at: new Date().toISOString(),
+    nonce: randomBytes(8).toString('hex'),
+  } satisfies ChangeStamp);
+}
+
+/** The last stamp of the project in `dir`, as written (each `stampChange` writes a new one; 'none' before the first). */
+export async function readChangeStamp(dir: string): Promise<string> {
+  try {
+    return await fs.readFile(path.join(dir, CHANGES_FILE), 'utf8');
+  } catch {
+    return 'none';
+  }
 }

@@ -86,3 +86,48 @@ test('what the server writes and what a CLI writes at the same time are both kep
   assert.equal(s.datasets.length, 2);
   assert.equal(served.proc.exitCode, null);
 });
+
+test('two tabs and a CLI writing into the project at once: every entry kept, both tabs list them and hear of the CLI', async () => {
+  const token = new URL(served.url).searchParams.get('token')!;
+  const tab2 = await connectWs(served.port, `?token=${token}`, `http://127.0.0.1:${served.port}`);
+  const tab2Events: JobEvent[] = [];
+  tab2.on('message', (d: Buffer) => {
+    const msg = JSON.parse(d.toString()) as { event?: JobEvent };
+    if (msg.event) tab2Events.push(msg.event);
+  });
+  try {
+    // a new tab starts on the project opened last: the one the server holds
+    const opened = await rpc(tab2, 1, 'project.state', {});
+    assert.equal((opened.result as ProjectState).project.dir, proj());
+    const known = (opened.result as ProjectState).evaluations.length;
+    const seen = events.length;
+    const text = writeText(home, 'both.txt', 'tinyshakespeare.txt', 4_000);
+    const [a, b, cli] = await Promise.all([
+      rpc(ws, 5, 'dataset.add', { path: writeText(home, 'tab1.txt', 'wikitext2-valid.txt', 3_000), name: 'tab1', copy: true }),
+      rpc(tab2, 2, 'dataset.add', { path: writeText(home, 'tab2.txt', 'wikitext2-valid.txt', 3_000, 3_000), name: 'tab2', copy: true }),
+      scionChild(['eval', SOURCE, '--data', text, '--ctx', '16', '--max-windows', '2', '--project', proj()]),
+    ]);
+    assert.equal(a.ok, true, a.error?.message);
+    assert.equal(b.ok, true, b.error?.message);
+    assert.equal(cli.code, 0, cli.stderr);
+    await eventually('project-changed in both tabs', () =>
+      [events.slice(seen), tab2Events].every((list) => list.some((e) => e.type === 'project-changed' && e.dir === proj())),
+    );
+    for (const [tab, id] of [
+      [ws, 6],
+      [tab2, 3],
+    ] as const) {
+      const r = await rpc(tab, id, 'project.state', {});
+      assert.equal(r.ok, true, r.error?.message);
+      const s = r.result as ProjectState;
+      assert.deepEqual(s.problems, []);
+      assert.ok(
+        ['tab1', 'tab2', 'both.txt'].every((n) => s.datasets.some((d) => d.name === n)),
+        `datasets: ${s.datasets.map((d) => d.name).join(', ')}`,
+      );
+      assert.equal(s.evaluations.length, known + 1, 'the CLI evaluation is listed once');
+    }
+  } finally {
+    tab2.close();
+  }
+});
