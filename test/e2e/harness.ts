@@ -99,8 +99,11 @@ export async function shot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-/** The project's machine-local lock and change-stamp files: refreshed while a project is open, never the user's data. */
-const LIVE_FILES = /^\.scion-(lock|write-lock|changes)$/;
+/**
+ * The project's machine-local lock and change-stamp files, and the temp files their atomic rewrites pass through
+ * (`..scion-lock.tmp-<pid>-<hex>`): refreshed every few seconds while a project is open, never the user's data.
+ */
+const LIVE_FILES = /^\.?\.scion-(lock|write-lock|changes)(\.tmp-\d+-[0-9a-f]+)?$/;
 
 /** Every file under `dir` (but the live lock and stamp files) with its size and mtime: compare before and after to prove nothing changed. */
 export function snapshotTree(dir: string): string[] {
