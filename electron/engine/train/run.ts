@@ -514,6 +514,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
           lr,
           clip: o.clip,
           ...(multipliers ? { multipliers } : {}),
+          ...(o.recompute ? { recompute: true } : {}),
         });
       } finally {
         if (multipliers) disposeMasks(multipliers);
