@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { ROOT } from '../helpers/fixtures.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { growthCheckLength, planWork, requireGrowthCheckFits } from '../../electron/engine/memory/fit.ts';
-import { trainEstimate, shapeOf } from '../../electron/engine/memory/estimate.ts';
+import { activationBytes, threadedTrainEstimate, trainEstimate, shapeOf } from '../../electron/engine/memory/estimate.ts';
 import { parseHFConfig } from '../../electron/engine/models/config.ts';
 import { parameterCount } from '../../electron/engine/models/family.ts';
 
@@ -77,8 +77,10 @@ test('a plan that fits at a smaller batch names the largest batch and ctx that f
   const ctx = Number(/--batch 1 --ctx (\d+)/.exec(r.message!)![1]);
   assert.equal(planWork('train', cfg, 1, ctx, 'wasm').ok, true, 'the named ctx fits');
   assert.equal(planWork('train', cfg, 1, ctx + 1, 'wasm').ok, false, 'and is the largest');
-  assert.match(r.message!, /with --backend tensorflow .* this machine's 16\.0 GB of memory holds --batch \d at --ctx 256/);
+  assert.match(r.message!, /it fits this machine's 16\.0 GB of memory: use --backend tensorflow/);
   assert.equal(planWork('train', cfg, 2, 256, 'cpu').ok, true);
+  const big = planWork('train', cfg, 16, 1024, 'wasm');
+  assert.match(big.message!, /with --backend tensorflow .* this machine's 16\.0 GB of memory holds --batch \d+ at --ctx 1024/);
   const half = planWork('train', cfg, 8, 64, 'wasm');
   assert.match(half.message!, /--batch \d at --ctx 64 .*\(with --grad-accum \d+ to keep 8 windows a step\)/);
 });
@@ -160,4 +162,61 @@ test('the growth check shortens its windows to what the backend holds, or refuse
     () => requireGrowthCheckFits(g124, g774, 256, 'wasm'),
     /grown model \(774M, 3\.1 GB\) at once.*nothing was grown; run the grow with --backend tensorflow/,
   );
+});
+
+test('GPT-2 small at ctx 256 on wasm: refused without --recompute, naming it; accepted with it at batch 1 to 4 (CLI for the refusal)', () => {
+  const cfg = parseHFConfig(gpt2(768, 12));
+  for (const batch of [1, 2, 3, 4]) {
+    const plain = planWork('train', cfg, batch, 256, 'wasm');
+    assert.equal(plain.ok, false, `batch ${batch} without --recompute`);
+    assert.match(
+      plain.message!,
+      /with --recompute \(each block's activations recomputed in the backward pass, about a third more compute\) it needs about [\d.]+ GB and fits/,
+    );
+    const r = planWork('train', cfg, batch, 256, 'wasm', { recompute: true });
+    assert.equal(r.ok, true, `batch ${batch} with --recompute: ${r.message}`);
+    const s = shapeOf(cfg);
+    assert.ok(activationBytes(s, batch, 256, true, true) < activationBytes(s, batch, 256, true) / 4, 'recomputation keeps far fewer activations');
+  }
+  const medium = planWork('train', parseHFConfig(gpt2(1024, 24)), 1, 256, 'wasm', { recompute: true });
+  assert.equal(medium.ok, false, '355M does not fit the wasm heap even with --recompute');
+  assert.doesNotMatch(medium.message!, /with --recompute \(each block/);
+  const model = configOnly('gpt2-small', gpt2(768, 12));
+  const out = path.join(tmp.dir, 'small-run');
+  const cli = scion(['train', model, '--init', 'scratch', '--data', TEXT, '--steps', '3', '--batch', '4', '--ctx', '256', '--out', out]);
+  assert.equal(cli.code, 1, cli.stderr);
+  assert.match(cli.stderr, /training this 124M-parameter GPT-2 at batch 4, ctx 256 needs about .* with --recompute .* fits/);
+  assert.equal(existsSync(out), false, 'nothing written');
+});
+
+test('the chunked head bounds the head by the chunk, not by batch x ctx x vocab', () => {
+  const big = shapeOf(parseHFConfig(gpt2(768, 12)));
+  const small = { ...big, vocab: 512 };
+  const head = (b: number) => activationBytes(big, b, 256, true) - activationBytes(small, b, 256, true); // what 50257 entries cost over 512
+  assert.ok(head(4) < 1.1 * head(1), `${head(4)} bytes at 1024 tokens, ${head(1)} at 256: about the same`);
+  assert.ok(head(1) < 0.15e9, `${head(1)} bytes`);
+});
+
+test('threads: each compute thread holds a replica, so the plan keeps only the threads that fit (wasm heaps and the machine)', () => {
+  const small = parseHFConfig(gpt2(256, 4, 8192)); // 5.5M: replicas fit anywhere
+  const two = planWork('train', small, 4, 128, 'wasm', { threads: 2 });
+  assert.equal(two.threads, 2);
+  assert.equal(two.note, undefined);
+  const s = shapeOf(small);
+  const t = threadedTrainEstimate('gpt2', s, 2, 128, 2, 1);
+  const one = trainEstimate('gpt2', s, 2, 128);
+  assert.equal(t.rank0.total, one.total + 12 * one.parameters, 'rank 0: 16 bytes a parameter more for the gradients and their reduction');
+  assert.equal(t.replica, 12 * one.parameters + one.activations, 'a compute thread: weights, gradient, flat gradient, activations');
+  assert.equal(t.total, t.rank0.total + t.replica + 8 * one.parameters, '+ the shared parameters and one shared gradient');
+  assert.equal(planWork('train', small, 1, 128, 'wasm', { threads: 2 }).threads, 1, 'one row: one thread');
+  assert.equal(planWork('train', small, 4, 128, 'webgpu', { threads: 2 }).threads, 1, 'WebGPU does not use threads');
+  // GPT-2 small on wasm: rank 0's heap cannot hold the reduction beside weights and moments: one thread, and says why
+  const g124 = planWork('train', parseHFConfig(gpt2(768, 12)), 4, 256, 'wasm', { threads: 2, recompute: true });
+  assert.equal(g124.ok, true);
+  assert.equal(g124.threads, 1);
+  assert.match(g124.note!, /1 thread, not 2: each compute thread holds a replica of the model/);
+  // on cpu the machine's memory holds all threads: 8 threads of 124M at 16 GB do not fit, fewer do
+  const cpu = planWork('train', parseHFConfig(gpt2(768, 12)), 8, 128, 'cpu', { threads: 8 });
+  assert.ok(cpu.threads > 1 && cpu.threads < 8, `cpu: ${cpu.threads} threads`);
+  assert.match(cpu.note!, new RegExp(`^${cpu.threads} threads, not 8`));
 });

@@ -3,20 +3,32 @@
  * weights, gradients, AdamW's two moments and the activations of one micro-batch.
  *
  * Activations: tfjs keeps every intermediate of the forward pass for the backward pass. Per
- * token and block that is about 40 floats per hidden unit and 32 per MLP unit (norms, q/k/v
- * and their transposes, the MLP and its activation's pieces) plus 8 per attention score
- * (heads x ctx: scores, mask, softmax and their gradients), and 13 floats per vocabulary
- * entry for the head (logits, log-softmax, their gradients). Evaluation (one forward pass in
- * one tidy) keeps 12 / 8 / 2 per block and 4 per vocabulary entry. The constants are
- * tf.profile's peak bytes on the wasm backend for GPT-2 and Llama shapes (d 128-256, 2-4
- * blocks, vocab 256-4096, ctx 128-256; see the sizes note), rounded up.
+ * token and block that is about 16 floats per hidden unit and 10 per MLP unit (norms, q/k/v
+ * and their transposes, the MLP and its activation's pieces) plus 4 per attention score
+ * (heads x ctx: the softmax kept for the backward pass, and the scores while it is built).
+ * With `recompute` (train/recompute.ts) only each block's input is kept (1 float per hidden
+ * unit and block) and one block's intermediates at a time. The head and loss run in token
+ * chunks (eval/head-loss.ts): about 6 floats per vocabulary entry for the chunk's rows, plus 4
+ * per hidden unit and token around it. Evaluation (one forward pass in one tidy) keeps
+ * 12 / 8 / 2 per block and 4 per vocabulary entry and token. The constants are tf.profile's
+ * peak bytes of whole training steps on the wasm backend (GPT-2 shapes d 256-512, 4-8 blocks,
+ * vocab 8192-32768, 256-512 tokens, with and without recompute: the estimate is 12-30% above
+ * each; see the ctx256 note), rounded up.
  */
 import type { ModelConfig } from '../models/config.ts';
 import { modelShape } from '../models/config.ts';
 
 const F32 = 4;
-/** Floats per token: [per hidden unit, per MLP unit, per attention score, per vocabulary entry] and block. */
-const TRAIN_ACT = [40, 32, 8, 13] as const;
+/** Floats per token and block: [per hidden unit, per MLP unit, per attention score]. */
+const TRAIN_BLOCK = [16, 10, 4] as const;
+/** Per token of a training pass outside the blocks: floats per hidden unit (the head's input and its gradient, the embedding's). */
+const TRAIN_HEAD_HIDDEN = 4;
+/** Floats per vocabulary entry and row of a head chunk (logits, log-softmax, its exponent, the gradient, its transpose). */
+const TRAIN_CHUNK_VOCAB = 6;
+/** Per token and block with recomputation: the block's input kept, and the gradient passed between blocks. */
+const RECOMPUTE_KEPT = 1;
+const RECOMPUTE_EXTRA = 2;
+/** Evaluation: floats per token [per hidden unit, per MLP unit, per attention score] and block, and per vocabulary entry. */
 const EVAL_ACT = [12, 8, 2, 4] as const;
 
 export interface Shape {
@@ -50,10 +62,26 @@ export interface MemoryEstimate {
   total: number;
 }
 
-/** Activation bytes of one forward + backward over batch x ctx tokens (`training`), or one forward (evaluation). */
-export function activationBytes(s: Shape, batch: number, ctx: number, training: boolean): number {
-  const [h, f, score, vocab] = training ? TRAIN_ACT : EVAL_ACT;
-  return F32 * batch * ctx * (s.layers * (h * s.hidden + f * s.ffn + score * s.heads * ctx) + vocab * s.vocab);
+/** Rows per chunk of the head and loss (eval/head-loss.ts headChunkRows: 2^22 floats of logits). */
+function headChunkRows(vocab: number): number {
+  return Math.max(1, Math.floor(2 ** 22 / vocab));
+}
+
+/**
+ * Activation bytes of one forward + backward over batch x ctx tokens (`training`, the head in
+ * token chunks; `recompute`: one block's intermediates at a time), or one forward (evaluation).
+ */
+export function activationBytes(s: Shape, batch: number, ctx: number, training: boolean, recompute = false): number {
+  const tokens = batch * ctx;
+  if (!training) {
+    const [h, f, score, vocab] = EVAL_ACT;
+    return F32 * tokens * (s.layers * (h * s.hidden + f * s.ffn + score * s.heads * ctx) + vocab * s.vocab);
+  }
+  const [h, f, score] = TRAIN_BLOCK;
+  const block = h * s.hidden + f * s.ffn + score * s.heads * ctx; // one block's floats per token
+  const blocks = recompute ? (RECOMPUTE_KEPT * s.layers + RECOMPUTE_EXTRA) * s.hidden + block : s.layers * block;
+  const head = TRAIN_CHUNK_VOCAB * Math.min(tokens, headChunkRows(s.vocab)) * s.vocab;
+  return F32 * (tokens * (blocks + TRAIN_HEAD_HIDDEN * s.hidden) + head);
 }
 
 /**
@@ -68,11 +96,48 @@ function backwardBytes(s: Shape, parameters: number): number {
 }
 
 /** Training with AdamW in float32: 16 bytes per parameter plus the activations of one micro-batch and the backward pass's extra. */
-export function trainEstimate(family: ModelConfig['family'], s: Shape, batch: number, ctx: number): MemoryEstimate {
+export function trainEstimate(family: ModelConfig['family'], s: Shape, batch: number, ctx: number, recompute = false): MemoryEstimate {
   const parameters = shapeParameters(family, s);
   const weights = F32 * parameters;
-  const activations = activationBytes(s, batch, ctx, true) + backwardBytes(s, parameters);
+  const activations = activationBytes(s, batch, ctx, true, recompute) + backwardBytes(s, parameters);
   return { parameters, weights, gradients: weights, optimizer: 2 * weights, activations, total: 4 * weights + activations };
+}
+
+/**
+ * Data-parallel training on `threads` ranks (train/parallel/), each rank's rows in pieces of
+ * at most `rows`: the training process (rank 0) holds the weights, the moments, its own
+ * gradient by name and flattened [P], and the reduction's temporaries (a thread's gradient
+ * read into a tensor, scaled, added: 16 bytes per parameter in all at the reduction's peak);
+ * each compute thread holds a replica of the weights, its gradient by name and flattened (and
+ * a scaled copy when it takes several pieces); the shared buffers hold the parameters and one
+ * gradient per compute thread. On wasm every thread has its own heap.
+ */
+export interface ThreadedEstimate {
+  threads: number;
+  rank0: MemoryEstimate;
+  /** Bytes each compute thread holds. */
+  replica: number;
+  /** The shared buffers (outside the backends' heaps). */
+  shared: number;
+  /** Everything, for this machine's memory. */
+  total: number;
+}
+
+export function threadedTrainEstimate(
+  family: ModelConfig['family'],
+  s: Shape,
+  rows: number,
+  ctx: number,
+  threads: number,
+  pieces: number,
+  recompute = false,
+): ThreadedEstimate {
+  const one = trainEstimate(family, s, rows, ctx, recompute);
+  const w = one.weights;
+  const rank0: MemoryEstimate = { ...one, gradients: 4 * w, total: one.total + 3 * w };
+  const replica = (pieces > 1 ? 4 : 3) * w + one.activations;
+  const shared = threads * w;
+  return { threads, rank0, replica, shared, total: rank0.total + (threads - 1) * replica + shared };
 }
 
 /** Evaluation: the weights and one forward pass. */

@@ -15,7 +15,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
 import type { ModelConfig } from '../models/config.ts';
-import { type MemoryEstimate, type Shape, evalEstimate, formatBytes, formatParameters, shapeOf, shapeParameters, trainEstimate } from './estimate.ts';
+import {
+  type MemoryEstimate,
+  type Shape,
+  evalEstimate,
+  formatBytes,
+  formatParameters,
+  shapeOf,
+  shapeParameters,
+  threadedTrainEstimate,
+  trainEstimate,
+} from './estimate.ts';
 
 const WASM_HEAP = 2 ** 32;
 
@@ -90,13 +100,21 @@ function largest(max: number, ok: (n: number) => boolean): number {
 
 type Work = 'train' | 'eval';
 
-function estimate(work: Work, family: ModelConfig['family'], s: Shape, batch: number, ctx: number): MemoryEstimate {
-  return work === 'train' ? trainEstimate(family, s, batch, ctx) : evalEstimate(family, s, batch, ctx);
+/** How a training run computes: `recompute` (train/recompute.ts), and the CPU threads it may use with its accumulation (train/parallel/). */
+export interface TrainPlanOptions {
+  recompute?: boolean;
+  /** Threads asked for (--threads, SCION_THREADS or every core); the plan may use fewer. */
+  threads?: number;
+  gradAccum?: number;
+}
+
+function estimate(work: Work, family: ModelConfig['family'], s: Shape, batch: number, ctx: number, recompute = false): MemoryEstimate {
+  return work === 'train' ? trainEstimate(family, s, batch, ctx, recompute) : evalEstimate(family, s, batch, ctx);
 }
 
 /** The largest batch / ctx of the work that `cap` holds, as CLI options ('' when none does). */
-function whatFits(work: Work, family: ModelConfig['family'], s: Shape, batch: number, ctx: number, cap: Capacity): string {
-  const ok = (b: number, c: number) => fits(estimate(work, family, s, b, c), s, b, c, cap);
+function whatFits(work: Work, family: ModelConfig['family'], s: Shape, batch: number, ctx: number, cap: Capacity, recompute = false): string {
+  const ok = (b: number, c: number) => fits(estimate(work, family, s, b, c, recompute), s, b, c, cap);
   const bAt = largest(batch, (b) => ok(b, ctx));
   const cAt = largest(ctx, (c) => ok(batch, c));
   const c1 = largest(ctx, (c) => ok(1, c));
@@ -109,44 +127,101 @@ function whatFits(work: Work, family: ModelConfig['family'], s: Shape, batch: nu
 }
 
 /** Where else the work would run: the machine's memory (the native and cpu backends; WebGPU shares it on integrated GPUs). */
-function otherBackend(work: Work, family: ModelConfig['family'], s: Shape, batch: number, ctx: number, backend: string): string {
+function otherBackend(work: Work, family: ModelConfig['family'], s: Shape, batch: number, ctx: number, backend: string, recompute = false): string {
   const machine = backendCapacity('cpu');
   if (backend !== 'wasm' && backend !== 'webgpu') return `no other backend on this machine holds more (${machine.what})`;
-  const e = estimate(work, family, s, batch, ctx);
+  const e = estimate(work, family, s, batch, ctx, recompute);
   const backends = '--backend tensorflow (or tensorflow-gpu) where installed, webgpu on a GPU with the memory, or cpu (slow)';
   if (fits(e, s, batch, ctx, machine)) return `it fits ${machine.what}: use ${backends}`;
-  const there = whatFits(work, family, s, batch, ctx, machine);
+  const there = whatFits(work, family, s, batch, ctx, machine, recompute);
   return there ? `with ${backends}, ${machine.what} holds ${there}` : `it does not fit ${machine.what} at any batch or ctx either`;
 }
 
 export interface FitCheck {
   ok: boolean;
+  /** The estimate of the training process (rank 0 with threads). */
   estimate: MemoryEstimate;
   capacity: Capacity;
   /** Why not, with what would fit; absent when ok. */
   message?: string;
+  /** Training: the CPU threads the plan holds (1 when only one fits or one was asked for). */
+  threads: number;
+  /** Training: why fewer threads than asked for. */
+  note?: string;
 }
 
-/** Whether `work` (training or evaluation) of `cfg` at batch x ctx fits `backend`, and the message when not. */
-export function planWork(work: Work, cfg: ModelConfig, batch: number, ctx: number, backend: string): FitCheck {
+/** The ranks data-parallel training would use (parallel/start.ts startThreads: the single-core backends, at most one per row). */
+function ranksFor(backend: string, threads: number, rows: number): number {
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(threads, rows)) : 1;
+}
+
+/**
+ * The most threads (>= 2, at most `ranks`) whose replicas fit: on wasm each thread's own heap
+ * and this machine's memory for all of them, elsewhere the machine's memory; 0 when none.
+ */
+function threadsThatFit(cfg: ModelConfig, s: Shape, batch: number, ctx: number, rows: number, ranks: number, backend: string, recompute: boolean): number {
+  const cap = backendCapacity(backend);
+  const machine = backendCapacity('cpu').bytes;
+  for (let n = ranks; n >= 2; n--) {
+    const share = Math.ceil(rows / n); // rows of the largest rank, in pieces of at most one micro-batch
+    const piece = Math.min(batch, share);
+    const t = threadedTrainEstimate(cfg.family, s, piece, ctx, n, Math.ceil(share / piece), recompute);
+    const heaps = backend === 'wasm' ? t.rank0.total <= cap.bytes && t.replica <= cap.bytes : true;
+    if (heaps && t.total <= machine && fits(t.rank0, s, piece, ctx, cap)) return n;
+  }
+  return 0;
+}
+
+/**
+ * Whether `work` (training or evaluation) of `cfg` at batch x ctx fits `backend`, and the
+ * message when not. Training with `o.threads` > 1 on the single-core backends: each compute
+ * thread holds a replica of the model (estimate.ts threadedTrainEstimate); the plan keeps the
+ * most threads that fit and says why when that is fewer than asked.
+ */
+export function planWork(work: Work, cfg: ModelConfig, batch: number, ctx: number, backend: string, o: TrainPlanOptions = {}): FitCheck {
   const s = shapeOf(cfg);
   const cap = backendCapacity(backend);
-  const e = estimate(work, cfg.family, s, batch, ctx);
-  if (fits(e, s, batch, ctx, cap)) return { ok: true, estimate: e, capacity: cap };
+  const recompute = work === 'train' && o.recompute === true;
+  const e = estimate(work, cfg.family, s, batch, ctx, recompute);
+  const rows = batch * (o.gradAccum ?? 1);
+  const ranks = work === 'train' ? ranksFor(backend, o.threads ?? 1, rows) : 1;
+  if (ranks > 1) {
+    const n = threadsThatFit(cfg, s, batch, ctx, rows, ranks, backend, recompute);
+    if (n > 0) {
+      const t = threadedTrainEstimate(cfg.family, s, Math.min(batch, Math.ceil(rows / n)), ctx, n, 1, recompute);
+      const note = n < ranks ? `${n} threads, not ${ranks}: each compute thread holds a replica of the model, and ${ranks} do not fit` : undefined;
+      return { ok: true, estimate: t.rank0, capacity: cap, threads: n, ...(note ? { note } : {}) };
+    }
+  }
+  if (fits(e, s, batch, ctx, cap)) {
+    const note = ranks > 1 ? `1 thread, not ${ranks}: each compute thread holds a replica of the model, and two do not fit` : undefined;
+    return { ok: true, estimate: e, capacity: cap, threads: 1, ...(note ? { note } : {}) };
+  }
   const verb = work === 'train' ? 'training' : 'evaluating';
-  const head = `${verb} this ${formatParameters(e.parameters)}-parameter ${cfg.family === 'gpt2' ? 'GPT-2' : 'Llama'} at batch ${batch}, ctx ${ctx} needs about ${formatBytes(e.total)} (${breakdown(e)}); ${cap.what} holds about ${formatBytes(cap.bytes)}`;
-  const here = whatFits(work, cfg.family, s, batch, ctx, cap);
+  const head = `${verb} this ${formatParameters(e.parameters)}-parameter ${cfg.family === 'gpt2' ? 'GPT-2' : 'Llama'} at batch ${batch}, ctx ${ctx}${recompute ? ' with --recompute' : ''} needs about ${formatBytes(e.total)} (${breakdown(e)}); ${cap.what} holds about ${formatBytes(cap.bytes)}`;
+  const here = whatFits(work, cfg.family, s, batch, ctx, cap, recompute);
   const what = here
     ? `on ${backend} the largest that fits is ${here}`
     : `on ${backend} no batch or ctx fits (the model alone needs ${formatBytes(e.total - e.activations)})`;
-  return { ok: false, estimate: e, capacity: cap, message: `${head}: ${what}; ${otherBackend(work, cfg.family, s, batch, ctx, backend)}` };
+  const withRecompute = work === 'train' && !recompute ? trainEstimate(cfg.family, s, batch, ctx, true) : undefined;
+  const hint =
+    withRecompute && fits(withRecompute, s, batch, ctx, cap)
+      ? `; with --recompute (each block's activations recomputed in the backward pass, about a third more compute) it needs about ${formatBytes(withRecompute.total)} and fits`
+      : '';
+  return {
+    ok: false,
+    estimate: e,
+    capacity: cap,
+    threads: 1,
+    message: `${head}${hint}: ${what}; ${otherBackend(work, cfg.family, s, batch, ctx, backend, recompute)}`,
+  };
 }
 
-/** Refuses (ScionError E_MEMORY) work that does not fit; see planWork. */
-export function requireFits(work: Work, cfg: ModelConfig, batch: number, ctx: number, backend: string, file?: string): MemoryEstimate {
-  const r = planWork(work, cfg, batch, ctx, backend);
+/** Refuses (ScionError E_MEMORY) work that does not fit; see planWork. Returns the plan (its estimate, its threads). */
+export function requireFits(work: Work, cfg: ModelConfig, batch: number, ctx: number, backend: string, file?: string, o: TrainPlanOptions = {}): FitCheck {
+  const r = planWork(work, cfg, batch, ctx, backend, o);
   if (!r.ok) throw new ScionError(r.message!, 'E_MEMORY', file);
-  return r.estimate;
+  return r;
 }
 
 /**

@@ -1,10 +1,11 @@
 /** Dispatch from a config to its family's tensor list, name rules and forward pass. */
 import type * as tf from '@tensorflow/tfjs-core';
 import { type ModelConfig, headDimOf, modelShape } from './config.ts';
-import { gpt2CanonicalName, gpt2Forward, gpt2IgnoredTensor, gpt2TensorSpecs } from './gpt2.ts';
-import { llamaCanonicalName, llamaForward, llamaIgnoredTensor, llamaTensorSpecs } from './llama.ts';
-import { neoxCanonicalName, neoxForward, neoxIgnoredTensor, neoxTensorSpecs } from './neox.ts';
+import { gpt2CanonicalName, gpt2Forward, gpt2IgnoredTensor, gpt2Stages, gpt2TensorSpecs } from './gpt2.ts';
+import { llamaCanonicalName, llamaForward, llamaIgnoredTensor, llamaStages, llamaTensorSpecs } from './llama.ts';
+import { neoxCanonicalName, neoxForward, neoxIgnoredTensor, neoxStages, neoxTensorSpecs } from './neox.ts';
 import type { ForwardOptions, ForwardResult, Params, TensorSpec } from './params.ts';
+import type { DecoderStages } from './stages.ts';
 
 export function tensorSpecs(cfg: ModelConfig): TensorSpec[] {
   if (cfg.family === 'gpt2') return gpt2TensorSpecs(cfg);
@@ -24,6 +25,16 @@ export function ignoredTensor(cfg: ModelConfig, name: string): boolean {
 export function forward(cfg: ModelConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   if (cfg.family === 'gpt2') return gpt2Forward(cfg, p, ids, opts);
   return cfg.family === 'gpt_neox' ? neoxForward(cfg, p, ids, opts) : llamaForward(cfg, p, ids, opts);
+}
+
+/**
+ * The forward pass split into stages (stages.ts), for training one stage at a time; undefined
+ * for a family without them (its training materialises the logits and cannot recompute).
+ * The stages' constants belong to the caller's tidy, or are freed by their `dispose`.
+ */
+export function decoderStages(cfg: ModelConfig, p: Params, ids: tf.Tensor2D): DecoderStages | undefined {
+  if (cfg.family === 'gpt2') return gpt2Stages(cfg, p, ids);
+  return cfg.family === 'gpt_neox' ? neoxStages(cfg, p, ids) : llamaStages(cfg, p, ids);
 }
 
 /** Number of parameters (tied head counted once). */

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT2Config } from './config.ts';
-import { affineIO, causalMask, causalSelfAttentionQkv, embed, geluErf, geluTanh, layerNorm, matmulOI } from './layers.ts';
+import { affineIO, causalMask, causalSelfAttentionQkv, embed, geluErf, geluTanh, layerNorm } from './layers.ts';
+import { type DecoderStages, namesUnder, runStages } from './stages.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 /** Every tensor of the checkpoint, with its HF name and shape. */
@@ -47,36 +48,44 @@ export function gpt2CanonicalName(name: string): string {
   return name.startsWith('transformer.') || name === 'lm_head.weight' ? name : 'transformer.' + name;
 }
 
-/** Logits [B, T, V] for token ids [B, T]. */
-export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+/** The stages of GPT-2's forward pass over token ids [B, T] (stages.ts). */
+export function gpt2Stages(c: GPT2Config, p: Params, ids: tf.Tensor2D): DecoderStages {
   const [b, t] = ids.shape;
-  const hidden: tf.Tensor2D[] = [];
-  const logits = tf.tidy(() => {
-    const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
-    const positions = tf.tile(tf.range(0, t, 1, 'int32'), [b]) as tf.Tensor1D; // [B*T]
-    let x = tf.add(
-      embed(param(p, 'transformer.wte.weight') as tf.Tensor2D, flatIds),
-      embed(param(p, 'transformer.wpe.weight') as tf.Tensor2D, positions),
-    ) as tf.Tensor2D; // [B*T, D]
-    const mask = causalMask(t);
-    const act = c.activation === 'gelu' ? geluErf : geluTanh;
-    for (let i = 0; i < c.nLayer; i++) {
+  const mask = causalMask(t); // [T, T]
+  const act = c.activation === 'gelu' ? geluErf : geluTanh;
+  const v1 = (n: string) => param(p, n) as tf.Tensor1D;
+  return {
+    layers: c.nLayer,
+    embedParams: ['transformer.wte.weight', 'transformer.wpe.weight'],
+    blockParams: (i) => namesUnder(p, `transformer.h.${i}.`),
+    finalParams: ['transformer.ln_f.weight', 'transformer.ln_f.bias'],
+    head: 'transformer.wte.weight', // tied
+    embed: () =>
+      tf.tidy(() => {
+        const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
+        const positions = tf.tile(tf.range(0, t, 1, 'int32'), [b]) as tf.Tensor1D; // [B*T]
+        return tf.add(
+          embed(param(p, 'transformer.wte.weight') as tf.Tensor2D, flatIds),
+          embed(param(p, 'transformer.wpe.weight') as tf.Tensor2D, positions),
+        ) as tf.Tensor2D; // [B*T, D]
+      }),
+    block: (i, x0) => {
       const pre = `transformer.h.${i}.`;
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
-      const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
-      const h1 = layerNorm(x, v1('ln_1.weight'), v1('ln_1.bias'), c.layerNormEpsilon);
-      const qkv = affineIO(h1, w('attn.c_attn.weight'), v1('attn.c_attn.bias')); // [B*T, 3D]
+      const h1 = layerNorm(x0, v1(pre + 'ln_1.weight'), v1(pre + 'ln_1.bias'), c.layerNormEpsilon);
+      const qkv = affineIO(h1, w('attn.c_attn.weight'), v1(pre + 'attn.c_attn.bias')); // [B*T, 3D]
       const a = causalSelfAttentionQkv(qkv, b, t, c.nHead, mask); // [B*T, D]
-      x = tf.add(x, affineIO(a, w('attn.c_proj.weight'), v1('attn.c_proj.bias')));
-      const h2 = layerNorm(x, v1('ln_2.weight'), v1('ln_2.bias'), c.layerNormEpsilon);
-      const m = act(affineIO(h2, w('mlp.c_fc.weight'), v1('mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, F]
-      x = tf.add(x, affineIO(m, w('mlp.c_proj.weight'), v1('mlp.c_proj.bias')));
-      if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
-    }
-    const xf = layerNorm(x, param(p, 'transformer.ln_f.weight') as tf.Tensor1D, param(p, 'transformer.ln_f.bias') as tf.Tensor1D, c.layerNormEpsilon);
-    if (opts.collectHidden) hidden.push(tf.keep(tf.clone(xf)));
-    const out = matmulOI(xf, param(p, 'transformer.wte.weight') as tf.Tensor2D); // [B*T, V] (tied head)
-    return tf.reshape(out, [b, t, c.vocabSize]) as tf.Tensor3D;
-  });
-  return opts.collectHidden ? { logits, hidden } : { logits };
+      const x = tf.add(x0, affineIO(a, w('attn.c_proj.weight'), v1(pre + 'attn.c_proj.bias'))) as tf.Tensor2D;
+      const h2 = layerNorm(x, v1(pre + 'ln_2.weight'), v1(pre + 'ln_2.bias'), c.layerNormEpsilon);
+      const m = act(affineIO(h2, w('mlp.c_fc.weight'), v1(pre + 'mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, F]
+      return tf.add(x, affineIO(m, w('mlp.c_proj.weight'), v1(pre + 'mlp.c_proj.bias'))) as tf.Tensor2D;
+    },
+    final: (x) => layerNorm(x, v1('transformer.ln_f.weight'), v1('transformer.ln_f.bias'), c.layerNormEpsilon),
+    dispose: () => mask.dispose(),
+  };
+}
+
+/** Logits [B, T, V] for token ids [B, T]. */
+export function gpt2Forward(c: GPT2Config, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+  return runStages(() => gpt2Stages(c, p, ids), p, ids, c.vocabSize, opts);
 }

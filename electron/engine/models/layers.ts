@@ -21,7 +21,7 @@ interface CustomResult {
  * creates until the pass ends, so the weights' transposes and other temporaries of every
  * layer would otherwise pile up (about the size of all weights again at 124M parameters).
  */
-function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
   const tidyGrad = (...args: A): CustomResult => {
     const r = f(...args);
     return { value: r.value, gradFunc: (dy, saved) => tf.tidy(() => r.gradFunc(dy, saved)) };

@@ -12,6 +12,7 @@ import { ropeHeads as webgpuRopeHeads, webgpuKernelsOn } from '../webgpu/ops.ts'
 import { requireValue } from './config-fields.ts';
 import { type FamilyConfigSpec, decoderHF, parseDecoder } from './decoder-config.ts';
 import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
+import { type DecoderStages, namesUnder, runStages } from './stages.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 export const llamaFamily: FamilyConfigSpec<LlamaConfig> = {
@@ -151,26 +152,30 @@ function headNorm(x: tf.Tensor2D, weight: tf.Tensor1D, hd: number, eps: number):
   return tf.reshape(rmsNorm(tf.reshape(x, [-1, hd]) as tf.Tensor2D, weight, eps), [n, width]); // via [N*heads, hd]
 }
 
-export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+/** The stages of the Llama-shaped forward pass over token ids [B, T] (stages.ts). */
+export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): DecoderStages {
   const [b, t] = ids.shape;
   const hd = c.headDim;
-  const hidden: tf.Tensor2D[] = [];
-  const logits = tf.tidy(() => {
-    const flatIds = tf.reshape(ids, [-1]) as tf.Tensor1D; // [B*T]
-    let x = embed(param(p, 'model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, D]
-    const mask = causalMask(t, c.slidingWindow);
-    const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // Mistral's window masks something
-    const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
-    const rot = rotateHalfMatrix(hd);
-    const rotT = tf.transpose(rot); // [hd, hd]
-    const ropeHeads = (x: tf.Tensor2D, heads: number) => ropeSplitHeads(x, heads, b, t, { cos, sin, rot, rotT });
-    const qd = c.numAttentionHeads * hd;
-    const kvd = c.numKeyValueHeads * hd;
-    for (let i = 0; i < c.numHiddenLayers; i++) {
+  const mask = causalMask(t, c.slidingWindow); // [T, T]
+  const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // Mistral's window masks something
+  const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
+  const rot = rotateHalfMatrix(hd);
+  const rotT = tf.transpose(rot); // [hd, hd]
+  const ropeHeads = (x: tf.Tensor2D, heads: number) => ropeSplitHeads(x, heads, b, t, { cos, sin, rot, rotT });
+  const qd = c.numAttentionHeads * hd;
+  const kvd = c.numKeyValueHeads * hd;
+  return {
+    layers: c.numHiddenLayers,
+    embedParams: ['model.embed_tokens.weight'],
+    blockParams: (i) => namesUnder(p, `model.layers.${i}.`),
+    finalParams: ['model.norm.weight'],
+    head: c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
+    embed: () => tf.tidy(() => embed(param(p, 'model.embed_tokens.weight') as tf.Tensor2D, tf.reshape(ids, [-1]) as tf.Tensor1D)), // [B*T, D]
+    block: (i, x0) => {
       const pre = `model.layers.${i}.`;
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
-      const h1 = rmsNorm(x, param(p, pre + 'input_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
+      const h1 = rmsNorm(x0, v1('input_layernorm.weight'), c.rmsNormEps);
       // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
       const wqkv = tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D;
       let qkv = matmulOI(h1, wqkv); // [B*T, qd + 2 kvd]
@@ -185,19 +190,18 @@ export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: 
       const k = ropeHeads(kf, c.numKeyValueHeads); // [B, K, T, hd]
       const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
       const a = causalAttention(q, k, v, mask, !windowed); // [B*T, H*hd]
-      x = tf.add(x, matmulOI(a, w('self_attn.o_proj.weight')));
-      const h2 = rmsNorm(x, param(p, pre + 'post_attention_layernorm.weight') as tf.Tensor1D, c.rmsNormEps);
+      const x = tf.add(x0, matmulOI(a, w('self_attn.o_proj.weight'))) as tf.Tensor2D;
+      const h2 = rmsNorm(x, v1('post_attention_layernorm.weight'), c.rmsNormEps);
       const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]
       const up = matmulOI(h2, w('mlp.up_proj.weight')); // [B*T, F]
       const m = siluMul(gate, up) as tf.Tensor2D; // SiLU(gate) * up, [B*T, F]
-      x = tf.add(x, matmulOI(m, w('mlp.down_proj.weight')));
-      if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
-    }
-    const xf = rmsNorm(x, param(p, 'model.norm.weight') as tf.Tensor1D, c.rmsNormEps);
-    if (opts.collectHidden) hidden.push(tf.keep(tf.clone(xf)));
-    const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    const out = matmulOI(xf, param(p, head) as tf.Tensor2D); // [B*T, V]
-    return tf.reshape(out, [b, t, c.vocabSize]) as tf.Tensor3D;
-  });
-  return opts.collectHidden ? { logits, hidden } : { logits };
+      return tf.add(x, matmulOI(m, w('mlp.down_proj.weight'))) as tf.Tensor2D;
+    },
+    final: (x) => rmsNorm(x, param(p, 'model.norm.weight') as tf.Tensor1D, c.rmsNormEps),
+    dispose: () => tf.dispose([mask, cos, sin, rot, rotT]),
+  };
+}
+
+export function llamaForward(c: LlamaConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+  return runStages(() => llamaStages(c, p, ids), p, ids, c.vocabSize, opts);
 }

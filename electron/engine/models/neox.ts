@@ -14,6 +14,7 @@ import { type Json, bad, int, num, requireValue, specialTokens } from './config-
 import type { FamilyConfigSpec } from './decoder-config.ts';
 import { causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, matmulOI } from './layers.ts';
 import { applyRope, ropeTables, rotateHalfMatrix } from './llama.ts';
+import { type DecoderStages, namesUnder, runStages } from './stages.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
 /** A number field read from config.json, or from `rope_parameters` (transformers 5), or a default. */
@@ -128,32 +129,36 @@ function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   return tf.add(matmulOI(x, w), b);
 }
 
-/** Logits [B, T, V] for token ids [B, T]. */
-export function neoxForward(c: NeoXConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+/** The stages of GPT-NeoX's forward pass over token ids [B, T] (stages.ts). */
+export function neoxStages(c: NeoXConfig, p: Params, ids: tf.Tensor2D): DecoderStages {
   const [b, t] = ids.shape;
   const h = c.numAttentionHeads;
   const hd = c.hiddenSize / h;
   const rd = c.rotaryDims;
-  const hidden: tf.Tensor2D[] = [];
-  const logits = tf.tidy(() => {
-    let x = embed(param(p, 'gpt_neox.embed_in.weight') as tf.Tensor2D, tf.reshape(ids, [-1]) as tf.Tensor1D); // [B*T, D]
-    const mask = causalMask(t);
-    const { cos, sin } = ropeTables(t, Math.max(rd, 2), c.ropeTheta);
-    const rot = rotateHalfMatrix(Math.max(rd, 2));
-    const rotT = tf.transpose(rot);
-    /** RoPE on the first rd dims of each head, the rest passed through: [B, H, T, hd]. */
-    const rope = (z: tf.Tensor4D): tf.Tensor4D => {
-      if (rd === 0) return z;
-      if (rd === hd) return applyRope(z, cos, sin, rot, rotT);
-      const [zr, zp] = tf.split(z, [rd, hd - rd], 3) as [tf.Tensor4D, tf.Tensor4D];
-      return tf.concat([applyRope(zr, cos, sin, rot, rotT), zp], 3);
-    };
-    const act = c.activation === 'gelu' ? geluErf : geluTanh;
-    for (let i = 0; i < c.numHiddenLayers; i++) {
+  const mask = causalMask(t); // [T, T]
+  const { cos, sin } = ropeTables(t, Math.max(rd, 2), c.ropeTheta);
+  const rot = rotateHalfMatrix(Math.max(rd, 2));
+  const rotT = tf.transpose(rot);
+  /** RoPE on the first rd dims of each head, the rest passed through: [B, H, T, hd]. */
+  const rope = (z: tf.Tensor4D): tf.Tensor4D => {
+    if (rd === 0) return z;
+    if (rd === hd) return applyRope(z, cos, sin, rot, rotT);
+    const [zr, zp] = tf.split(z, [rd, hd - rd], 3) as [tf.Tensor4D, tf.Tensor4D];
+    return tf.concat([applyRope(zr, cos, sin, rot, rotT), zp], 3);
+  };
+  const act = c.activation === 'gelu' ? geluErf : geluTanh;
+  return {
+    layers: c.numHiddenLayers,
+    embedParams: ['gpt_neox.embed_in.weight'],
+    blockParams: (i) => namesUnder(p, `gpt_neox.layers.${i}.`),
+    finalParams: ['gpt_neox.final_layer_norm.weight', 'gpt_neox.final_layer_norm.bias'],
+    head: 'embed_out.weight',
+    embed: () => tf.tidy(() => embed(param(p, 'gpt_neox.embed_in.weight') as tf.Tensor2D, tf.reshape(ids, [-1]) as tf.Tensor1D)), // [B*T, D]
+    block: (i, x0) => {
       const pre = `gpt_neox.layers.${i}.`;
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
-      const h1 = layerNorm(x, v1('input_layernorm.weight'), v1('input_layernorm.bias'), c.layerNormEps);
+      const h1 = layerNorm(x0, v1('input_layernorm.weight'), v1('input_layernorm.bias'), c.layerNormEps);
       const qkv = tf.transpose(
         tf.reshape(linear(h1, w('attention.query_key_value.weight'), v1('attention.query_key_value.bias')), [b, t, h, 3 * hd]),
         [0, 2, 1, 3],
@@ -168,21 +173,17 @@ export function neoxForward(c: NeoXConfig, p: Params, ids: tf.Tensor2D, opts: Fo
           v1('mlp.dense_4h_to_h.bias'),
         );
       const ln2 = (z: tf.Tensor2D) => layerNorm(z, v1('post_attention_layernorm.weight'), v1('post_attention_layernorm.bias'), c.layerNormEps);
-      if (c.parallelResidual) x = tf.add(tf.add(x, attnOut), mlp(ln2(x)));
-      else {
-        x = tf.add(x, attnOut);
-        x = tf.add(x, mlp(ln2(x)));
-      }
-      if (opts.collectHidden) hidden.push(tf.keep(tf.clone(x)));
-    }
-    const xf = layerNorm(
-      x,
-      param(p, 'gpt_neox.final_layer_norm.weight') as tf.Tensor1D,
-      param(p, 'gpt_neox.final_layer_norm.bias') as tf.Tensor1D,
-      c.layerNormEps,
-    );
-    if (opts.collectHidden) hidden.push(tf.keep(tf.clone(xf)));
-    return tf.reshape(matmulOI(xf, param(p, 'embed_out.weight') as tf.Tensor2D), [b, t, c.vocabSize]) as tf.Tensor3D;
-  });
-  return opts.collectHidden ? { logits, hidden } : { logits };
+      if (c.parallelResidual) return tf.add(tf.add(x0, attnOut), mlp(ln2(x0))) as tf.Tensor2D;
+      const x = tf.add(x0, attnOut) as tf.Tensor2D;
+      return tf.add(x, mlp(ln2(x))) as tf.Tensor2D;
+    },
+    final: (x) =>
+      layerNorm(x, param(p, 'gpt_neox.final_layer_norm.weight') as tf.Tensor1D, param(p, 'gpt_neox.final_layer_norm.bias') as tf.Tensor1D, c.layerNormEps),
+    dispose: () => tf.dispose([mask, cos, sin, rot, rotT]),
+  };
+}
+
+/** Logits [B, T, V] for token ids [B, T]. */
+export function neoxForward(c: NeoXConfig, p: Params, ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+  return runStages(() => neoxStages(c, p, ids), p, ids, c.vocabSize, opts);
 }

@@ -248,10 +248,10 @@ async function readData(o: ResolvedTrainOptions, config: ModelConfig, tokenizerD
  * mask); a run that still fails before its first checkpoint leaves the folder as it was (an
  * existing run replaced with `force` is put back), so the same command can simply be run again.
  */
-export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Promise<TrainResult> {
+export async function trainRun(opts: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
   const { config, raw } = await readModelConfig(opts.model);
   const o = resolveTrainOptions(opts, config);
-  requireFits('train', config, o.batch, o.ctx, activeBackend(), o.model); // before anything is written or allocated
+  const cb = planRun(config, o, callbacks, o.model); // before anything is written or allocated
   const request: OutputRequest = {
     out: o.out,
     kind: 'run',
@@ -266,6 +266,17 @@ export async function trainRun(opts: TrainOptions, cb: TrainCallbacks = {}): Pro
   };
   await checkOutputDir(request); // refused before the folder is made or locked
   return withRunLock(o.out, true, () => startRun(o, config, raw, request, cb));
+}
+
+/**
+ * The memory plan of a run (memory/fit.ts), refused before anything is written: returns the
+ * callbacks with `threads` lowered to what the plan holds (each compute thread holds a replica).
+ */
+function planRun(config: ModelConfig, o: ResolvedTrainOptions, cb: TrainCallbacks, file: string): TrainCallbacks {
+  const asked = resolveThreads(cb.threads);
+  const plan = requireFits('train', config, o.batch, o.ctx, activeBackend(), file, { recompute: o.recompute === true, threads: asked, gradAccum: o.gradAccum });
+  if (plan.note) cb.onLog?.(`memory plan: ${plan.note}`);
+  return plan.threads < asked ? { ...cb, threads: plan.threads } : cb;
 }
 
 /** trainRun, holding the run folder's lock. */
@@ -364,7 +375,8 @@ async function runModelFiles(runDir: string, run: RunConfig, checkpointModel: st
   return modelFiles;
 }
 
-async function resumeLocked(runDir: string, cb: TrainCallbacks): Promise<TrainResult> {
+async function resumeLocked(runDir: string, callbacks: TrainCallbacks): Promise<TrainResult> {
+  let cb = callbacks;
   const run = await readRunConfig(runDir);
   const o = run.options;
   await ensureGradients();
@@ -379,14 +391,14 @@ async function resumeLocked(runDir: string, cb: TrainCallbacks): Promise<TrainRe
   if (!ckpt) {
     cb.onLog?.(`${runDir}: no valid checkpoint; starting again from step 0`);
     const { config, raw } = await readModelConfig(o.model);
-    requireFits('train', config, o.batch, o.ctx, activeBackend(), o.model);
+    cb = planRun(config, o, cb, o.model);
     const start = await prepareStart(o, config, rampDir);
     await fs.writeFile(metricsFile(runDir), '');
     return startFresh(runDir, o, config, raw, cb, start, tokenizerDir);
   }
   cb.onLog?.(`resuming ${runDir} from step ${ckpt.state.step}`);
   const modelDir = path.join(ckpt.dir, 'model');
-  requireFits('train', (await readModelConfig(modelDir)).config, o.batch, o.ctx, activeBackend(), modelDir); // the backend may differ from the run's first
+  cb = planRun((await readModelConfig(modelDir)).config, o, cb, modelDir); // the backend may differ from the run's first
   const model = await loadModel(modelDir);
   const vars = toVariables(model.params); // W_eff of the checkpoint's step
   const optimizer = makeOptimizer(o, vars);
@@ -514,6 +526,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
           lr,
           clip: o.clip,
           ...(multipliers ? { multipliers } : {}),
+          ...(o.recompute ? { recompute: true } : {}),
         });
       } finally {
         if (multipliers) disposeMasks(multipliers);

@@ -6,13 +6,12 @@
  * update, with the asynchronous `data()` (the WebGPU backend cannot read synchronously in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { meanLoss } from '../eval/loss.ts';
-import { maskedParams } from '../growth/mask.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Params } from '../models/params.ts';
 import type { AdamW } from './adamw.ts';
 import type { Batch } from './batches.ts';
 import { clipScale, squarePartials, sumPartials } from './clip.ts';
+import { type GradientOptions, lossGradients } from './loss-gradients.ts';
 
 export type Variables = Record<string, tf.Variable>;
 
@@ -36,27 +35,6 @@ export function toVariables(params: Params): Variables {
   return vars;
 }
 
-/**
- * Loss (scalar tensor) and gradients by parameter name of one micro-batch. With `multipliers`
- * (masked growth) the loss sees W * multiplier, so W's gradient is the multiplier times W_eff's.
- */
-function batchGradients(
-  cfg: ModelConfig,
-  vars: Variables,
-  b: Batch,
-  multipliers?: Record<string, tf.Tensor>,
-): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
-  const names = Object.keys(vars);
-  const { value, grads: byVarName } = tf.variableGrads(
-    () => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, b.inputs, b.targets),
-    names.map((n) => vars[n]!),
-  );
-  // variableGrads keys gradients by the variables' engine names; map back to parameter names
-  const grads: Record<string, tf.Tensor> = {};
-  for (const n of names) grads[n] = byVarName[vars[n]!.name]!;
-  return { value, grads };
-}
-
 /** Reads tensors back in one transfer, flattened one after the other (and disposes them). */
 async function readScalars(scalars: tf.Tensor[]): Promise<Float32Array> {
   const all = tf.tidy(() => tf.concat(scalars.map((s) => tf.reshape(s, [-1])))); // [n]
@@ -69,13 +47,18 @@ async function readScalars(scalars: tf.Tensor[]): Promise<Float32Array> {
 }
 
 /** Mean loss and averaged gradients over the micro-batches. Caller disposes the gradients. */
-export async function accumulatedGradients(cfg: ModelConfig, vars: Variables, batches: Batch[]): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+export async function accumulatedGradients(
+  cfg: ModelConfig,
+  vars: Variables,
+  batches: Batch[],
+  o: GradientOptions = {},
+): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
   if (batches.length === 0) throw new Error('accumulatedGradients: no batches');
   const names = Object.keys(vars);
   let sum: Record<string, tf.Tensor> | undefined;
   const losses: tf.Tensor[] = [];
   for (const b of batches) {
-    const { value, grads } = batchGradients(cfg, vars, b);
+    const { value, grads } = lossGradients(cfg, vars, b.inputs, b.targets, undefined, o);
     losses.push(value);
     if (!sum) sum = grads;
     else {
@@ -115,7 +98,7 @@ function addInto(into: Record<string, tf.Tensor>, add: Record<string, tf.Tensor>
  * Memory: the gradients by parameter (one copy, summed in place over micro-batches) and the
  * optimizer's per-group temporaries; the norm is summed accurately (clip.ts) and read back
  * with the losses in one transfer, and the clipping factor multiplies each group's gradient
- * inside the update.
+ * inside the update. `o.recompute`: activations recomputed block by block (recompute.ts).
  */
 export async function trainStep(
   cfg: ModelConfig,
@@ -125,6 +108,7 @@ export async function trainStep(
   lr: number,
   clip: number,
   multipliers?: Record<string, tf.Tensor>,
+  o: GradientOptions = {},
 ): Promise<StepResult> {
   if (batches.length === 0) throw new Error('trainStep: no batches');
   optimizer.releaseNamed(); // a checkpoint's copy of the moments must not sit beside the activations
@@ -132,7 +116,7 @@ export async function trainStep(
   let sum: Record<string, tf.Tensor> | undefined; // by parameter name, the parameters' shapes
   try {
     for (const b of batches) {
-      const { value, grads } = batchGradients(cfg, vars, b, multipliers);
+      const { value, grads } = lossGradients(cfg, vars, b.inputs, b.targets, multipliers, o);
       losses.push(value);
       if (!sum) sum = grads;
       else addInto(sum, grads);

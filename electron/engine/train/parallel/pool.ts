@@ -150,8 +150,14 @@ export class ThreadPool {
   }
 
   /** Rank r's (r >= 1) gradient job. */
-  gradient(rank: number, chunks: Rows[], multipliers?: Record<string, SentTensor>) {
-    return this.threads[rank - 1]!.run({ type: 'grad', version: this.version, chunks, ...(multipliers ? { multipliers } : {}) });
+  gradient(rank: number, chunks: Rows[], multipliers?: Record<string, SentTensor>, recompute = false) {
+    return this.threads[rank - 1]!.run({
+      type: 'grad',
+      version: this.version,
+      chunks,
+      ...(recompute ? { recompute } : {}),
+      ...(multipliers ? { multipliers } : {}),
+    });
   }
 
   /** Rank r's (r >= 1) evaluation job. */

@@ -30,7 +30,7 @@ export type ToThread =
       grad: SharedArrayBuffer;
     }
   /** Gradient of the mean loss over `chunks` (each at most one micro-batch) into this thread's gradient buffer. */
-  | { type: 'grad'; id: number; version: number; chunks: Rows[]; multipliers?: Record<string, SentTensor> }
+  | { type: 'grad'; id: number; version: number; chunks: Rows[]; multipliers?: Record<string, SentTensor>; recompute?: boolean }
   /** Summed loss and top-1 hits over `chunks` (evaluation). */
   | { type: 'eval'; id: number; version: number; chunks: Rows[] };
 

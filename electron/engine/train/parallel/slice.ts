@@ -4,10 +4,10 @@
  * its rows, in chunks of at most one micro-batch so memory stays that of one micro-batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { lossAndCorrect, meanLoss } from '../../eval/loss.ts';
-import { maskedParams } from '../../growth/mask.ts';
+import { lossAndCorrect } from '../../eval/loss.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Params } from '../../models/params.ts';
+import { type GradientOptions, lossGradients } from '../loss-gradients.ts';
 import type { Variables } from '../step.ts';
 import type { Rows } from './protocol.ts';
 
@@ -42,26 +42,24 @@ export async function sliceGradient(
   names: readonly string[],
   chunks: readonly Rows[],
   multipliers?: Record<string, tf.Tensor>,
+  o: GradientOptions = {},
 ): Promise<{ flat: tf.Tensor1D; lossSum: number }> {
   const total = rowCount(chunks);
-  const varList = names.map((n) => vars[n]!);
   let acc: tf.Tensor1D | undefined;
   let lossSum = 0;
   try {
     for (const c of chunks) {
       const { inputs, targets } = rowTensors(c);
       let value: tf.Scalar;
-      let grads: tf.NamedTensorMap;
+      let grads: Record<string, tf.Tensor>;
       try {
-        ({ value, grads } = tf.variableGrads(() => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, inputs, targets), varList));
+        ({ value, grads } = lossGradients(cfg, vars, inputs, targets, multipliers, o));
       } finally {
         tf.dispose([inputs, targets]);
       }
-      const byName: Record<string, tf.Tensor> = {};
-      for (const n of names) byName[n] = grads[vars[n]!.name]!;
       const w = c.rows / total;
       const flat = tf.tidy(() => {
-        const g = flatConcat(names, byName, 'gradient'); // [P]
+        const g = flatConcat(names, grads, 'gradient'); // [P]
         return chunks.length === 1 ? g : (tf.mul(g, w) as tf.Tensor1D);
       });
       tf.dispose(Object.values(grads));

@@ -86,21 +86,24 @@ export interface StepInputs {
   clip: number;
   /** Masked growth's multipliers (not disposed). */
   multipliers?: Record<string, tf.Tensor>;
+  /** Recompute each block's activations in the backward pass (train/recompute.ts). */
+  recompute?: boolean;
 }
 
 /** One training step on the pool; the threads read the parameters from the pool. */
 export async function parallelTrainStep(pool: ThreadPool, s: StepInputs): Promise<StepResult> {
   const { cfg, vars, optimizer, starts, ids, ctx, lr, clip, multipliers } = s;
+  const recompute = s.recompute === true;
   const batch = starts[0]!.length;
   const all = starts.flat();
   const n = all.length;
   const shares = splitEvenly(n, Math.min(pool.size, n));
   await pool.writeParams(vars);
   const m = await sent(multipliers);
-  const jobs = shares.slice(1).map(([a, b], i) => pool.gradient(i + 1, windowRows(ids, all, ctx, a, b, batch), m));
+  const jobs = shares.slice(1).map(([a, b], i) => pool.gradient(i + 1, windowRows(ids, all, ctx, a, b, batch), m, recompute));
   jobs.forEach((j) => j.catch(() => undefined)); // awaited below; keep an early failure from going unhandled
   const [a0, b0] = shares[0]!;
-  const own = await sliceGradient(cfg, vars, pool.names, windowRows(ids, all, ctx, a0, b0, batch), multipliers);
+  const own = await sliceGradient(cfg, vars, pool.names, windowRows(ids, all, ctx, a0, b0, batch), multipliers, { recompute });
   let g: tf.Tensor1D = own.flat; // [P]
   let gradNorm: number;
   try {

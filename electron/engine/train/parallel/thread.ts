@@ -76,7 +76,7 @@ async function handle(m: ToThread): Promise<void> {
   if (m.type === 'grad') {
     const multipliers = received(m.multipliers);
     try {
-      const { flat, lossSum } = await sliceGradient(s.config, s.vars, s.names, m.chunks, multipliers);
+      const { flat, lossSum } = await sliceGradient(s.config, s.vars, s.names, m.chunks, multipliers, { recompute: m.recompute === true });
       try {
         s.grad.set(await flat.data());
       } finally {
