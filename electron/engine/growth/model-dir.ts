@@ -1,6 +1,6 @@
 /**
  * `scion grow`'s work on folders: stream a source Hugging Face folder through a growth plan
- * into a new folder (config.json, model.safetensors, tokenizer files, growth.json), check the
+ * into a new folder (config.json, model.safetensors or shards, tokenizer files, growth.json), check the
  * grown model against the source, all inside a temporary folder that replaces `outDir` only
  * when everything succeeded.
  */
@@ -12,7 +12,7 @@ import { activeBackend, growthCheckLength, requireGrowthCheckFits } from '../mem
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
-import { writeSafetensors } from '../io/safetensors.ts';
+import { INDEX_FILE, writeModelWeights } from '../io/model-weights.ts';
 import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { GROWTH_FILE } from '../models/folder-files.ts';
@@ -51,6 +51,8 @@ export interface GrowDirOptions extends GrowOptions {
   check?: boolean;
   /** Replace an existing `outDir` (atomically). */
   force?: boolean;
+  /** Bytes of tensor data per weight file at most; larger models are written as shards (default 5 GB). */
+  maxShardBytes?: number;
   onLog?: (line: string) => void;
 }
 
@@ -155,20 +157,21 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
       let done = 0;
-      await writeSafetensors(
-        path.join(tmp, 'model.safetensors'),
+      const written = await writeModelWeights(
+        tmp,
         specs,
         async (name) => {
           const data = await growTensor(plan, name, read);
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
-        metadata,
+        { metadata, ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) },
       );
+      if (written.files.length > 1) log(`  written as ${written.files.length - 1} shards with ${INDEX_FILE}`);
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
       await copySideFiles(sourceDir, tmp);
       await writeOutputMarker(tmp, 'model', 'grow');
-      bytesWritten = (await fs.stat(path.join(tmp, 'model.safetensors'))).size;
+      bytesWritten = written.bytes;
       growSeconds = (Date.now() - started) / 1000;
       let check: FunctionCheck | undefined;
       if (opts.check !== false) {

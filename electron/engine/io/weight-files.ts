@@ -61,9 +61,11 @@ export async function openWeightFiles(dir: string): Promise<TensorSource> {
   if (existsSync(index)) {
     let weightMap: Record<string, string>;
     try {
-      const parsed = JSON.parse(await fs.readFile(index, 'utf8')) as { weight_map?: Record<string, string> };
-      if (!parsed.weight_map || typeof parsed.weight_map !== 'object') throw new Error('it has no weight_map object');
-      weightMap = parsed.weight_map;
+      const parsed = JSON.parse(await fs.readFile(index, 'utf8')) as { weight_map?: Record<string, unknown> };
+      if (!parsed.weight_map || typeof parsed.weight_map !== 'object' || Array.isArray(parsed.weight_map)) throw new Error('it has no weight_map object');
+      const bad = Object.entries(parsed.weight_map).find(([, v]) => typeof v !== 'string');
+      if (bad) throw new Error(`weight_map['${bad[0]}'] is not a file name`);
+      weightMap = parsed.weight_map as Record<string, string>;
     } catch (e) {
       throw new ScionError(`${index}: cannot read the shard index: ${(e as Error).message}`, 'E_SAFETENSORS', index);
     }
@@ -75,6 +77,12 @@ export async function openWeightFiles(dir: string): Promise<TensorSource> {
           throw new ScionError(`${index}: shard name '${shard}' must be a file in the same folder`, 'E_SAFETENSORS', index);
         let f = shards.get(shard);
         if (!f) {
+          if (!existsSync(path.join(dir, shard)))
+            throw new ScionError(
+              `${path.join(dir, shard)}: missing: ${index} says it holds '${tensor}' (a shard was not copied, or the write of the model was cut short)`,
+              'E_SAFETENSORS',
+              path.join(dir, shard),
+            );
           f = await SafetensorsFile.open(path.join(dir, shard));
           shards.set(shard, f);
         }
