@@ -142,8 +142,10 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
     return data;
   };
   let report: GrowthReport | undefined;
+  // the source's fingerprint is computed in a worker thread while the model grows
+  const hashing = weightsHash(sourceDir);
+  hashing.catch(() => undefined); // awaited below; a failure then is the grow's
   try {
-    const hash = await weightsHash(sourceDir);
     const t = modelShape(plan.target);
     log(
       `growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`,
@@ -191,6 +193,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         }
         checkSeconds = (Date.now() - checkStart) / 1000;
       }
+      const hash = await hashing;
       report = {
         method: plan.method,
         source: { path: path.resolve(sourceDir), sha256: hash.sha256, files: hash.files },
