@@ -1,11 +1,17 @@
 /**
  * mapMatrix copies row slices by column runs: it must give, bit for bit, what the definition
  * entry by entry gives (a copy times the fan-in scale, or a draw in row-major order for a new
- * entry), for every kind of map (pad, tile, Net2Net, fused q|k|v, AKI's next matrix).
+ * entry), for every kind of map (pad, tile, Net2Net, fused q|k|v, AKI's next matrix), also
+ * when it fills a reused array.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as path from 'node:path';
 import { type AxisMap, concatMaps, padMap, tileMap, unitMap } from '../../electron/engine/growth/axis.ts';
+import { growArrays, growModelDir } from '../../electron/engine/growth/index.ts';
+import { openModelWeights, readModelConfig, readWeightArrays } from '../../electron/engine/models/model.ts';
+import { fixtureDir } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { type MatrixMaps, type NewEntryStd, mapMatrix } from '../../electron/engine/growth/primitives.ts';
 import { Rng, rngFor } from '../../electron/engine/rng.ts';
 
@@ -66,7 +72,35 @@ test('mapMatrix by column runs equals the entry-by-entry definition, bit for bit
               new Uint32Array(want.buffer),
               `rows ${rn}, cols ${cn}, input ${inAxis}, fill ${fi}, next ${withNext}`,
             );
+            // into a reused array holding garbage: every entry is written
+            const reused = new Float32Array(got.length).fill(NaN);
+            assert.equal(mapMatrix(w, m, fill, rngFor(7, 'x'), next, reused), reused);
+            assert.deepEqual(new Uint32Array(reused.buffer), new Uint32Array(want.buffer), `into a reused array: rows ${rn}, cols ${cn}`);
             cases++;
           }
   assert.equal(cases, 4 * 4 * 2 * 3 * 2);
+});
+
+test('a model grown to a folder (pooled arrays, writes overlapping the next tensor) equals growth in memory, bit for bit', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const source = fixtureDir('gpt2-shakespeare-d64-l2');
+  const opts = { method: 'zero-pad', hidden: 96, ffn: 320, layers: 4, depth: 'stack' as const, seed: 5 };
+  const out = path.join(dir, 'grown');
+  await growModelDir(source, out, { ...opts, check: false, maxShardBytes: 200_000 });
+  const { config } = await readModelConfig(source);
+  const arrays = new Map<string, Float32Array>();
+  await readWeightArrays(source, config, (name, _shape, data) => void arrays.set(name, data));
+  const grown = await openModelWeights(out, (await readModelConfig(out)).config);
+  try {
+    let n = 0;
+    for await (const g of growArrays(config, (name) => arrays.get(name)!, opts)) {
+      const onDisk = await grown.get(g.name);
+      assert.deepEqual(new Uint32Array(onDisk.buffer, onDisk.byteOffset, onDisk.length), new Uint32Array(g.data.buffer), g.name);
+      n++;
+    }
+    assert.ok(n > 20);
+  } finally {
+    await grown.close();
+  }
 });

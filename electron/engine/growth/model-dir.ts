@@ -34,7 +34,7 @@ import {
   randomWindows,
   windowsFromTokens,
 } from './check.ts';
-import { growTensor } from './grow.ts';
+import { BufferPool, growTensor } from './grow.ts';
 import { MaskRamp } from './mask-ramp.ts';
 import { MASK_FILE, type MaskSummary, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
@@ -159,15 +159,16 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
       let done = 0;
+      const pool = new BufferPool(); // each grown matrix's array is reused once written
       const written = await writeModelWeights(
         tmp,
         specs,
         async (name) => {
-          const data = await growTensor(plan, name, read);
+          const data = await growTensor(plan, name, read, pool);
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
-        { metadata, ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) },
+        { metadata, onWritten: (a) => pool.give(a), ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) },
       );
       if (written.files.length > 1) log(`  written as ${written.files.length - 1} shards with ${INDEX_FILE}`);
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);

@@ -55,16 +55,20 @@ function columnRuns(cols: AxisMap): ColumnRun[] {
  * input axis's scale, or is drawn from `fill` when either unit is new. With `next` (bert2BERT
  * AKI), entries whose output unit was added read the next layer's matrix instead. Works on
  * column runs (row slices copied whole); new entries are drawn in row-major order, as one
- * entry-by-entry loop would, so a seed gives the same values.
+ * entry-by-entry loop would, so a seed gives the same values. `into` (of the output's size) is
+ * filled instead of a new array: a caller streaming many tensors reuses its buffers.
  */
-export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd = ZERO_FILL, rng?: Rng, next?: Float32Array): Float32Array {
+export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd = ZERO_FILL, rng?: Rng, next?: Float32Array, into?: Float32Array): Float32Array {
   const { rows, cols, inAxis } = maps;
   const srcCols = cols.sourceSize;
-  const out = new Float32Array(rows.size * cols.size); // [R', C'], new entries 0 unless drawn
+  const size = rows.size * cols.size;
+  if (into !== undefined && into.length !== size) throw new Error(`mapMatrix: the output array has ${into.length} values, not ${size}`);
+  // [R', C']: every entry is written (a reused array may hold anything)
+  const out = into ?? new Float32Array(size);
   const runs = columnRuns(cols);
   const draw = (at: number, len: number, std: number): void => {
-    if (!(std > 0 && rng)) return;
-    for (let k = 0; k < len; k++) out[at + k] = std * rng.pairedNormal();
+    if (!(std > 0 && rng)) out.fill(0, at, at + len);
+    else for (let k = 0; k < len; k++) out[at + k] = std * rng.pairedNormal();
   };
   for (let r = 0; r < rows.size; r++) {
     const sr = rows.src[r]!;

@@ -71,6 +71,8 @@ export interface WriteWeightsOptions {
   metadata?: Record<string, string>;
   /** Bytes of tensor data per shard at most (default 5 GB, as transformers). */
   maxShardBytes?: number;
+  /** Hears of each array once it is written (see writeSafetensors). */
+  onWritten?: (values: Float32Array | Int32Array) => void;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function writeModelWeights(
   const weightMap: Record<string, string> = {};
   for (const [i, shard] of shards.entries()) {
     const name = shardName(i, shards.length);
-    await writeSafetensors(path.join(dir, name), shard, data, metadata);
+    await writeSafetensors(path.join(dir, name), shard, data, metadata, opts.onWritten);
     files.push(name);
     for (const e of shard) weightMap[e.name] = name;
   }

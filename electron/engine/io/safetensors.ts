@@ -181,6 +181,8 @@ export async function writeSafetensors(
   entries: TensorEntry[],
   data: (name: string) => Promise<Float32Array | Int32Array> | Float32Array | Int32Array,
   metadata: Record<string, string> = { format: 'pt' },
+  /** Hears of each array once it is written (nothing here holds it any more). */
+  onWritten?: (values: Float32Array | Int32Array) => void,
 ): Promise<void> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -219,7 +221,7 @@ export async function writeSafetensors(
           throw new ScionError(`${file}: tensor '${e.name}' data does not match its dtype ${e.dtype ?? 'F32'}`, 'E_SAFETENSORS', file);
         }
         await writing;
-        writing = writeAll(h, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+        writing = writeAll(h, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).then(() => onWritten?.(values));
         writing.catch(() => undefined); // seen here; awaited (and thrown) below
         unflushed += values.byteLength;
         if (unflushed >= FLUSH_EVERY) {
