@@ -26,6 +26,7 @@ import { EventHub } from './events.ts';
 import { experimentResults, startExperiment } from './experiment.ts';
 import { previewGrowth, startGrow } from './grow.ts';
 import { JobManager, jobInfo } from './jobs.ts';
+import { memoryPlan } from './memory-plan.ts';
 import { addRecent, defaultRecentFile, readRecent } from './recent.ts';
 import { modelCard } from './model-card.ts';
 import { startSample } from './sample.ts';
@@ -222,6 +223,7 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     },
     'grow.methods': async () => growthMethods(),
     'grow.preview': async (p, c) => previewGrowth((await current(c)).project, p),
+    'memory.plan': async (p, c) => memoryPlan((await current(c)).project, p, opts.backend ?? process.env['SCION_BACKEND']),
     'grow.start': async (p, c) => {
       const { project, jobs } = await current(c);
       return startGrow(project, jobs, p);

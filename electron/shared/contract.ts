@@ -212,6 +212,25 @@ export interface ShapePreview {
   flopsPerToken?: number;
 }
 
+/** What a train, grow or evaluate form asks before the user clicks (memory.plan): the batch and ctx of a training, the models of an evaluation, a growth. */
+export type MemoryPlanRequest =
+  { work: 'train'; modelId: Id; batch: number; ctx: number } | { work: 'evaluate'; modelIds: Id[] } | ({ work: 'grow' } & Omit<GrowRequest, 'name'>);
+
+/** The memory plan of a form: the estimate against what the jobs' backend holds, and the refusal (with what fits) when it does not. */
+export interface MemoryPlan {
+  ok: boolean;
+  backend: string;
+  /** How the backend is known: named in the settings, the project's last job ran on it, or the automatic choice assumed (no job ran yet). */
+  backendFrom: 'settings' | 'last job' | 'assumed';
+  /** Bytes the work needs, and bytes the backend holds. */
+  bytes: number;
+  capacity: number;
+  /** One line for the form: the estimate, its parts and the backend's capacity. */
+  line: string;
+  /** Why it does not fit, naming the largest batch / ctx that does and a backend that would hold it; absent when it fits. */
+  refusal?: string;
+}
+
 /** The same prompt, seed and sampling settings on each model (`scion generate`). */
 export interface SampleRequest {
   modelIds: Id[];
@@ -253,6 +272,8 @@ export interface ScionApi {
   'grow.methods': [Record<string, never>, MethodInfo[]];
   'grow.preview': [Omit<GrowRequest, 'name'>, ShapePreview];
   'grow.start': [GrowRequest, JobInfo];
+  /** The memory line of the train, grow and evaluate forms, as they are filled in. */
+  'memory.plan': [MemoryPlanRequest, MemoryPlan];
   'evaluate.start': [{ modelIds: Id[]; datasetIds: Id[]; maxWindows?: number }, JobInfo];
   'train.start': [TrainRequest, JobInfo];
   'train.resume': [{ trainingId: Id }, JobInfo];

@@ -178,6 +178,9 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
     assert.deepEqual(snapshotTree(project()), before);
     await byId('grow-hidden').fill('128');
     await byId('grow-preview').filter({ hasText: 'parameters' }).waitFor();
+    // the growth check's memory line, before clicking: both models and one window against the backend
+    await byId('grow-memory').filter({ hasText: 'The growth check holds the source and the grown model' }).waitFor();
+    assert.equal(await byId('grow-memory').getAttribute('data-fits'), 'yes');
     await byId('grow-name').fill('shakespeare-x2');
     assert.equal(await byId('grow-layers').inputValue(), '2');
     await byId('grow-start').click();
@@ -191,6 +194,8 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
     await byId('nav-evaluations').click();
     for (const id of ['eval-model-shakespeare', 'eval-model-shakespeare-x2', 'eval-dataset-shakespeare', 'eval-dataset-wikitext']) await byId(id).check();
     await byId('eval-windows').fill('2');
+    await byId('eval-memory').filter({ hasText: 'Evaluation at batch' }).waitFor();
+    assert.equal(await byId('eval-memory').getAttribute('data-fits'), 'yes');
     await byId('eval-start').click();
     await byId('eval-cell-shakespeare-x2-wikitext').waitFor({ timeout: 60_000 });
     const filled = page.locator('[data-testid^=eval-cell-]').filter({ hasText: '·' });
@@ -212,8 +217,21 @@ test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
     await byId('train-model').selectOption({ label: 'shakespeare-x2 (grown)' });
     await byId('train-name').fill('x2-run');
     await byId('train-steps').fill('80');
-    await byId('train-batch').fill('2');
+    // the memory line as the form is filled in, before clicking: a batch far too big is flagged with what fits
+    await byId('train-batch').fill('200000');
     await byId('train-ctx').fill('32');
+    await byId('train-memory').filter({ hasText: 'Does not fit' }).waitFor();
+    const refusal = (await byId('train-memory').textContent()) ?? '';
+    assert.equal(await byId('train-memory').getAttribute('data-fits'), 'no');
+    assert.match(refusal, /needs about [\d.]+ (GB|TB)/);
+    assert.match(refusal, /the largest that fits is “Batch” (\d+) at “Context” 32/, refusal);
+    await shot(page, 'train-memory-refused');
+    const fitsAt = Number(/the largest that fits is “Batch” (\d+)/.exec(refusal)![1]);
+    await byId('train-batch').fill(String(fitsAt));
+    await byId('train-memory').filter({ hasText: 'Memory: Training at batch' }).waitFor();
+    assert.equal(await byId('train-memory').getAttribute('data-fits'), 'yes', 'the batch the refusal named fits');
+    await byId('train-batch').fill('2');
+    await byId('train-memory').filter({ hasText: 'Memory: Training at batch 2, ctx 32 needs about' }).waitFor();
     await byId('train-ckpt').fill('5');
     await byId('train-start').click();
     const chart = byId('loss-chart');

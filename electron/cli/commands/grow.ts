@@ -4,6 +4,7 @@
  */
 import { initBackend } from '../../engine/backend.ts';
 import { ScionError } from '../../engine/errors.ts';
+import { parseShardSize } from '../../engine/io/model-weights.ts';
 import {
   APPROX_LOSS_BOUND,
   DEPTH_MODES,
@@ -43,7 +44,8 @@ export const growCommand: Command = {
   usage: [
     'scion grow <source-dir> --out <dir> --method <name> [--hidden D | --width-mult n] [--ffn F | --ffn-mult m]',
     '           [--heads H] [--kv-heads K] [--layers L] [--depth identity|stack|interpolate] [--insert-at i,j]',
-    '           [--noise-db X] [--seed S] [--check-data <file>] [--check-windows N] [--check-ctx T] [--force] [--project DIR] [--backend NAME] [--json]',
+    '           [--noise-db X] [--seed S] [--check-data <file>] [--check-windows N] [--check-ctx T] [--max-shard-size 5GB]',
+    '           [--force] [--project DIR] [--backend NAME] [--json]',
     '       scion grow --list-methods [--json]',
     '',
     'width methods: hypercloning, zero-pad, random-pad, net2net, aki, mlp-zero, add-heads, msg',
@@ -55,6 +57,8 @@ export const growCommand: Command = {
     'The check compares source and grown logits on --check-data (or random token windows) and gives',
     `the verdict exact / approximate (|loss change| <= ${APPROX_LOSS_BOUND} nats) / changes the function; growth.json in the output records everything.`,
     '--force:       replaces an existing --out only when Scion wrote it (never a folder with other files, or one holding the source)',
+    '--max-shard-size: weights above it are written as transformers shards (model-00001-of-0000N.safetensors +',
+    '               model.safetensors.index.json); default 5GB, as save_pretrained; e.g. 500MB, 2GB, 2GiB',
   ].join('\n'),
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('grow', argv, {
@@ -75,6 +79,7 @@ export const growCommand: Command = {
       'check-data': { type: 'string' },
       'check-windows': { type: 'string' },
       'check-ctx': { type: 'string' },
+      'max-shard-size': { type: 'string' },
       force: { type: 'boolean', default: false },
       'list-methods': { type: 'boolean', default: false },
       project: { type: 'string' },
@@ -107,6 +112,7 @@ export const growCommand: Command = {
     set('checkData', values['check-data']);
     set('checkWindows', intOption('grow', 'check-windows', values['check-windows']));
     set('checkLength', intOption('grow', 'check-ctx', values['check-ctx'], undefined, 2));
+    set('maxShardBytes', values['max-shard-size'] !== undefined ? parseShardSize(values['max-shard-size'], 'scion grow: --max-shard-size') : undefined);
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
     const r = await growModelDir(source, out, opts);

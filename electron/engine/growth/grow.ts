@@ -51,19 +51,40 @@ function randomArray(size: number, std: number, rng: Rng): Float32Array {
   return out;
 }
 
-/** Grows one target tensor. */
-export async function growTensor(plan: GrowthPlan, name: string, get: SourceGetter): Promise<Float32Array> {
+/**
+ * Float32 arrays handed back once written, for the next tensors of the same size: streaming a
+ * 355M-parameter model through fresh arrays costs page faults and garbage collection on every
+ * 1.4 GB; at most `keep` arrays of each size are kept.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+  constructor(private readonly keep = 2) {}
+  /** An array of `n` values with arbitrary contents. */
+  take(n: number): Float32Array {
+    return this.free.get(n)?.pop() ?? new Float32Array(n);
+  }
+  /** `a` is no longer used by anyone. */
+  give(a: Float32Array | Int32Array): void {
+    if (!(a instanceof Float32Array) || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+    const list = this.free.get(a.length) ?? [];
+    if (list.length < this.keep) list.push(a);
+    this.free.set(a.length, list);
+  }
+}
+
+/** Grows one target tensor; with `pool`, a matrix is written into a pooled array (give it back once written). */
+export async function growTensor(plan: GrowthPlan, name: string, get: SourceGetter, pool?: BufferPool): Promise<Float32Array> {
   const rule = tensorRule(plan, name);
   const size = rule.type === 'matrix' ? rule.maps.rows.size * rule.maps.cols.size : rule.map.size;
   const zeroNew = plan.resolved.newEntries === 'zero';
   const rng = rngFor(plan.resolved.seed, `fill:${name}`);
-  if (rule.zero) return plan.spec.masked && !zeroNew ? randomArray(size, plan.resolved.padStd, rng) : new Float32Array(size);
+  if (rule.zero) return plan.spec.masked && !zeroNew ? randomArray(size, plan.resolved.padStd, rng) : (pool?.take(size).fill(0) ?? new Float32Array(size));
   const w = await get(rule.source);
   const next = rule.next !== undefined ? await get(rule.next) : undefined;
   if (rule.type === 'matrix') {
     const expect = rule.maps.rows.sourceSize * rule.maps.cols.sourceSize;
     if (w.length !== expect) throw new ScionError(`growth: source tensor '${rule.source}' has ${w.length} values, expected ${expect}`, 'E_GROW');
-    const out = mapMatrix(w, rule.maps, fillFor(plan, rule), rng, next);
+    const out = mapMatrix(w, rule.maps, fillFor(plan, rule), rng, next, pool?.take(size));
     const inMap = rule.maps.inAxis === 'rows' ? rule.maps.rows : rule.maps.cols;
     if (plan.noiseDb !== undefined && !zeroNew && (inMap.tiles ?? 1) >= 2) {
       addPairedNoise(out, rule.maps, rms(out) * Math.pow(10, -plan.noiseDb / 20), rngFor(plan.resolved.seed, `noise:${name}`));

@@ -1,6 +1,6 @@
 /**
  * `scion grow`'s work on folders: stream a source Hugging Face folder through a growth plan
- * into a new folder (config.json, model.safetensors, tokenizer files, growth.json), check the
+ * into a new folder (config.json, model.safetensors or shards, tokenizer files, growth.json), check the
  * grown model against the source, all inside a temporary folder that replaces `outDir` only
  * when everything succeeded.
  */
@@ -12,7 +12,7 @@ import { activeBackend, growthCheckLength, requireGrowthCheckFits } from '../mem
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
-import { writeSafetensors } from '../io/safetensors.ts';
+import { INDEX_FILE, writeModelWeights } from '../io/model-weights.ts';
 import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { GROWTH_FILE } from '../models/folder-files.ts';
@@ -34,7 +34,7 @@ import {
   randomWindows,
   windowsFromTokens,
 } from './check.ts';
-import { growTensor } from './grow.ts';
+import { BufferPool, growTensor } from './grow.ts';
 import { MaskRamp } from './mask-ramp.ts';
 import { MASK_FILE, type MaskSummary, writeGrowthMask } from './mask.ts';
 import type { GrowOptions, Verdict } from './options.ts';
@@ -51,6 +51,8 @@ export interface GrowDirOptions extends GrowOptions {
   check?: boolean;
   /** Replace an existing `outDir` (atomically). */
   force?: boolean;
+  /** Bytes of tensor data per weight file at most; larger models are written as shards (default 5 GB). */
+  maxShardBytes?: number;
   onLog?: (line: string) => void;
 }
 
@@ -140,8 +142,10 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
     return data;
   };
   let report: GrowthReport | undefined;
+  // the source's fingerprint is computed in a worker thread while the model grows
+  const hashing = weightsHash(sourceDir);
+  hashing.catch(() => undefined); // awaited below; a failure then is the grow's
   try {
-    const hash = await weightsHash(sourceDir);
     const t = modelShape(plan.target);
     log(
       `growing ${sourceDir} with ${plan.method}: hidden ${plan.sourceDims.hidden}->${t.hidden}, ffn ${plan.sourceDims.ffn}->${t.ffn}, heads ${plan.sourceDims.heads}->${t.heads}, kv heads ${plan.sourceDims.kvHeads}->${t.kvHeads}, layers ${plan.sourceDims.layers}->${t.layers}`,
@@ -155,20 +159,22 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
       let done = 0;
-      await writeSafetensors(
-        path.join(tmp, 'model.safetensors'),
+      const pool = new BufferPool(); // each grown matrix's array is reused once written
+      const written = await writeModelWeights(
+        tmp,
         specs,
         async (name) => {
-          const data = await growTensor(plan, name, read);
+          const data = await growTensor(plan, name, read, pool);
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
-        metadata,
+        { metadata, onWritten: (a) => pool.give(a), ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) },
       );
+      if (written.files.length > 1) log(`  written as ${written.files.length - 1} shards with ${INDEX_FILE}`);
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
       await copySideFiles(sourceDir, tmp);
       await writeOutputMarker(tmp, 'model', 'grow');
-      bytesWritten = (await fs.stat(path.join(tmp, 'model.safetensors'))).size;
+      bytesWritten = written.bytes;
       growSeconds = (Date.now() - started) / 1000;
       let check: FunctionCheck | undefined;
       if (opts.check !== false) {
@@ -188,6 +194,7 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
         }
         checkSeconds = (Date.now() - checkStart) / 1000;
       }
+      const hash = await hashing;
       report = {
         method: plan.method,
         source: { path: path.resolve(sourceDir), sha256: hash.sha256, files: hash.files },

@@ -27,31 +27,65 @@ export interface MatrixMaps {
 }
 
 /**
+ * Column runs of a matrix map: maximal spans [c0, c0 + len) that are all copies of consecutive
+ * source columns from sc0 with one scale and one `added` flag (one block copy per row), or all
+ * new (sc0 = -1). A zero-pad or tile map has a handful of runs, so rows are copied as slices.
+ */
+interface ColumnRun {
+  c0: number;
+  len: number;
+  sc0: number;
+}
+
+function columnRuns(cols: AxisMap): ColumnRun[] {
+  const runs: ColumnRun[] = [];
+  for (let c = 0; c < cols.size;) {
+    const sc0 = cols.src[c]!;
+    let e = c + 1;
+    if (sc0 < 0) while (e < cols.size && cols.src[e]! < 0) e++;
+    else while (e < cols.size && cols.src[e]! === sc0 + (e - c) && cols.scale[e]! === cols.scale[c]! && cols.added[e]! === cols.added[c]!) e++;
+    runs.push({ c0: c, len: e - c, sc0: sc0 < 0 ? -1 : sc0 });
+    c = e;
+  }
+  return runs;
+}
+
+/**
  * Grows a [rows, cols] matrix: entry (r, c) copies source (rows.src[r], cols.src[c]) times the
  * input axis's scale, or is drawn from `fill` when either unit is new. With `next` (bert2BERT
- * AKI), entries whose output unit was added read the next layer's matrix instead.
+ * AKI), entries whose output unit was added read the next layer's matrix instead. Works on
+ * column runs (row slices copied whole); new entries are drawn in row-major order, as one
+ * entry-by-entry loop would, so a seed gives the same values. `into` (of the output's size) is
+ * filled instead of a new array: a caller streaming many tensors reuses its buffers.
  */
-export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd = ZERO_FILL, rng?: Rng, next?: Float32Array): Float32Array {
+export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd = ZERO_FILL, rng?: Rng, next?: Float32Array, into?: Float32Array): Float32Array {
   const { rows, cols, inAxis } = maps;
   const srcCols = cols.sourceSize;
-  const out = new Float32Array(rows.size * cols.size); // [R', C']
-  const outMap = inAxis === 'rows' ? cols : rows;
+  const size = rows.size * cols.size;
+  if (into !== undefined && into.length !== size) throw new Error(`mapMatrix: the output array has ${into.length} values, not ${size}`);
+  // [R', C']: every entry is written (a reused array may hold anything)
+  const out = into ?? new Float32Array(size);
+  const runs = columnRuns(cols);
+  const draw = (at: number, len: number, std: number): void => {
+    if (!(std > 0 && rng)) out.fill(0, at, at + len);
+    else for (let k = 0; k < len; k++) out[at + k] = std * rng.pairedNormal();
+  };
   for (let r = 0; r < rows.size; r++) {
     const sr = rows.src[r]!;
-    const rowScale = rows.scale[r]!;
     const base = r * cols.size;
-    for (let c = 0; c < cols.size; c++) {
-      const sc = cols.src[c]!;
-      if (sr >= 0 && sc >= 0) {
-        const scale = inAxis === 'rows' ? rowScale : cols.scale[c]!;
-        const from = next !== undefined && outMap.added[inAxis === 'rows' ? c : r] === 1 ? next : w;
-        out[base + c] = from[sr * srcCols + sc]! * scale;
-      } else {
-        const inNew = inAxis === 'rows' ? sr < 0 : sc < 0;
-        const outNew = inAxis === 'rows' ? sc < 0 : sr < 0;
-        const std = inNew && outNew ? fill.both : inNew ? fill.inNew : fill.outNew;
-        out[base + c] = std > 0 && rng ? std * rng.pairedNormal() : 0;
+    for (const { c0, len, sc0 } of runs) {
+      if (sr < 0 || sc0 < 0) {
+        const inNew = inAxis === 'rows' ? sr < 0 : sc0 < 0;
+        const outNew = inAxis === 'rows' ? sc0 < 0 : sr < 0;
+        draw(base + c0, len, inNew && outNew ? fill.both : inNew ? fill.inNew : fill.outNew);
+        continue;
       }
+      const scale = inAxis === 'rows' ? rows.scale[r]! : cols.scale[c0]!;
+      const fromNext = next !== undefined && (inAxis === 'rows' ? cols.added[c0] : rows.added[r]) === 1;
+      const from = fromNext ? next : w;
+      const s = sr * srcCols + sc0;
+      if (scale === 1) out.set(from.subarray(s, s + len), base + c0);
+      else for (let k = 0; k < len; k++) out[base + c0 + k] = from[s + k]! * scale;
     }
   }
   return out;

@@ -5,6 +5,7 @@
  * before any tensor is read; tensors are read one at a time, so large files stream.
  */
 import { promises as fs } from 'node:fs';
+import { endianness } from 'node:os';
 import { atomicWrite } from './atomic.ts';
 import { DTYPE_BYTES, type Dtype, decodeToFloat32, decodeToInt32, isDtype } from './dtype.ts';
 import { ScionError, systemProblem } from '../errors.ts';
@@ -19,6 +20,7 @@ export interface TensorInfo {
 }
 
 const MAX_HEADER = 100 * 1024 * 1024;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 function fail(file: string, problem: string): never {
   throw new ScionError(`${file}: ${problem}`, 'E_SAFETENSORS', file);
@@ -142,7 +144,10 @@ export class SafetensorsFile {
   }
 
   async readFloat32(name: string): Promise<Float32Array> {
-    return decodeToFloat32(await this.readBytes(name), this.info(name).dtype, this.file, name);
+    const bytes = await this.readBytes(name);
+    // F32 on a little-endian machine: the freshly read buffer is the array (no copy)
+    if (this.info(name).dtype === 'F32' && LITTLE_ENDIAN) return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
+    return decodeToFloat32(bytes, this.info(name).dtype, this.file, name);
   }
 
   async readInt32(name: string): Promise<Int32Array> {
@@ -161,15 +166,23 @@ export interface TensorEntry {
   dtype?: 'F32' | 'I32';
 }
 
+/** Bytes of dirty data after which a background flush starts, so the final fsync has little left to do. */
+const FLUSH_EVERY = 64 * 1024 * 1024;
+
 /**
  * Writes a safetensors file atomically. Tensors are fetched one at a time through `data`
- * and written in order, so the whole checkpoint is never held in memory twice.
+ * and written in order, so the whole checkpoint is never held in memory twice. The next
+ * tensor is fetched (computed) while the previous one is being written, and written data is
+ * flushed to disk in the background as it accumulates: compute, write and flush overlap.
+ * `data` must return a fresh array each call (it is written after the next call began).
  */
 export async function writeSafetensors(
   file: string,
   entries: TensorEntry[],
   data: (name: string) => Promise<Float32Array | Int32Array> | Float32Array | Int32Array,
   metadata: Record<string, string> = { format: 'pt' },
+  /** Hears of each array once it is written (nothing here holds it any more). */
+  onWritten?: (values: Float32Array | Int32Array) => void,
 ): Promise<void> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -189,17 +202,50 @@ export async function writeSafetensors(
   await atomicWrite(file, async (h) => {
     await h.write(len);
     await h.write(headerBytes);
-    for (const e of entries) {
-      const values = await data(e.name);
-      const want = e.shape.reduce((a, b) => a * b, 1);
-      if (values.length !== want) {
-        throw new ScionError(`${file}: tensor '${e.name}' has ${values.length} values but shape [${e.shape.join(', ')}] needs ${want}`, 'E_SAFETENSORS', file);
+    let writing: Promise<unknown> = Promise.resolve();
+    let flushing: Promise<unknown> = Promise.resolve();
+    let unflushed = 0;
+    try {
+      for (const e of entries) {
+        const values = await data(e.name);
+        const want = e.shape.reduce((a, b) => a * b, 1);
+        if (values.length !== want) {
+          throw new ScionError(
+            `${file}: tensor '${e.name}' has ${values.length} values but shape [${e.shape.join(', ')}] needs ${want}`,
+            'E_SAFETENSORS',
+            file,
+          );
+        }
+        const isInt = (e.dtype ?? 'F32') === 'I32';
+        if (isInt !== values instanceof Int32Array) {
+          throw new ScionError(`${file}: tensor '${e.name}' data does not match its dtype ${e.dtype ?? 'F32'}`, 'E_SAFETENSORS', file);
+        }
+        await writing;
+        writing = writeAll(h, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).then(() => onWritten?.(values));
+        writing.catch(() => undefined); // seen here; awaited (and thrown) below
+        unflushed += values.byteLength;
+        if (unflushed >= FLUSH_EVERY) {
+          unflushed = 0;
+          const w = writing;
+          flushing = flushing.then(() => w).then(() => h.datasync());
+          flushing.catch(() => undefined);
+        }
       }
-      const isInt = (e.dtype ?? 'F32') === 'I32';
-      if (isInt !== values instanceof Int32Array) {
-        throw new ScionError(`${file}: tensor '${e.name}' data does not match its dtype ${e.dtype ?? 'F32'}`, 'E_SAFETENSORS', file);
-      }
-      await h.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      await writing;
+      await flushing;
+    } finally {
+      // nothing may still run on the handle once atomicWrite closes it (a failure above)
+      await Promise.allSettled([writing, flushing]);
     }
   });
+}
+
+/** Writes all of `bytes` at the handle's position (a short write is continued). */
+async function writeAll(h: fs.FileHandle, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    const { bytesWritten } = await h.write(bytes, at, bytes.byteLength - at);
+    if (bytesWritten <= 0) throw new Error(`short write (${at} of ${bytes.byteLength} bytes)`);
+    at += bytesWritten;
+  }
 }

@@ -4,9 +4,9 @@
  * `model.safetensors.index.json` (`{"weight_map": {tensor: shard-file}}`). Tensors are read
  * one at a time from whichever shard holds them; `weightsHash` fingerprints the files.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ScionError } from '../errors.ts';
 import { SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
@@ -61,9 +61,11 @@ export async function openWeightFiles(dir: string): Promise<TensorSource> {
   if (existsSync(index)) {
     let weightMap: Record<string, string>;
     try {
-      const parsed = JSON.parse(await fs.readFile(index, 'utf8')) as { weight_map?: Record<string, string> };
-      if (!parsed.weight_map || typeof parsed.weight_map !== 'object') throw new Error('it has no weight_map object');
-      weightMap = parsed.weight_map;
+      const parsed = JSON.parse(await fs.readFile(index, 'utf8')) as { weight_map?: Record<string, unknown> };
+      if (!parsed.weight_map || typeof parsed.weight_map !== 'object' || Array.isArray(parsed.weight_map)) throw new Error('it has no weight_map object');
+      const bad = Object.entries(parsed.weight_map).find(([, v]) => typeof v !== 'string');
+      if (bad) throw new Error(`weight_map['${bad[0]}'] is not a file name`);
+      weightMap = parsed.weight_map as Record<string, string>;
     } catch (e) {
       throw new ScionError(`${index}: cannot read the shard index: ${(e as Error).message}`, 'E_SAFETENSORS', index);
     }
@@ -75,6 +77,12 @@ export async function openWeightFiles(dir: string): Promise<TensorSource> {
           throw new ScionError(`${index}: shard name '${shard}' must be a file in the same folder`, 'E_SAFETENSORS', index);
         let f = shards.get(shard);
         if (!f) {
+          if (!existsSync(path.join(dir, shard)))
+            throw new ScionError(
+              `${path.join(dir, shard)}: missing: ${index} says it holds '${tensor}' (a shard was not copied, or the write of the model was cut short)`,
+              'E_SAFETENSORS',
+              path.join(dir, shard),
+            );
           f = await SafetensorsFile.open(path.join(dir, shard));
           shards.set(shard, f);
         }
@@ -94,12 +102,30 @@ export async function openWeightFiles(dir: string): Promise<TensorSource> {
   throw new ScionError(`${dir}: no model.safetensors or model.safetensors.index.json found${hint}`, 'E_NOT_A_MODEL', dir);
 }
 
-async function hashFile(hash: ReturnType<typeof createHash>, file: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const s = createReadStream(file);
-    s.on('data', (chunk) => hash.update(chunk));
-    s.on('error', reject);
-    s.on('end', () => resolve());
+/**
+ * sha256 of files one after the other, in a worker thread: hashing a large model (500 MB for a
+ * 124M GPT-2) then runs beside the work on the main thread (growth) instead of before it.
+ */
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+(async () => {
+  const hash = createHash('sha256');
+  for (const file of workerData.files) for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk);
+  parentPort.postMessage({ sha256: hash.digest('hex') });
+})().catch((e) => parentPort.postMessage({ error: String(e && e.message ? e.message : e) }));
+`;
+
+function hashFiles(files: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(HASH_WORKER, { eval: true, workerData: { files } });
+    worker.once('message', (m: { sha256?: string; error?: string }) => {
+      void worker.terminate();
+      if (m.sha256) resolve(m.sha256);
+      else reject(new ScionError(`cannot read the weights to fingerprint them: ${m.error}`, 'E_SAFETENSORS', files[0]));
+    });
+    worker.once('error', reject);
   });
 }
 
@@ -113,7 +139,5 @@ export async function weightsHash(dir: string): Promise<{ sha256: string; files:
     const parsed = JSON.parse(await fs.readFile(index, 'utf8')) as { weight_map: Record<string, string> };
     files.push('model.safetensors.index.json', ...[...new Set(Object.values(parsed.weight_map))].sort());
   }
-  const hash = createHash('sha256');
-  for (const f of files) await hashFile(hash, path.join(dir, f));
-  return { sha256: hash.digest('hex'), files };
+  return { sha256: await hashFiles(files.map((f) => path.join(dir, f))), files };
 }

@@ -77,7 +77,7 @@ function fits(e: MemoryEstimate, s: Shape, batch: number, ctx: number, cap: Capa
   return e.total <= cap.bytes && (cap.maxTensor === undefined || largestTensor(s, batch, ctx) <= cap.maxTensor);
 }
 
-function breakdown(e: MemoryEstimate): string {
+export function breakdown(e: MemoryEstimate): string {
   const parts = [`weights ${formatBytes(e.weights)}`];
   if (e.gradients) parts.push(`gradients ${formatBytes(e.gradients)}`);
   if (e.optimizer) parts.push(`AdamW moments ${formatBytes(e.optimizer)}`);
@@ -246,7 +246,7 @@ export function requireShapeCanExist(family: ModelConfig['family'], s: Shape, wh
  * window of `length` tokens through each. Refuses (before anything is grown) when that does
  * not fit, naming a backend that would hold it.
  */
-function growthCheckBytes(source: ModelConfig, target: ModelConfig, length: number): { total: number; a: MemoryEstimate; b: MemoryEstimate } {
+export function growthCheckBytes(source: ModelConfig, target: ModelConfig, length: number): { total: number; a: MemoryEstimate; b: MemoryEstimate } {
   const a = evalEstimate(source.family, shapeOf(source), 1, length);
   const b = evalEstimate(target.family, shapeOf(target), 1, length);
   // x1.5 on the grown model's activations: the 124M -> 355M GPT-2 check at the estimate's own

@@ -10,7 +10,7 @@ import { ScionError, userMessage } from '../errors.ts';
 import { atomicWriteDir, recoverInterrupted } from '../io/atomic.ts';
 import { assertFinite } from '../io/dtype.ts';
 import { openWeightFiles } from '../io/weight-files.ts';
-import { writeSafetensors } from '../io/safetensors.ts';
+import { writeModelWeights } from '../io/model-weights.ts';
 import { type ModelConfig, parseHFConfig, toHFConfig } from './config.ts';
 import { canonicalName, ignoredTensor, tensorSpecs } from './family.ts';
 import type { Params } from './params.ts';
@@ -147,10 +147,12 @@ export interface SaveOptions {
   extraFiles?: Record<string, string>;
   /** Safetensors metadata. */
   metadata?: Record<string, string>;
+  /** Bytes of tensor data per weight file at most; larger models are written as shards (default 5 GB). */
+  maxShardBytes?: number;
 }
 
 /**
- * Writes a Hugging Face folder (config.json, model.safetensors, tokenizer files) atomically:
+ * Writes a Hugging Face folder (config.json, model.safetensors or shards, tokenizer files) atomically:
  * built in a temporary folder, then renamed over `dir`. Tensors are read back one at a time.
  */
 export async function saveModel(
@@ -196,7 +198,7 @@ async function writeModelFolder(
   const metadata = { ...(opts.metadata ?? { format: 'pt' }), ...(opts.copyFrom ? await tokenizerMetadata(opts.copyFrom) : {}) };
   await atomicWriteDir(dir, async (tmp) => {
     await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(config, rawConfig), null, 2) + '\n');
-    await writeSafetensors(path.join(tmp, 'model.safetensors'), tensorSpecs(config), get, metadata);
+    await writeModelWeights(tmp, tensorSpecs(config), get, { metadata, ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) });
     if (opts.copyFrom) await copySideFiles(opts.copyFrom, tmp);
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await fs.writeFile(path.join(tmp, name), text);
   });

@@ -42,6 +42,8 @@ export interface SaveCheckpointInput {
   state: CheckpointState;
   /** Folder to copy tokenizer files from. */
   tokenizerFrom?: string;
+  /** The model's weight files at most this many bytes of tensor data each (default 5 GB, then shards). */
+  maxShardBytes?: number;
   /** Writes more files into the checkpoint folder before the manifest (so they are listed and verified). */
   extra?: (dir: string) => Promise<void>;
 }
@@ -120,7 +122,10 @@ export async function saveCheckpoint(runDir: string, input: SaveCheckpointInput)
   const dir = path.join(checkpointsDir(runDir), checkpointName(input.state.step));
   await fs.mkdir(checkpointsDir(runDir), { recursive: true });
   await atomicWriteDir(dir, async (tmp) => {
-    await saveModel(path.join(tmp, 'model'), input.config, input.params, input.rawConfig, input.tokenizerFrom ? { copyFrom: input.tokenizerFrom } : {});
+    await saveModel(path.join(tmp, 'model'), input.config, input.params, input.rawConfig, {
+      ...(input.tokenizerFrom ? { copyFrom: input.tokenizerFrom } : {}),
+      ...(input.maxShardBytes !== undefined ? { maxShardBytes: input.maxShardBytes } : {}),
+    });
     await writeMoments(path.join(tmp, 'optimizer.safetensors'), input.m, input.v, input.state.optimizerStep);
     await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(input.state, null, 2) + '\n');
     if (input.extra) await input.extra(tmp);
@@ -143,9 +148,12 @@ export async function verifyCheckpoint(dir: string): Promise<string | undefined>
     return `manifest.json is missing or unreadable (${(e as Error).message})`;
   }
   if (!manifest.files || typeof manifest.files !== 'object') return 'manifest.json lists no files';
-  for (const need of ['state.json', 'optimizer.safetensors', 'model/model.safetensors', 'model/config.json']) {
+  for (const need of ['state.json', 'optimizer.safetensors', 'model/config.json']) {
     if (!manifest.files[need]) return `manifest.json does not list ${need}`;
   }
+  // the model's weights: one file, or shards with their index (a larger model)
+  if (!manifest.files['model/model.safetensors'] && !manifest.files['model/model.safetensors.index.json'])
+    return 'manifest.json lists neither model/model.safetensors nor model/model.safetensors.index.json';
   for (const [rel, want] of Object.entries(manifest.files)) {
     const file = path.join(dir, rel);
     let size: number;
