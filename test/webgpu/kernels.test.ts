@@ -14,6 +14,7 @@ import {
   causalAttention,
   causalMask,
   causalSelfAttentionQkv,
+  embed,
   geluTanh,
   layerNorm,
   matmulIO,
@@ -27,18 +28,11 @@ import { AdamW, decays } from '../../electron/engine/train/adamw.ts';
 import { GROUP } from '../../electron/engine/webgpu/adamw-grouped.ts';
 import { startCount, stopCount } from '../../electron/engine/webgpu/counters.ts';
 import { webgpuOrSkip } from './adapter.ts';
+import { seededRandom } from './rand.ts';
 
 const skip = await webgpuOrSkip();
 
-let seed = 7;
-function randArray(n: number, lo = -1, hi = 1): Float32Array {
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    d[i] = lo + (seed / 4294967296) * (hi - lo);
-  }
-  return d;
-}
+const randArray = seededRandom(7);
 
 interface Input {
   shape: number[];
@@ -134,6 +128,13 @@ const cases: Case[] = [
     inputs: [f([N, 50], -6, 6), { shape: [N], data: Int32Array.from({ length: N }, (_, i) => (i * 17) % 50), constant: true }],
     outSize: N,
     kernels: ['ScionNll', 'ScionNllGrad'],
+  },
+  {
+    name: 'embedding lookup (repeated ids, an unused row)',
+    fn: (t, ids) => embed(t as tf.Tensor2D, ids as tf.Tensor1D),
+    inputs: [f([9, 20]), { shape: [N], data: Int32Array.from({ length: N }, (_, i) => (i * i + 3) % 8), constant: true }],
+    outSize: N * 20,
+    kernels: ['ScionEmbedGrad'],
   },
   ...(
     [

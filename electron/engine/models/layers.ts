@@ -117,6 +117,7 @@ export function bmmT(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
 
 /** Rows of `table` [V, D] at `ids` [N] (int32). Returns [N, D]. Gradient via scatterND. */
 export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (wg.webgpuKernelsOn()) return wg.embed(table, ids); // a deterministic gradient (no atomic adds)
   const [vocab, dim] = table.shape;
   // `ids` is saved (kept) for the backward pass: the caller's tidy may dispose the original.
   const f = customOp((t: tf.Tensor, save: tf.GradSaveFunc) => {

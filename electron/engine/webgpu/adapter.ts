@@ -32,6 +32,7 @@ export interface AdapterLike {
   isFallbackAdapter?: boolean;
   features: { has(name: string): boolean };
   limits: Record<string, number>;
+  requestDevice?: (d?: { requiredFeatures?: Iterable<unknown> }) => Promise<unknown>;
 }
 
 interface GpuLike {
@@ -73,10 +74,31 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 }
 
+const PATCHED = Symbol('scion-f16');
+
+/**
+ * Makes the device tfjs asks for carry `shader-f16` where the adapter has it (tfjs asks only
+ * for timestamp queries), so `--precision f16` can compile its kernels; fp32 is unchanged.
+ */
+function requestF16(gpu: GpuLike): GpuLike {
+  const g = gpu as GpuLike & { [PATCHED]?: true };
+  if (g[PATCHED]) return gpu;
+  const request = gpu.requestAdapter.bind(gpu);
+  g.requestAdapter = async (opts) => {
+    const a = await request(opts);
+    const device = a?.requestDevice?.bind(a);
+    if (a && device && a.features.has('shader-f16'))
+      a.requestDevice = (d = {}) => device({ ...d, requiredFeatures: [...(d.requiredFeatures ?? []), 'shader-f16'] });
+    return a;
+  };
+  g[PATCHED] = true;
+  return gpu;
+}
+
 /** navigator.gpu: the runtime's own (Electron, a browser), else Dawn from the `webgpu` package, installed as the global tfjs looks for. */
 async function navigatorGpu(): Promise<GpuLike> {
   const g = globalThis as { navigator?: { gpu?: GpuLike } };
-  if (g.navigator?.gpu) return g.navigator.gpu;
+  if (g.navigator?.gpu) return requestF16(g.navigator.gpu);
   let webgpu: { create: (opts: string[]) => GpuLike; globals: Record<string, unknown> };
   try {
     webgpu = (await import('webgpu')) as unknown as typeof webgpu;
@@ -84,7 +106,7 @@ async function navigatorGpu(): Promise<GpuLike> {
     throw new Error(`navigator.gpu is not available and the \`webgpu\` package (Dawn for Node) could not load: ${firstLine(e)}`);
   }
   Object.assign(globalThis, webgpu.globals);
-  const gpu = webgpu.create([]);
+  const gpu = requestF16(webgpu.create([]));
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
   return gpu;
 }

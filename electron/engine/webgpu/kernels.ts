@@ -12,10 +12,14 @@
  *   ScionGelu(Grad)      GELU (tanh form) and its gradient, per element
  *   ScionNll(Grad)       softmax cross-entropy with the label pick, per row       [N] / [N, V]
  *   ScionAttn*           causal attention (kernels-attention.ts)
+ *   ScionEmbedGrad       the embedding's gradient, deterministic (kernels-embed.ts)
+ *   ScionToF16, ScionMatMulF16  mixed precision (kernels-f16.ts)
  * Shapes are uniforms; the head dimension is a compile-time constant (per-thread arrays).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION_KERNELS } from './kernels-attention.ts';
+import { EMBED_KERNELS } from './kernels-embed.ts';
+import { F16_KERNELS } from './kernels-f16.ts';
 import { f32, i32, runProgram, type Kernel } from './program.ts';
 
 /** Row mean (0 for RMSNorm) and r = 1/sqrt(mean square + eps) of row `index` of X [N, D]. */
@@ -187,6 +191,8 @@ export const KERNELS: Record<string, Kernel> = {
   ScionNll: nll,
   ScionNllGrad: nllGrad,
   ...ATTENTION_KERNELS,
+  ...EMBED_KERNELS,
+  ...F16_KERNELS,
 };
 
 let registered = false;

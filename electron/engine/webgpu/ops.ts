@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { ATTENTION_KERNELS, type AttnLayout, fusedQkvLayout, headMajorLayout } from './kernels-attention.ts';
 import { registerScionKernels } from './kernels.ts';
+import { affineF16, matmulF16, matmulPrecision } from './ops-f16.ts';
+import { customOp, run } from './tape.ts';
 
 let enabled = process.env['SCION_WEBGPU_KERNELS'] !== '0';
 
@@ -22,18 +24,6 @@ export function webgpuKernelsOn(): boolean {
 /** Turns the kernels on or off (the bench times both in one run). */
 export function setWebgpuKernels(on: boolean): void {
   enabled = on;
-}
-
-interface CustomResult {
-  value: tf.Tensor;
-  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
-}
-function customOp<A extends [...tf.Tensor[], tf.GradSaveFunc]>(f: (...args: A) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
-  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]);
-}
-
-function run(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor {
-  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** LayerNorm (bias given) or RMSNorm (no bias) of x [N, D]. Returns [N, D]. */
@@ -56,6 +46,16 @@ export function norm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | unde
     };
   });
   return (rms ? f(x, gain) : f(x, gain, bias)) as tf.Tensor2D;
+}
+
+/** Rows of `table` [V, D] at `ids` [N] (int32); the gradient sums in position order (kernels-embed.ts). Returns [N, D]. */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const vocab = table.shape[0];
+  const f = customOp((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ids]);
+    return { value: tf.gather(t, ids), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [run('ScionEmbedGrad', { dy, ids: saved[0]! }, { vocab })] };
+  });
+  return f(table) as tf.Tensor2D;
 }
 
 /** GELU, tanh form. */
@@ -109,6 +109,7 @@ export function nllRows(x: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
 
 /** y = x · W + b, x [N, in], W [in, out]: one product with the bias in its epilogue. Returns [N, out]. */
 export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (matmulPrecision() === 'f16') return affineF16(x, w, b);
   const f = customOp((a: tf.Tensor, wt: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, wt]);
     return {
@@ -125,6 +126,7 @@ export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Ten
 
 /** y = x · W (W [in, out]) or x · Wᵀ (W [out, in], `transposed`), with transpose flags. Returns [N, out]. */
 export function matmul(x: tf.Tensor2D, w: tf.Tensor2D, transposed: boolean): tf.Tensor2D {
+  if (matmulPrecision() === 'f16') return matmulF16(x, w, transposed);
   const f = customOp((a: tf.Tensor, wt: tf.Tensor, save: tf.GradSaveFunc) => {
     save([a, wt]);
     return {

@@ -9,6 +9,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 
 const WORKGROUP = 64;
+export const MAX_GROUPS_PER_DIM = 65535;
 
 export interface Uniform {
   name: string;
@@ -43,7 +44,11 @@ class ScionProgram implements WebGPUProgram {
     this.variableNames = inputs;
     this.outputShape = outShape;
     this.dispatchLayout = { x: outShape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(threads / WORKGROUP), 1, 1];
+    // at most 65535 workgroups per dimension (WebGPU's default limit): the rest go to y, and
+    // tfjs's flat global index (workgroup y * x count + x) numbers them on
+    const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
+    const x = Math.min(groups, MAX_GROUPS_PER_DIM);
+    this.dispatch = [x, Math.ceil(groups / x), 1];
     this.uniforms = ['n : i32,', ...uniforms.map((u) => `${u.name} : ${u.type},`)].join(' ');
   }
   getUserCode(): string {
