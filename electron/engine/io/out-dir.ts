@@ -62,6 +62,8 @@ const EXPERIMENT: Layout = {
   dirs: [
     ['models', { files: [/\.moments\.safetensors$/], dirs: [[/^[a-z0-9+-]+$/, MODEL]] }],
     ['runs', { files: [], dirs: [[/^[a-z0-9+-]+$/, RUN]] }],
+    // learning-rate tuning runs (--tune-lr): <label>--lr-<rate>
+    ['tuning', { files: [], dirs: [[/^[a-z0-9+-]+--lr-[0-9.e+-]+$/, RUN]] }],
     // a preset's source: its config (init/) and its training run (run/)
     [
       'source',
