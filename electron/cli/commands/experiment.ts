@@ -39,6 +39,7 @@ export const EXPERIMENT_FLAGS = {
   corpus: { type: 'string' },
   'source-steps': { type: 'string' },
   'tune-lr': { type: 'string' },
+  tokenizer: { type: 'string' },
   'tune-steps': { type: 'string' },
 } as const;
 
@@ -153,6 +154,7 @@ function presetFromFlags(values: ExperimentValues, flags: ReturnType<typeof trai
     ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
     ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
     ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
+    ...(values.tokenizer !== undefined ? { tokenizer: values.tokenizer } : {}),
   });
 }
 
@@ -163,8 +165,9 @@ export const experimentCommand: Command = {
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
     '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
     '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] [--threads N] --out <dir> [--json]\n' +
-    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [training flags]\n' +
+    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [--tokenizer <dir>] [training flags]\n' +
     '    trains the source on the corpus first (its cost is counted), then grows it to a target 4x its size; every run reads fresh tokens in order (scripts/make-corpus.sh builds the corpus).\n' +
+    '    --tokenizer <dir>: read the corpus with that tokenizer (scion tokenizer train --data corpus#0-0.97 ...) instead of bytes.\n' +
     '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1 at the same threads per run.\n' +
     '  --threads N: CPU threads for the whole experiment (default every core), split evenly between the --jobs runs.\n' +
     '  --tune-lr a,b,c [--tune-steps K]: first train every run (scratch and each grown one) K steps (default a tenth of --steps) at each peak rate,\n' +
@@ -203,6 +206,11 @@ export const experimentCommand: Command = {
     if (tuneLr) opts.tuneLr = tuneLr;
     if (values.preset === undefined && values['source-steps'] !== undefined)
       throw new ScionError("scion experiment: --source-steps changes a preset's source training: use it with --preset", 'E_USAGE');
+    if (values.preset === undefined && values.tokenizer !== undefined)
+      throw new ScionError(
+        "scion experiment: --tokenizer sets a preset's tokenizer; without --preset every model reads data with the source's own tokenizer",
+        'E_USAGE',
+      );
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
     const { cb, finish } = experimentCallbacks(io, opts.jobs);

@@ -59,6 +59,8 @@ export interface SourceRecipe {
   /** The source's training data (a dataset spec, e.g. `corpus.txt#0-0.05`: a slice no target run reads). */
   data: string;
   training: TrainingSettings;
+  /** A tokenizer folder (tokenizer.json, e.g. from `scion tokenizer train`): the source, and so every model, reads the corpus through it; its vocabulary size replaces the config's. Default: bytes. */
+  tokenizer?: string;
 }
 
 /** The options once the source is known (given, or trained by the recipe). */

@@ -42,6 +42,7 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   for (const d of dataInputs) if (!existsSync(d.path)) throw new ScionError(`${d.path}: dataset not found`, 'E_DATASET', d.path);
   const inputs = [...(given.source !== undefined ? [{ what: 'the source model', path: given.source }] : []), ...dataInputs];
   if (given.sourceMoments) inputs.push({ what: '--source-moments', path: given.sourceMoments });
+  if (given.sourceRecipe?.tokenizer) inputs.push({ what: '--tokenizer', path: given.sourceRecipe.tokenizer });
   await checkOutputDir({ out: given.out, kind: 'experiment', command: 'experiment', inputs, force: false });
   // 1. the target shape, the shared training options (refused if they do not fit) and every method's growth
   // options: before anything is written when the source is given, after the recipe trained it otherwise
