@@ -16,6 +16,7 @@ import type { ExperimentResults } from '../../electron/engine/experiment/results
 import { planGrowth } from '../../electron/engine/growth/plan.ts';
 import { parameterCount } from '../../electron/engine/models/family.ts';
 import { sequentialTokensNeeded } from '../../electron/engine/train/batches.ts';
+import { trainTokenizer } from '../../electron/engine/tokenizer/train-tokenizer.ts';
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { makeText } from '../train/tiny.ts';
@@ -98,5 +99,37 @@ describe('experiment presets', () => {
     const again = await runCli([...argv, ...tail]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /source: already trained, reusing/);
+  });
+
+  test('--tokenizer: the smoke preset reads the corpus through a trained BPE, every model carries it; --tune-lr tunes every arm; another tokenizer retrains the source', async () => {
+    const corpus = makeText(tmp.dir, 300_000, 'corpus-bpe.txt');
+    const tok = path.join(tmp.dir, 'bpe');
+    await trainTokenizer({ data: [`${corpus}#0-0.97`], vocabSize: 300, out: tok });
+    const out = path.join(tmp.dir, 'exp-bpe');
+    const argv = ['--preset', 'papers-smoke', '--corpus', corpus, '--steps', '4', '--source-steps', '2', '--methods', 'hypercloning', '--tokenizer', tok];
+    const tail = ['--eval-every', '2', '--eval-windows', '4', '--tune-lr', '1e-3,1e-2', '--tune-steps', '2', '--out', out];
+    const r = await runCli([...argv, ...tail]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as ExperimentResults;
+    assert.equal(res.source.config.vocabSize, 300);
+    assert.equal(res.target.config.vocabSize, 300);
+    const json = readFileSync(path.join(tok, 'tokenizer.json'), 'utf8');
+    for (const dir of [res.source.dir, path.join(out, 'models', 'hypercloning'), ...res.runs.map((x) => path.join(x.run_dir, 'final'))])
+      assert.equal(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'), json, dir);
+    // the validation slice is counted in BPE tokens: fewer than its bytes
+    const bytes = Buffer.byteLength(readFileSync(corpus, 'utf8'));
+    const valTokens = res.datasets[0]!.tokens;
+    assert.ok(valTokens > 0 && valTokens < 0.02 * bytes, `${valTokens} tokens for the last 2% of ${bytes} bytes`);
+    const hc = res.runs.find((x) => x.label === 'hypercloning')!;
+    assert.ok(Math.abs(hc.initial_val_loss - res.source.val_loss) < 1e-4, 'HyperCloning starts at the trained source');
+    assert.equal(res.tuning!.runs.length, 4, 'scratch and hypercloning at two rates each');
+    // another tokenizer: the source is trained again, not reused
+    const tok2 = path.join(tmp.dir, 'bpe2');
+    await trainTokenizer({ data: [`${corpus}#0-0.97`], vocabSize: 310, out: tok2 });
+    const again = await runCli([...argv.slice(0, -1), tok2, ...tail]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /source: already trained/);
+    const res2 = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as ExperimentResults;
+    assert.equal(res2.target.config.vocabSize, 310);
   });
 });

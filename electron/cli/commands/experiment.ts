@@ -10,6 +10,7 @@ import type { ExperimentResults } from '../../engine/experiment/results.ts';
 import { parseTarget } from '../../engine/experiment/target.ts';
 import { measuredLines } from '../../engine/report/measured.ts';
 import { presetExperiment } from '../../engine/experiment/presets.ts';
+import { parseTuneLr, type TuneLr } from '../../engine/experiment/tune-lr.ts';
 import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
@@ -37,6 +38,9 @@ export const EXPERIMENT_FLAGS = {
   preset: { type: 'string' },
   corpus: { type: 'string' },
   'source-steps': { type: 'string' },
+  'tune-lr': { type: 'string' },
+  tokenizer: { type: 'string' },
+  'tune-steps': { type: 'string' },
 } as const;
 
 /** The one JSON object `--json` prints. */
@@ -125,6 +129,16 @@ export function experimentCallbacks(io: CommandIO, jobs = 1) {
 
 type ExperimentValues = Partial<Record<keyof typeof EXPERIMENT_FLAGS, string | undefined>>;
 
+/** `--tune-lr a,b,c [--tune-steps K]`. */
+function tuneLrFromFlags(values: ExperimentValues): TuneLr | undefined {
+  const steps = intOption('experiment', 'tune-steps', values['tune-steps']);
+  if (values['tune-lr'] === undefined) {
+    if (steps !== undefined) throw new ScionError('scion experiment: --tune-steps sets the length of the --tune-lr runs: give --tune-lr too', 'E_USAGE');
+    return undefined;
+  }
+  return { lrs: parseTuneLr(values['tune-lr']), ...(steps !== undefined ? { steps } : {}) };
+}
+
 /** `--preset NAME --corpus FILE --out DIR`, with the flags a preset lets the user change. */
 function presetFromFlags(values: ExperimentValues, flags: ReturnType<typeof trainingFlags>): ExperimentOptions {
   for (const k of ['source', 'data', 'val', 'target', 'depth', 'source-moments', 'source-tokens'] as const) {
@@ -140,6 +154,7 @@ function presetFromFlags(values: ExperimentValues, flags: ReturnType<typeof trai
     ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
     ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
     ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
+    ...(values.tokenizer !== undefined ? { tokenizer: values.tokenizer } : {}),
   });
 }
 
@@ -150,10 +165,13 @@ export const experimentCommand: Command = {
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
     '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
     '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] [--threads N] --out <dir> [--json]\n' +
-    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [training flags]\n' +
+    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [--tokenizer <dir>] [training flags]\n' +
     '    trains the source on the corpus first (its cost is counted), then grows it to a target 4x its size; every run reads fresh tokens in order (scripts/make-corpus.sh builds the corpus).\n' +
+    '    --tokenizer <dir>: read the corpus with that tokenizer (scion tokenizer train --data corpus#0-0.97 ...) instead of bytes.\n' +
     '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1 at the same threads per run.\n' +
     '  --threads N: CPU threads for the whole experiment (default every core), split evenly between the --jobs runs.\n' +
+    '  --tune-lr a,b,c [--tune-steps K]: first train every run (scratch and each grown one) K steps (default a tenth of --steps) at each peak rate,\n' +
+    '    record every tuning run in the report, and train each run at the rate whose tuning run ended at the lowest validation loss.\n' +
     '  --noise-db X: grow the hypercloning runs with symmetry-breaking noise at X dB (function kept); without it the clones stay identical in training.',
   async run(argv, io) {
     const { values } = parseCommandArgs('experiment', argv, { ...COMMON_OPTIONS, ...EXPERIMENT_FLAGS }, false);
@@ -184,8 +202,15 @@ export const experimentCommand: Command = {
             ...(values.jobs !== undefined ? { jobs: intOption('experiment', 'jobs', values.jobs)! } : {}),
             ...(values.threads !== undefined ? { threads: intOption('experiment', 'threads', values.threads)! } : {}),
           };
+    const tuneLr = tuneLrFromFlags(values);
+    if (tuneLr) opts.tuneLr = tuneLr;
     if (values.preset === undefined && values['source-steps'] !== undefined)
       throw new ScionError("scion experiment: --source-steps changes a preset's source training: use it with --preset", 'E_USAGE');
+    if (values.preset === undefined && values.tokenizer !== undefined)
+      throw new ScionError(
+        "scion experiment: --tokenizer sets a preset's tokenizer; without --preset every model reads data with the source's own tokenizer",
+        'E_USAGE',
+      );
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
     const { cb, finish } = experimentCallbacks(io, opts.jobs);

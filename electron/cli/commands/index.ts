@@ -11,6 +11,7 @@ import { experimentCommand } from './experiment.ts';
 import { demoCommand } from './demo.ts';
 import { handoffCommand } from './handoff.ts';
 import { importRunCommand } from './import-run.ts';
+import { tokenizerCommand } from './tokenizer.ts';
 
 export const COMMANDS: Command[] = [
   infoCommand,
@@ -23,5 +24,6 @@ export const COMMANDS: Command[] = [
   demoCommand,
   handoffCommand,
   importRunCommand,
+  tokenizerCommand,
   serveCommand,
 ];

@@ -81,35 +81,51 @@ async function notUtf8(file: string, handle: fs.FileHandle, offset: number): Pro
   );
 }
 
-/** Tokenizes a UTF-8 text file in pieces of about `chunkBytes` (4 MB), cut at newlines. */
-export async function tokenizeTextFile(
-  file: string,
-  tok: TextTokenizer,
-  onProgress?: (bytes: number, total: number) => void,
-  chunkBytes = CHUNK_BYTES,
-): Promise<Uint32Array> {
+/** Options of `readTextPieces`. */
+export interface TextPieceOptions {
+  onProgress?: (bytes: number, total: number) => void;
+  chunkBytes?: number;
+  /** Only bytes [start, end) of the file (moved forward to character boundaries); default the whole file. */
+  range?: { start: number; end: number };
+}
+
+/** `at` moved forward past UTF-8 continuation bytes, so a range never cuts a character. */
+async function charBoundary(handle: fs.FileHandle, at: number, size: number): Promise<number> {
+  const b = Buffer.alloc(4);
+  while (at > 0 && at < size) {
+    await handle.read(b, 0, 1, at);
+    if ((b[0]! & 0xc0) !== 0x80) break;
+    at++;
+  }
+  return at;
+}
+
+/**
+ * Reads a UTF-8 text file in pieces of about `chunkBytes` (4 MB), cut at newlines between
+ * non-space characters (safe for BPE pre-tokenization), and hands each piece to `onText`. The
+ * text is checked as it is read: invalid UTF-8 or a binary file is refused, naming the file.
+ */
+export async function readTextPieces(file: string, onText: (text: string) => void, o: TextPieceOptions = {}): Promise<void> {
+  const chunkBytes = o.chunkBytes ?? CHUNK_BYTES;
   const st = await statFile(file);
   const handle = await fs.open(file, 'r');
   const decoder = new StringDecoder('utf8');
-  const parts: Uint32Array[] = [];
-  let total = 0;
   let carry = '';
-  let pos = 0;
+  const start = o.range ? await charBoundary(handle, Math.max(0, o.range.start), st.size) : 0;
+  const end = o.range ? await charBoundary(handle, Math.min(st.size, o.range.end), st.size) : st.size;
+  let pos = start;
   const buf = Buffer.alloc(chunkBytes);
   let sawBinary = false;
   let invalidAt = -1;
   const utf8 = new Utf8Stream();
   const push = (text: string) => {
-    if (!text) return;
-    const ids = Uint32Array.from(tok.encode(text));
-    parts.push(ids);
-    total += ids.length;
+    if (text) onText(text);
   };
   try {
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, chunkBytes, pos);
+      const { bytesRead } = await handle.read(buf, 0, Math.min(chunkBytes, end - pos), pos);
       if (bytesRead === 0) break;
-      if (pos === 0 && buf.subarray(0, Math.min(bytesRead, 8192)).includes(0)) sawBinary = true;
+      if (pos === start && buf.subarray(0, Math.min(bytesRead, 8192)).includes(0)) sawBinary = true;
       if (sawBinary) break;
       invalidAt = utf8.push(buf.subarray(0, bytesRead));
       if (invalidAt >= 0) break;
@@ -120,15 +136,35 @@ export async function tokenizeTextFile(
         push(carry.slice(0, cut));
         carry = carry.slice(cut);
       }
-      onProgress?.(pos, st.size);
+      o.onProgress?.(pos - start, end - start);
     }
     if (invalidAt < 0 && !sawBinary) invalidAt = utf8.end();
-    if (invalidAt >= 0) throw await notUtf8(file, handle, invalidAt);
+    if (invalidAt >= 0) throw await notUtf8(file, handle, start + invalidAt);
   } finally {
     await handle.close();
   }
   if (sawBinary) throw new ScionError(`${file}: this is not a text file (it contains NUL bytes); token datasets must end in .bin`, 'E_DATASET', file);
   push(carry + decoder.end());
+}
+
+/** Tokenizes a UTF-8 text file in pieces of about `chunkBytes` (4 MB), cut at newlines. */
+export async function tokenizeTextFile(
+  file: string,
+  tok: TextTokenizer,
+  onProgress?: (bytes: number, total: number) => void,
+  chunkBytes = CHUNK_BYTES,
+): Promise<Uint32Array> {
+  const parts: Uint32Array[] = [];
+  let total = 0;
+  await readTextPieces(
+    file,
+    (text) => {
+      const ids = Uint32Array.from(tok.encode(text));
+      parts.push(ids);
+      total += ids.length;
+    },
+    { ...(onProgress ? { onProgress } : {}), chunkBytes },
+  );
   const ids = new Uint32Array(total);
   let o = 0;
   for (const p of parts) {

@@ -15,7 +15,8 @@ import type { EvalSet } from './score.ts';
 import type { ExperimentSetup } from './setup.ts';
 import { speedupOf, stepsToTarget } from './speedup.ts';
 import { formatTarget } from './target.ts';
-import type { TrainedRun } from './train-runs.ts';
+import type { PlannedRun, TrainedRun } from './train-runs.ts';
+import type { TuningResults } from './tune-lr.ts';
 
 export interface Comparison {
   /** The source's own run, when the experiment trained it (a source recipe). */
@@ -26,7 +27,10 @@ export interface Comparison {
   models: GrownModels;
   moments: MomentFiles;
   trained: Map<string, TrainedRun>;
+  /** The full runs as planned (their rates). */
+  planned: PlannedRun[];
   started: number;
+  tuning?: TuningResults;
 }
 
 export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResults {
@@ -76,6 +80,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       curve,
       train_curve: trainLines.map((m) => ({ step: m.step, train_loss: m.train_loss! })),
       warmup: t.warmup,
+      lr: c.planned.find((p) => p.spec.label === s.label)?.train.lr ?? r0.lr,
       ...(g
         ? {
             growth: {
@@ -93,6 +98,15 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     `Validation every ${r0.evalEvery} steps: steps-to-target is the first evaluated step at or below the target, so it is exact to ${r0.evalEvery} steps and an upper bound (speed-ups are conservative).`,
     "A run already at or below the target before training claims no speed-up: this budget says nothing about its speed (its curve and its loss at equal steps are what was measured; a budget at which scratch passes the source's loss, as npm run demo:long, measures it).",
     `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.`,
+    ...(c.tuning
+      ? [
+          `Learning rates tuned (--tune-lr): every run trained ${c.tuning.steps} steps (its schedule shrunk to that length, on the first ${c.tuning.steps} steps' tokens) at each of ${c.tuning.lrs.join(', ')}; each run above uses the rate whose tuning run ended lowest: ${Object.entries(
+            c.tuning.chosen,
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}. The tuning runs' cost is not in the FLOPs columns (every arm paid the same ${c.tuning.lrs.length} x ${c.tuning.steps} steps).`,
+        ]
+      : []),
     `FLOPs: 3 x forward FLOPs per token x tokens (${tokensPerStep} tokens per step); "with source" adds the source's training${sourceTokens !== null ? ` (${sourceTokens} tokens, ${formatFlops(sourceTrainFlops)})` : ' (unknown here: pass --source-tokens)'} and the moment estimate.`,
   ];
   return {
@@ -155,6 +169,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     scratch_steps_to_target: scratchSteps,
     runs,
     evaluations: c.evaluations,
+    ...(c.tuning ? { tuning: c.tuning } : {}),
     notes,
     seconds: (Date.now() - c.started) / 1000,
   };

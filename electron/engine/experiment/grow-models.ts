@@ -1,7 +1,9 @@
 /**
  * Step 3 of an experiment: grow the source once per method into models/<method>/ and score it,
  * and write the scratch run's folder (the target's config.json and the tokenizer). A method
- * grown differently than last time (its growth.json options changed) cannot reuse its old runs.
+ * grown differently than last time (its growth.json options changed, or it was grown from
+ * another source: a preset's source trained again) cannot reuse its old runs, nor can scratch
+ * when its folder changed (another target shape or tokenizer).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -16,18 +18,25 @@ import type { ExperimentSetup } from './setup.ts';
 export interface GrownModels {
   /** Method -> its grown folder and growth report. */
   grown: Map<string, { dir: string; report: GrowthReport }>;
-  /** Methods whose growth options changed since the folder was last grown. */
+  /** Methods whose growth (options or source) changed since the folder was last grown; 'scratch' when its folder changed. */
   regrown: Set<string>;
 }
 
-/** The growth options recorded in a grown model's growth.json, as JSON text (undefined if none). */
+/** The growth options and the source's hash recorded in a grown model's growth.json, as JSON text (undefined if none). */
 async function growthOptionsIn(dir: string): Promise<string | undefined> {
   try {
-    const g = JSON.parse(await fs.readFile(path.join(dir, 'growth.json'), 'utf8')) as { options?: unknown };
-    return JSON.stringify(g.options ?? null);
+    const g = JSON.parse(await fs.readFile(path.join(dir, 'growth.json'), 'utf8')) as { options?: unknown; source?: { sha256?: string } };
+    return JSON.stringify([g.options ?? null, g.source?.sha256 ?? null]);
   } catch {
     return undefined;
   }
+}
+
+/** The scratch folder's config and tokenizer, as one text (undefined before it was first written). */
+async function scratchFiles(dir: string): Promise<string | undefined> {
+  const read = (name: string) => fs.readFile(path.join(dir, name), 'utf8').catch(() => '');
+  const config = await read('config.json');
+  return config === '' ? undefined : JSON.stringify([config, await read('tokenizer.json')]);
 }
 
 export async function growModels(x: ExperimentSetup, sets: EvalSet[], evaluations: ModelScores[]): Promise<GrownModels> {
@@ -49,7 +58,9 @@ export async function growModels(x: ExperimentSetup, sets: EvalSet[], evaluation
     evaluations.push({ model: dir, stage: 'grown', run: s.method, scores: await scoreModel(dir, sets, x.evalCtx) });
   }
   await fs.mkdir(x.scratchDir, { recursive: true });
+  const scratchBefore = await scratchFiles(x.scratchDir);
   await fs.writeFile(path.join(x.scratchDir, 'config.json'), JSON.stringify(toHFConfig(x.targetConfig, x.sourceRaw), null, 2) + '\n');
   await copySideFiles(x.opts.source, x.scratchDir);
+  if (scratchBefore !== undefined && scratchBefore !== (await scratchFiles(x.scratchDir))) regrown.add('scratch');
   return { grown, regrown };
 }

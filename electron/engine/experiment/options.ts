@@ -4,6 +4,7 @@ import type { TrainOptions } from '../train/options.ts';
 import type { TrainProgress } from '../train/run.ts';
 import type { TargetShape } from './target.ts';
 import type { ModelConfig } from '../models/config.ts';
+import type { TuneLr } from './tune-lr.ts';
 
 export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'force'>;
 
@@ -20,6 +21,8 @@ export interface ExperimentOptions {
   /** Comma list of run specs (see methods.ts). */
   methods: string;
   training: TrainingSettings;
+  /** Tune every arm's peak rate on a short budget first (each tuning run recorded), then train each at its best rate. */
+  tuneLr?: TuneLr;
   /** Warm-up of the `+rewarm` runs (default: max(--warmup, steps / 10)). */
   rewarm?: number;
   /** Depth operator when the target has more layers (default identity). */
@@ -56,6 +59,8 @@ export interface SourceRecipe {
   /** The source's training data (a dataset spec, e.g. `corpus.txt#0-0.05`: a slice no target run reads). */
   data: string;
   training: TrainingSettings;
+  /** A tokenizer folder (tokenizer.json, e.g. from `scion tokenizer train`): the source, and so every model, reads the corpus through it; its vocabulary size replaces the config's. Default: bytes. */
+  tokenizer?: string;
 }
 
 /** The options once the source is known (given, or trained by the recipe). */

@@ -118,6 +118,8 @@ export interface PresetOverrides {
   rewarm?: number;
   evalData?: string[];
   jobs?: number;
+  /** A tokenizer folder to read the corpus with instead of bytes (`scion tokenizer train` on the corpus's training part). */
+  tokenizer?: string;
 }
 
 const slice = (corpus: string, [a, b]: [number, number]) => `${corpus}#${a}-${b}`;
@@ -131,6 +133,7 @@ export function presetExperiment(name: string, corpus: string, out: string, o: P
       config: p.source,
       data: slice(corpus, p.slices.source),
       training: { ...p.sourceTraining, ...(o.sourceSteps !== undefined ? { steps: o.sourceSteps } : {}) },
+      ...(o.tokenizer !== undefined ? { tokenizer: o.tokenizer } : {}),
     },
     data: slice(corpus, p.slices.train),
     val: slice(corpus, p.slices.val),

@@ -1,6 +1,7 @@
 /** The shape of results.json, which the reports and `--json` are made from. */
 import type { ModelConfig } from '../models/config.ts';
 import type { SpeedupKind } from './speedup.ts';
+import type { TuningResults } from './tune-lr.ts';
 
 export interface DatasetScore {
   loss: number;
@@ -42,6 +43,8 @@ export interface RunResult {
   growth?: { verdict?: string; loss_change?: number; max_abs_logit_diff?: number };
   moments?: { source: string; scale: number; t: number };
   warmup: number;
+  /** The run's peak learning rate (tuned, or the shared one; `+lowlr` included). */
+  lr?: number;
 }
 
 export interface ExperimentResults {
@@ -65,6 +68,8 @@ export interface ExperimentResults {
   scratch_steps_to_target: number;
   runs: RunResult[];
   evaluations: ModelScores[];
+  /** Present when the rates were tuned (`--tune-lr`): every tuning run and each arm's chosen rate. */
+  tuning?: TuningResults;
   notes: string[];
   seconds: number;
 }

@@ -24,6 +24,7 @@ import type { ExperimentResults, ModelScores } from './results.ts';
 import { loadEvalSets, scoreModel } from './score.ts';
 import { setUpExperiment } from './setup.ts';
 import { planRuns, readTrainedRuns, trainRuns } from './train-runs.ts';
+import { tuneLearningRates, tuningSteps } from './tune-lr.ts';
 
 export type { ExperimentCallbacks, ExperimentOptions, RunTrainer, TrainingSettings } from './options.ts';
 export type { SourceRecipe } from './options.ts';
@@ -32,6 +33,7 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   const log = cb.onLog ?? (() => undefined);
   const started = Date.now();
   const specs = parseRunSpecs(given.methods);
+  if (given.tuneLr) tuningSteps(given.tuneLr, given.training.steps); // a bad --tune-steps is refused before anything runs
   if ((given.source === undefined) === (given.sourceRecipe === undefined))
     throw new ScionError('experiment: give either a source model (--source) or a source recipe (--preset), not both or neither', 'E_USAGE');
   const recipeData = given.sourceRecipe ? [given.sourceRecipe.data] : [];
@@ -40,6 +42,7 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   for (const d of dataInputs) if (!existsSync(d.path)) throw new ScionError(`${d.path}: dataset not found`, 'E_DATASET', d.path);
   const inputs = [...(given.source !== undefined ? [{ what: 'the source model', path: given.source }] : []), ...dataInputs];
   if (given.sourceMoments) inputs.push({ what: '--source-moments', path: given.sourceMoments });
+  if (given.sourceRecipe?.tokenizer) inputs.push({ what: '--tokenizer', path: given.sourceRecipe.tokenizer });
   await checkOutputDir({ out: given.out, kind: 'experiment', command: 'experiment', inputs, force: false });
   // 1. the target shape, the shared training options (refused if they do not fit) and every method's growth
   // options: before anything is written when the source is given, after the recipe trained it otherwise
@@ -75,8 +78,10 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   // 4. optimizer moments for the +moments runs
   const moments = await writeMomentFiles(x, tok);
 
-  // 5. train every run (in this process, or up to `jobs` at a time in other processes)
-  const planned = await planRuns(x, models, moments);
+  // 5. tune each arm's rate on a short budget (when asked), then train every run (in this process,
+  // or up to `jobs` at a time in other processes) at its rate
+  const tuning = opts.tuneLr ? await tuneLearningRates(x, opts.tuneLr, models, moments, cb) : undefined;
+  const planned = await planRuns(x, models, moments, tuning ? new Map(Object.entries(tuning.chosen)) : undefined);
   await trainRuns(x, planned, cb);
   const trained = await readTrainedRuns(x, planned, sets, evaluations);
 
@@ -89,7 +94,9 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
     models,
     moments,
     trained,
+    planned,
     started,
+    ...(tuning ? { tuning } : {}),
   });
   await atomicWriteJson(path.join(opts.out, 'results.json'), results);
   await writeReports(opts.out, results);

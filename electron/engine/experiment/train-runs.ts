@@ -67,33 +67,63 @@ export function sameRun(a: ResolvedTrainOptions, b: ResolvedTrainOptions): boole
   return SAME_RUN_KEYS.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k])) && Boolean(a.moments) === Boolean(b.moments);
 }
 
-export async function planRuns(x: ExperimentSetup, models: GrownModels, moments: MomentFiles): Promise<PlannedRun[]> {
+/** What a run may change from the experiment's shared training (learning-rate tuning: a shorter budget and another rate). */
+export interface RunOverride {
+  /** The run's peak rate (its final rate keeps the shared min/peak ratio); `+lowlr` still scales it. */
+  lr?: number;
+  /** A shorter budget: the schedule, warm-up, re-warm-up and mask ramp shrink with it. */
+  steps?: number;
+}
+
+/** Plans one run of `s` into `runDir`: its training options, and whether a finished or unfinished run there is reused. */
+export async function planRun(
+  x: ExperimentSetup,
+  s: RunSpec,
+  models: GrownModels,
+  moments: MomentFiles,
+  runDir: string,
+  o: RunOverride = {},
+): Promise<PlannedRun> {
+  const isScratch = s.method === 'scratch';
+  const steps = o.steps ?? x.steps;
+  const scale = (n: number) => (n > 0 && steps !== x.steps ? Math.max(1, Math.round((n * steps) / x.steps)) : n);
+  const lr = o.lr ?? x.r0.lr;
+  const minLr = o.lr === undefined ? x.r0.minLr : (x.r0.minLr / x.r0.lr) * o.lr;
+  const rate = s.after.includes('lowlr') ? LOW_LR_FACTOR : 1;
+  const train: TrainOptions = {
+    ...x.opts.training,
+    model: isScratch ? x.scratchDir : models.grown.get(s.method)!.dir,
+    init: isScratch ? 'scratch' : 'pretrained',
+    data: x.opts.data,
+    val: x.opts.val,
+    out: runDir,
+    evalWindows: x.r0.evalWindows,
+    steps,
+    warmup: scale(x.r0.warmup),
+    evalEvery: Math.min(x.r0.evalEvery, steps),
+    lr: lr * rate,
+    minLr: minLr * rate,
+    // grown runs start at the peak rate unless re-warmed; carried moments need no warm-up
+    ...(isScratch ? {} : { rewarm: s.after.includes('rewarm') ? scale(x.rewarm) : 0 }),
+    ...(s.after.includes('moments') ? { moments: moments.files.get(s.method)!.file } : {}),
+    ...(s.after.includes('ramp') ? { maskRamp: scale(x.rewarm) } : {}),
+  };
+  const wanted = resolveTrainOptions(train, x.targetConfig);
+  let reuse = false;
+  if (existsSync(path.join(runDir, 'run.json'))) {
+    const prev = await readRunConfig(runDir);
+    if (sameRun(prev.options, wanted) && !models.regrown.has(s.method)) reuse = true;
+  }
+  const mode = reuse && existsSync(path.join(runDir, 'result.json')) ? 'done' : reuse ? 'resume' : 'fresh';
+  return { spec: s, runDir, train, mode, warmup: isScratch ? wanted.warmup : (train.rewarm ?? 0) };
+}
+
+/** The experiment's runs, each at its own peak rate when `lrOf` names one (tuned), else the shared rate. */
+export async function planRuns(x: ExperimentSetup, models: GrownModels, moments: MomentFiles, lrOf?: ReadonlyMap<string, number>): Promise<PlannedRun[]> {
   const planned: PlannedRun[] = [];
   for (const s of x.specs) {
-    const runDir = path.join(x.out, 'runs', s.label);
-    const isScratch = s.method === 'scratch';
-    const train: TrainOptions = {
-      ...x.opts.training,
-      model: isScratch ? x.scratchDir : models.grown.get(s.method)!.dir,
-      init: isScratch ? 'scratch' : 'pretrained',
-      data: x.opts.data,
-      val: x.opts.val,
-      out: runDir,
-      evalWindows: x.r0.evalWindows,
-      // grown runs start at the peak rate unless re-warmed; carried moments need no warm-up
-      ...(isScratch ? {} : { rewarm: s.after.includes('rewarm') ? x.rewarm : 0 }),
-      ...(s.after.includes('moments') ? { moments: moments.files.get(s.method)!.file } : {}),
-      ...(s.after.includes('lowlr') ? { lr: x.r0.lr * LOW_LR_FACTOR, minLr: x.r0.minLr * LOW_LR_FACTOR } : {}),
-      ...(s.after.includes('ramp') ? { maskRamp: x.rewarm } : {}),
-    };
-    const wanted = resolveTrainOptions(train, x.targetConfig);
-    let reuse = false;
-    if (existsSync(path.join(runDir, 'run.json'))) {
-      const prev = await readRunConfig(runDir);
-      if (sameRun(prev.options, wanted) && !models.regrown.has(s.method)) reuse = true;
-    }
-    const mode = reuse && existsSync(path.join(runDir, 'result.json')) ? 'done' : reuse ? 'resume' : 'fresh';
-    planned.push({ spec: s, runDir, train, mode, warmup: isScratch ? x.r0.warmup : (train.rewarm ?? 0) });
+    const lr = lrOf?.get(s.label);
+    planned.push(await planRun(x, s, models, moments, path.join(x.out, 'runs', s.label), lr !== undefined ? { lr } : {}));
   }
   return planned;
 }
@@ -101,7 +131,7 @@ export async function planRuns(x: ExperimentSetup, models: GrownModels, moments:
 /** Trains one planned run here or through the trainer; resolves with its status. */
 async function trainOne(x: ExperimentSetup, p: PlannedRun, jobs: number, cb: ExperimentCallbacks, signal: AbortSignal): Promise<RunStatus> {
   const label = p.spec.label;
-  x.log(`run ${label}: ${p.mode === 'resume' ? `resuming ${p.runDir}` : `training ${x.steps} steps -> ${p.runDir}`}`);
+  x.log(`run ${label}: ${p.mode === 'resume' ? `resuming ${p.runDir}` : `training ${p.train.steps} steps -> ${p.runDir}`}`);
   const prefix = jobs > 1 ? `  [${label}] ` : '  ';
   const threads = x.threads;
   const onProgress = (pr: TrainProgress) => cb.onProgress?.(label, pr);

@@ -1,18 +1,18 @@
 /**
  * Step 0 of an experiment with a source recipe (the papers' setup: the source is trained as
  * part of the experiment, on its own slice of the corpus, for a fraction of the target's
- * budget): write the source's config (bytes as tokens: no tokenizer), train it from scratch
+ * budget): write the source's config (bytes as tokens, or the recipe's tokenizer), train it from scratch
  * into `<out>/source/run`, and return its final model and the tokens it cost. A finished source
  * run with the same settings is reused, an unfinished one resumed.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
-import { toHFConfig } from '../models/config.ts';
 import { readModelConfig } from '../models/model.ts';
 import { resolveTrainOptions, type TrainOptions } from '../train/options.ts';
 import { readRunConfig, resumeRun, type TrainCallbacks, trainRun } from '../train/run.ts';
 import type { SourceRecipe } from './options.ts';
+import { writeSourceInit } from './source-init.ts';
 import { sameRun } from './train-runs.ts';
 
 export interface TrainedSource {
@@ -28,12 +28,11 @@ export interface TrainedSource {
 export async function trainSource(out: string, recipe: SourceRecipe, val: string, cb: TrainCallbacks): Promise<TrainedSource> {
   const initDir = path.join(out, 'source', 'init');
   const runDir = path.join(out, 'source', 'run');
-  await fs.mkdir(initDir, { recursive: true });
-  await fs.writeFile(path.join(initDir, 'config.json'), JSON.stringify(toHFConfig(recipe.config, {}), null, 2) + '\n');
+  const changed = await writeSourceInit(initDir, recipe.config, recipe.tokenizer);
   const train: TrainOptions = { ...recipe.training, model: initDir, init: 'scratch', data: recipe.data, val, out: runDir };
   const { config } = await readModelConfig(initDir);
   const wanted = resolveTrainOptions(train, config);
-  const same = existsSync(path.join(runDir, 'run.json')) && sameRun((await readRunConfig(runDir)).options, wanted);
+  const same = !changed && existsSync(path.join(runDir, 'run.json')) && sameRun((await readRunConfig(runDir)).options, wanted);
   const log = cb.onLog ?? (() => undefined);
   if (same && existsSync(path.join(runDir, 'result.json'))) log(`source: already trained, reusing ${runDir}`);
   else {

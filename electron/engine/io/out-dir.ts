@@ -18,8 +18,8 @@ import { MODEL_FOLDER_FILES } from '../models/folder-files.ts';
 import { recoverInterrupted } from './atomic.ts';
 import { isLockName } from './folder-lock.ts';
 
-/** What a folder holds: a model (grow, export), a training run (train), an experiment (experiment, demo), a hand-off (handoff). */
-export type OutputKind = 'model' | 'run' | 'experiment' | 'handoff';
+/** What a folder holds: a model (grow, export), a training run (train), an experiment (experiment, demo), a hand-off (handoff), a tokenizer (tokenizer train). */
+export type OutputKind = 'model' | 'run' | 'experiment' | 'handoff' | 'tokenizer';
 
 export const OUTPUT_MARKER = '.scion-output.json';
 
@@ -62,6 +62,8 @@ const EXPERIMENT: Layout = {
   dirs: [
     ['models', { files: [/\.moments\.safetensors$/], dirs: [[/^[a-z0-9+-]+$/, MODEL]] }],
     ['runs', { files: [], dirs: [[/^[a-z0-9+-]+$/, RUN]] }],
+    // learning-rate tuning runs (--tune-lr): <label>--lr-<rate>
+    ['tuning', { files: [], dirs: [[/^[a-z0-9+-]+--lr-[0-9.e+-]+$/, RUN]] }],
     // a preset's source: its config (init/) and its training run (run/)
     [
       'source',
@@ -84,8 +86,16 @@ const HANDOFF: Layout = {
     ['__pycache__', { files: [/\.pyc$/], dirs: [] }],
   ],
 };
-const LAYOUTS: Record<OutputKind, Layout> = { model: MODEL, run: RUN, experiment: EXPERIMENT, handoff: HANDOFF };
-const KIND_WORDS: Record<OutputKind, string> = { model: 'a model folder', run: 'a training run', experiment: 'an experiment', handoff: 'a hand-off folder' };
+// a trained tokenizer: its Hugging Face files and the record of its training
+const TOKENIZER: Layout = { files: ['tokenizer.json', 'tokenizer_config.json', 'tokenizer-train.json'], dirs: [] };
+const LAYOUTS: Record<OutputKind, Layout> = { model: MODEL, run: RUN, experiment: EXPERIMENT, handoff: HANDOFF, tokenizer: TOKENIZER };
+const KIND_WORDS: Record<OutputKind, string> = {
+  model: 'a model folder',
+  run: 'a training run',
+  experiment: 'an experiment',
+  handoff: 'a hand-off folder',
+  tokenizer: 'a tokenizer folder',
+};
 
 /** Paths under `dir` (relative, folders with a trailing '/') that Scion does not write in a folder of this layout. */
 async function foreignEntries(dir: string, layout: Layout, rel = ''): Promise<string[]> {

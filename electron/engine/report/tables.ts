@@ -24,6 +24,7 @@ export function runsTable(r: ExperimentResults): Table {
       'FLOPs to target incl. source + growth',
       'speed-up incl. source (FLOPs)',
       'warm-up',
+      'peak lr',
       'growth check',
       'seconds',
     ],
@@ -37,11 +38,23 @@ export function runsTable(r: ExperimentResults): Table {
       formatFlops(x.flops_to_target_with_source),
       x.speedup_with_source === null || x.speedup_with_source === undefined ? '-' : `${x.speedup_with_source.toFixed(2)}x`,
       String(x.warmup),
+      x.lr === undefined ? '-' : String(+x.lr.toPrecision(4)),
       x.growth
         ? `${x.growth.verdict ?? ''}${x.growth.loss_change !== undefined ? ` (loss ${x.growth.loss_change >= 0 ? '+' : ''}${x.growth.loss_change.toExponential(2)})` : ''}`
         : '-',
       x.seconds.toFixed(1),
     ]),
+  };
+}
+
+/** Every learning-rate tuning run (`--tune-lr`), and which rate each run was given. */
+export function tuningTable(r: ExperimentResults): Table | undefined {
+  const t = r.tuning;
+  if (!t) return undefined;
+  return {
+    title: `Learning-rate tuning (${t.steps} steps per tuning run)`,
+    head: ['run', 'lr', `val loss at step ${t.steps}`, 'chosen'],
+    rows: t.runs.map((x) => [x.run, String(x.lr), f4(x.final_val_loss), t.chosen[x.run] === x.lr ? 'yes' : '']),
   };
 }
 
