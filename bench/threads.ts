@@ -17,6 +17,7 @@ import { initArrays } from '../electron/engine/train/init.ts';
 import { startThreads, stepWith } from '../electron/engine/train/parallel/start.ts';
 import { availableCores } from '../electron/engine/train/parallel/threads.ts';
 import type { ThreadPool } from '../electron/engine/train/parallel/pool.ts';
+import { addPhases, threadCpuMs, type PhaseTimes } from '../electron/engine/train/parallel/phases.ts';
 import type { Variables } from '../electron/engine/train/step.ts';
 import { BENCH_CONFIGS, type BenchConfig } from './configs.ts';
 
@@ -37,6 +38,16 @@ export interface ThreadRow {
   msPerStep?: number;
   /** CPU time of the whole process (every thread) per step, median: less sensitive to other processes' load than wall time. */
   cpuMsPerStep?: number;
+  /**
+   * A lower bound of ms/step from CPU times: the busiest rank's CPU time per step (mean; threads > 1:
+   * the sum of its phases but the wait; 1 thread: the training thread's), or the process's CPU
+   * time (V8's compiler and GC threads included) over the cores, whichever is more.
+   */
+  criticalCpuMs?: number;
+  /** The 1-thread row's criticalCpuMs over this row's: the speed-up two idle cores would give (an estimate from CPU times, not a measurement). */
+  cpuSpeedup?: number;
+  /** CPU ms per step (mean) of each rank by phase (parallel/phases.ts), rank 0 first. */
+  phases?: Record<string, number>[];
   tokensPerS?: number;
   /** tokens/s over the 1-thread row of the same config. */
   speedup?: number;
@@ -87,6 +98,10 @@ interface Rig {
   pool: ThreadPool | undefined;
   times: number[];
   cpu: number[];
+  /** The training thread's CPU ms per step. */
+  ownCpu: number[];
+  /** Phase times summed over the timed steps, by rank. */
+  phases: PhaseTimes[];
   error?: string;
 }
 
@@ -101,9 +116,9 @@ async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<R
   const vars: Variables = {};
   for (const [name, { shape, data }] of initArrays(bc.model, 0)) vars[name] = tf.variable(tf.tensor(data, shape, 'float32'), true, `${tag}/${name}`);
   const opt = new AdamW(vars, { ...DEFAULT_ADAMW, weightDecay: 0 });
-  const rig: Rig = { threads, vars, opt, pool: undefined, times: [], cpu: [] };
+  const rig: Rig = { threads, vars, opt, pool: undefined, times: [], cpu: [], ownCpu: [], phases: [] };
   try {
-    const started = await startThreads(threads, bc.model, vars, bc.batch);
+    const started = await startThreads(threads, bc.model, vars, bc.batch, { profile: true });
     rig.pool = started.pool;
     if (started.threads !== threads) rig.error = `could not use ${threads} threads: ${started.pool ? '' : started.why}`;
   } catch (e) {
@@ -122,10 +137,14 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
     try {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
+      const own0 = threadCpuMs();
       await stepWith(r.pool, { cfg: bc.model, vars: r.vars, optimizer: r.opt, starts, ids, ctx: bc.ctx, lr: bc.lr, clip: 0 });
       const c = process.cpuUsage(c0);
-      if (timed) r.times.push(performance.now() - t0);
-      if (timed) r.cpu.push((c.user + c.system) / 1000);
+      if (!timed) return;
+      r.times.push(performance.now() - t0);
+      r.cpu.push((c.user + c.system) / 1000);
+      r.ownCpu.push(threadCpuMs() - own0);
+      if (r.pool) r.phases = r.pool.lastPhases.map((p, rank) => addPhases(r.phases[rank] ?? {}, p));
     } catch (e) {
       r.error = (e as Error).message.split('\n')[0];
     }
@@ -146,12 +165,20 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const ms = median(r.times);
     const gflops = flopsPerStep / ms / 1e6;
+    const steps = r.times.length;
+    const phases = r.phases.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.cpu / steps])));
+    const work = phases.map((p) => Object.entries(p).reduce((a, [k, v]) => (k === 'wait' ? a : a + v), 0));
+    // the busiest rank's work, or the process's CPU time (V8's compiler and GC threads too) spread over every core if that is more
+    const busiest = r.pool ? Math.max(...work) : r.ownCpu.reduce((a, b) => a + b, 0) / steps;
+    const critical = Math.max(busiest, median(r.cpu) / availableCores());
     rows.push({
       config: bc.name,
       threads: r.threads,
       ok: true,
       msPerStep: ms,
       cpuMsPerStep: median(r.cpu),
+      ...(Number.isFinite(critical) ? { criticalCpuMs: critical } : {}),
+      ...(phases.length ? { phases } : {}),
       tokensPerS: (bc.batch * bc.ctx * 1000) / ms,
       gflops,
       ...(limit ? { ofLimit: gflops / limit } : {}),
@@ -161,6 +188,7 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
   }
   const one = rows.find((x) => x.threads === 1 && x.ok);
   for (const x of rows) if (x.ok && one) x.speedup = x.tokensPerS! / one.tokensPerS!;
+  for (const x of rows) if (x.ok && one?.criticalCpuMs && x.criticalCpuMs) x.cpuSpeedup = one.criticalCpuMs / x.criticalCpuMs;
   return rows;
 }
 
@@ -192,7 +220,21 @@ export function formatThreads(t: ThreadBench): string {
   const head = lim.length
     ? `machine's matmul limit: numpy ${lim[0]!.numpy} float32 ${lim[0]!.n}^2 on ${t.cores} cores: ${lim.map((l) => `${l.gflopsBest!.toFixed(1)} GFLOP/s best / ${l.gflopsMedian!.toFixed(1)} median (load ${l.loadavg.join(', ')})`).join('; then ')}`
     : `machine's matmul limit: not measured (${t.limit[0]?.reason ?? 'numpy not run'})`;
-  const rows = [['config', 'threads', 'ms/step', 'cpu ms/step', 'tokens/s', 'x 1 thread', 'GFLOP/s', '% of limit', 'load avg (1, 5, 15 min)']];
+  const rows = [
+    [
+      'config',
+      'threads',
+      'ms/step',
+      'cpu ms/step',
+      'critical cpu ms',
+      'tokens/s',
+      'x 1 thread',
+      'x 1 (cpu est.)',
+      'GFLOP/s',
+      '% of limit',
+      'load avg (1, 5, 15 min)',
+    ],
+  ];
   for (const r of t.rows)
     rows.push(
       r.ok
@@ -201,20 +243,44 @@ export function formatThreads(t: ThreadBench): string {
             String(r.threads),
             r.msPerStep!.toFixed(1),
             r.cpuMsPerStep!.toFixed(1),
+            r.criticalCpuMs?.toFixed(1) ?? '-',
             r.tokensPerS!.toFixed(0),
             r.speedup?.toFixed(2) ?? '-',
+            r.cpuSpeedup?.toFixed(2) ?? '-',
             r.gflops!.toFixed(1),
             best ? `${((100 * r.gflops!) / best).toFixed(0)}%` : '-',
             r.loadavg.join(', '),
           ]
-        : [r.config, String(r.threads), 'failed', r.reason ?? '', '', '', '', '', r.loadavg.join(', ')],
+        : [r.config, String(r.threads), 'failed', r.reason ?? '', '', '', '', '', '', '', r.loadavg.join(', ')],
     );
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const table = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+  const phaseLines = t.rows
+    .filter((r) => r.ok && r.phases)
+    .map(
+      (r) =>
+        `${r.config} x${r.threads}: ` +
+        r
+          .phases!.map(
+            (p, rank) =>
+              `rank ${rank} ${Object.entries(p)
+                .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+                .join(', ')}`,
+          )
+          .join('; '),
+    );
   return [
     '',
-    `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time; cpu ms = the process's CPU time, all threads)`,
+    `thread scaling (training step on worker threads, data parallel; GFLOP/s = 3 x forward FLOPs/token x tokens / time; cpu ms = the process's CPU time, all threads;`,
+    `critical cpu ms = the busiest rank's CPU time per step (1 thread: the training thread's) or the process's CPU time over the cores, whichever is more; x 1 (cpu est.) = the 1-thread row's over this row's:`,
+    `the speed-up on idle cores if the threads' CPU times hold: an estimate from CPU times that other processes' load hardly moves, not a measurement)`,
     head,
     table,
+    ...(phaseLines.length
+      ? [
+          'CPU ms per step by phase and rank (publish: parameters and moments into shared memory; compute: forward + backward of its rows, gradient into shared memory; wait: rank 0 idle until the others finish; reduce/update: its slice of the all-reduce and of AdamW; load: parameters from shared memory into its variables)',
+          ...phaseLines,
+        ]
+      : []),
   ].join('\n');
 }

@@ -105,12 +105,12 @@ export function trainEstimate(family: ModelConfig['family'], s: Shape, batch: nu
 
 /**
  * Data-parallel training on `threads` ranks (train/parallel/), each rank's rows in pieces of
- * at most `rows`: the training process (rank 0) holds the weights, the moments, its own
- * gradient by name and flattened [P], and the reduction's temporaries (a thread's gradient
- * read into a tensor, scaled, added: 16 bytes per parameter in all at the reduction's peak);
- * each compute thread holds a replica of the weights, its gradient by name and flattened (and
- * a scaled copy when it takes several pieces); the shared buffers hold the parameters and one
- * gradient per compute thread. On wasm every thread has its own heap.
+ * at most `rows`: the training process (rank 0) holds what one thread does (weights, moments,
+ * its gradient by name; the all-reduce and the update run in shared memory, so nothing more)
+ * plus the running sum when it takes several pieces; each compute thread holds a replica of
+ * the weights, its gradient by name (and the running sum with several pieces) and one piece's
+ * activations; the shared buffers hold the parameters, both moments and one gradient per rank.
+ * On wasm every thread has its own heap.
  */
 export interface ThreadedEstimate {
   threads: number;
@@ -134,9 +134,10 @@ export function threadedTrainEstimate(
 ): ThreadedEstimate {
   const one = trainEstimate(family, s, rows, ctx, recompute);
   const w = one.weights;
-  const rank0: MemoryEstimate = { ...one, gradients: 4 * w, total: one.total + 3 * w };
-  const replica = (pieces > 1 ? 4 : 3) * w + one.activations;
-  const shared = threads * w;
+  const sum = pieces > 1 ? w : 0; // the running sum of several pieces' gradients
+  const rank0: MemoryEstimate = { ...one, gradients: w + sum, total: one.total + sum };
+  const replica = 2 * w + sum + one.activations;
+  const shared = (3 + threads) * w;
   return { threads, rank0, replica, shared, total: rank0.total + (threads - 1) * replica + shared };
 }
 

@@ -43,6 +43,12 @@ export function decays(name: string, shape: readonly number[]): boolean {
 
 let optimizers = 0;
 
+/** A holder of an AdamW's moments (see `AdamW.lend`). */
+export interface MomentsLoan {
+  /** Hands the current moments back to the optimizer (through `setState`). */
+  giveBack(): void;
+}
+
 /** Entries per group of the flat update (2^20 float32: 4 MB per temporary). */
 export const CHUNK = 1 << 20;
 
@@ -124,6 +130,8 @@ export class AdamW {
   private readonly groups: Group[];
   private readonly id: number;
   private named: { m: Record<string, tf.Variable>; v: Record<string, tf.Variable> } | undefined;
+  /** Who updates the moments meanwhile (the CPU thread pool, parallel/shared-state.ts), if anyone. */
+  private lent: MomentsLoan | undefined;
 
   constructor(
     readonly params: Record<string, tf.Variable>,
@@ -188,7 +196,29 @@ export class AdamW {
     }
   }
 
+  /**
+   * Lends the moments to `loan`, which updates them elsewhere (advancing `t` here) until they are
+   * used here again: reading `m`/`v` or `apply` first calls `loan.giveBack()`, which must hand
+   * them back through `setState`. `setState` (new moments) ends the loan without a give-back.
+   */
+  lend(loan: MomentsLoan): void {
+    this.reclaim();
+    this.releaseNamed();
+    this.lent = loan;
+  }
+
+  isLentTo(loan: MomentsLoan | undefined): boolean {
+    return loan !== undefined && this.lent === loan;
+  }
+
+  private reclaim(): void {
+    const loan = this.lent;
+    this.lent = undefined;
+    loan?.giveBack();
+  }
+
   private namedMoments(): { m: Record<string, tf.Variable>; v: Record<string, tf.Variable> } {
+    this.reclaim();
     if (this.named) return this.named;
     const m: Record<string, tf.Variable> = {};
     const v: Record<string, tf.Variable> = {};
@@ -222,6 +252,7 @@ export class AdamW {
         if (!tf.util.arraysEqual(x.shape, want))
           throw new Error(`optimizer state for '${name}' has shape [${x.shape.join(',')}], the parameter [${want.join(',')}]`);
     }
+    this.lent = undefined;
     for (const g of this.groups)
       tf.tidy(() => {
         g.m.assign(groupConcat(g.pieces, m, 'first moment'));
@@ -255,6 +286,7 @@ export class AdamW {
    * disposed), each multiplied by `scale` first (the clipping factor; 1 leaves them as they are).
    */
   apply(grads: Record<string, tf.Tensor>, lr: number, scale = 1): void {
+    this.reclaim();
     this.releaseNamed();
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.opts;
@@ -280,6 +312,7 @@ export class AdamW {
   }
 
   dispose(): void {
+    this.lent = undefined;
     this.releaseNamed();
     for (const g of this.groups) {
       g.m.dispose();

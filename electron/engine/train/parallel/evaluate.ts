@@ -14,7 +14,7 @@ export async function evaluateOnThreads(pool: ThreadPool, model: Model, ids: Uin
   const start = Date.now();
   const starts = Array.from({ length: windows }, (_, w) => w * ctx); // window w: inputs ids[w*ctx ..], ctx - 1 predictions
   const shares = splitEvenly(windows, Math.min(pool.size, windows));
-  await pool.writeParams(model.params);
+  pool.writeParams(model.params);
   const jobs = shares.slice(1).map(([a, b], i) => pool.evaluate(i + 1, windowRows(ids, starts, ctx - 1, a, b, batch)));
   jobs.forEach((j) => j.catch(() => undefined)); // awaited below
   const [a0, b0] = shares[0]!;

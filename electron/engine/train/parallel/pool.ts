@@ -1,11 +1,13 @@
 /**
  * Data parallelism on the CPU: the training process (rank 0) and `threads - 1` compute
- * threads (thread.ts), each with its own tfjs engine on the same backend. Shared memory:
- *   params  Float32 [P]            the parameters in the optimizer's flat layout, written by
- *                                  rank 0 (`writeParams`) and read by every thread
- *   grad r  Float32 [P] per thread that thread's mean gradient over its rows
- * Messages carry only token ids and a few numbers (protocol.ts). Each step is then one
- * reduction of the gradients (parallel/step.ts) and one optimizer update in rank 0.
+ * threads (thread.ts), each with its own tfjs engine on the same backend. Shared memory
+ * (SharedArrayBuffers; Float32 [P] each, the parameters back to back in `layout` order):
+ *   params     the parameters, read by every rank before its gradient
+ *   m, v       AdamW's moments while the optimizer has lent them to the pool (shared-state.ts)
+ *   grad r     rank r's mean gradient over its rows; the all-reduce sums them into grad 0
+ * Messages carry only token ids and a few numbers (protocol.ts). A step (parallel/step.ts) is
+ * three rounds, every rank working in each: gradients of its rows, the all-reduce of its slice
+ * of the layout, the AdamW update of that slice.
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -14,7 +16,11 @@ import { Worker } from 'node:worker_threads';
 import { ScionError } from '../../errors.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Params } from '../../models/params.ts';
-import type { FromThread, Rows, SentTensor, ToThread } from './protocol.ts';
+import { decays } from '../adamw.ts';
+import { copyAllOut } from './heap.ts';
+import type { PhaseTimes } from './phases.ts';
+import type { FromThread, Job, Rows, SentTensor, SharedBuffers, ToThread } from './protocol.ts';
+import { slices, type AdamWSlice, type DecaySegment } from './slice-math.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -23,6 +29,8 @@ function threadEntry(): string {
   const bundled = path.join(here, 'train-thread.js');
   return existsSync(bundled) ? bundled : path.join(here, 'thread-boot.mjs');
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Pending {
   resolve: (m: Extract<FromThread, { type: 'done' }>) => void;
@@ -33,14 +41,11 @@ class ComputeThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
-  readonly grad: Float32Array;
 
   constructor(
     private readonly worker: Worker,
-    gradBuffer: SharedArrayBuffer,
     ready: { resolve: () => void; reject: (e: Error) => void },
   ) {
-    this.grad = new Float32Array(gradBuffer);
     worker.unref(); // a crashed training process must not hang on its threads
     worker.on('message', (m: FromThread) => {
       if (m.type === 'ready') ready.resolve();
@@ -69,13 +74,15 @@ class ComputeThread {
   }
 
   /** Sends a job (its id is filled in) and resolves with the thread's answer. */
-  run(job: Omit<Extract<ToThread, { type: 'grad' | 'eval' }>, 'id'>): Promise<Extract<FromThread, { type: 'done' }>> {
+  run(job: DistributiveOmit<Job, 'id'>): Promise<Extract<FromThread, { type: 'done' }>> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const p = new Promise<Extract<FromThread, { type: 'done' }>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...job, id } as ToThread);
     });
+    p.catch(() => undefined); // awaited by the caller; an early failure must not go unhandled meanwhile
+    return p;
   }
 
   terminate(): Promise<number> {
@@ -91,18 +98,50 @@ export interface PoolOptions {
   config: ModelConfig;
   /** Parameter names and shapes in the flat layout's order. */
   layout: { name: string; shape: number[] }[];
+  /** Record phase times (phases.ts) of every rank in `lastPhases` (the bench). */
+  profile?: boolean;
+}
+
+/** A view of a pool's shared memory. */
+export interface SharedViews {
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  grads: Float32Array[];
 }
 
 export class ThreadPool {
-  private version = 0;
+  /** Bumped whenever the shared parameters change; a thread reloads its replica when it sees a new one. */
+  version = 0;
   readonly names: string[];
+  readonly layout: { name: string; shape: number[]; size: number }[];
+  /** The flat layout's entries P. */
+  readonly entries: number;
+  readonly shared: SharedViews;
+  /** Runs of the layout that take weight decay or not (AdamW's rule, adamw.ts's `decays`). */
+  readonly segments: DecaySegment[];
+  /** Each rank's slice of the layout for the all-reduce and the update. */
+  readonly slices: [number, number][];
+  /** The phase times of every rank in the last step, when started with `profile`. */
+  lastPhases: PhaseTimes[] = [];
 
   private constructor(
     readonly threads: ComputeThread[],
-    readonly params: Float32Array,
-    readonly layout: { name: string; shape: number[] }[],
+    buffers: SharedBuffers,
+    layout: { name: string; shape: number[] }[],
+    readonly profile: boolean,
   ) {
     this.names = layout.map((l) => l.name);
+    this.layout = layout.map((l) => ({ ...l, size: l.shape.reduce((a, b) => a * b, 1) }));
+    this.entries = this.layout.reduce((a, l) => a + l.size, 0);
+    this.shared = {
+      params: new Float32Array(buffers.params),
+      m: new Float32Array(buffers.m),
+      v: new Float32Array(buffers.v),
+      grads: buffers.grads.map((b) => new Float32Array(b)),
+    };
+    this.segments = decaySegments(this.layout);
+    this.slices = slices(this.entries, threads.length + 1);
   }
 
   /** All ranks: the training process plus the compute threads. */
@@ -114,18 +153,24 @@ export class ThreadPool {
   static async start(o: PoolOptions): Promise<ThreadPool> {
     const total = o.layout.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0);
     const bytes = total * Float32Array.BYTES_PER_ELEMENT;
-    const params = new SharedArrayBuffer(bytes);
+    const buffers: SharedBuffers = {
+      params: new SharedArrayBuffer(bytes),
+      m: new SharedArrayBuffer(bytes),
+      v: new SharedArrayBuffer(bytes),
+      grads: Array.from({ length: o.threads }, () => new SharedArrayBuffer(bytes)),
+    };
     const threads: ComputeThread[] = [];
     const readies: Promise<void>[] = [];
+    const profile = o.profile === true;
+    const segments = decaySegments(o.layout.map((l) => ({ ...l, size: l.shape.reduce((a, b) => a * b, 1) })));
     for (let r = 1; r < o.threads; r++) {
-      const grad = new SharedArrayBuffer(bytes);
       const worker = new Worker(threadEntry(), { execArgv: [], stderr: false });
       let ready!: { resolve: () => void; reject: (e: Error) => void };
       readies.push(new Promise<void>((resolve, reject) => (ready = { resolve, reject })));
-      threads.push(new ComputeThread(worker, grad, ready));
-      worker.postMessage({ type: 'init', backend: o.backend, config: o.config, layout: o.layout, params, grad } satisfies ToThread);
+      threads.push(new ComputeThread(worker, ready));
+      worker.postMessage({ type: 'init', rank: r, backend: o.backend, config: o.config, layout: o.layout, segments, buffers, profile } satisfies ToThread);
     }
-    const pool = new ThreadPool(threads, new Float32Array(params), o.layout);
+    const pool = new ThreadPool(threads, buffers, o.layout, profile);
     try {
       await Promise.all(readies);
     } catch (e) {
@@ -136,43 +181,54 @@ export class ThreadPool {
   }
 
   /** Publishes `params` (by name, in the pool's layout) to the threads; returns the new version. */
-  async writeParams(params: Params): Promise<number> {
-    let at = 0;
-    for (const { name, shape } of this.layout) {
-      const t = params[name];
-      if (!t) throw new Error(`thread pool: no parameter '${name}'`);
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (t.size !== size) throw new Error(`thread pool: parameter '${name}' has ${t.size} entries, the pool's layout ${size}`);
-      this.params.set((await t.data()) as Float32Array, at);
-      at += size;
-    }
+  writeParams(params: Params): number {
+    copyAllOut(this.layout, params, this.shared.params, 'parameter');
     return ++this.version;
   }
 
   /** Rank r's (r >= 1) gradient job. */
   gradient(rank: number, chunks: Rows[], multipliers?: Record<string, SentTensor>, recompute = false) {
-    return this.threads[rank - 1]!.run({
-      type: 'grad',
-      version: this.version,
-      chunks,
-      ...(recompute ? { recompute } : {}),
-      ...(multipliers ? { multipliers } : {}),
-    });
+    return this.thread(rank).run({ type: 'grad', version: this.version, chunks, ...(recompute ? { recompute } : {}), ...(multipliers ? { multipliers } : {}) });
+  }
+
+  /** Rank r's (r >= 1) slice of the all-reduce (and of the update, with `update`). */
+  reduce(rank: number, weights: number[], update?: AdamWSlice) {
+    return this.thread(rank).run({ type: 'reduce', weights, ...(update ? { update } : {}) });
+  }
+
+  /** Rank r's (r >= 1) slice of the AdamW update. */
+  update(rank: number, update: AdamWSlice) {
+    return this.thread(rank).run({ type: 'update', update });
   }
 
   /** Rank r's (r >= 1) evaluation job. */
   evaluate(rank: number, chunks: Rows[]) {
-    return this.threads[rank - 1]!.run({ type: 'eval', version: this.version, chunks });
+    return this.thread(rank).run({ type: 'eval', version: this.version, chunks });
   }
 
-  /** Rank r's (r >= 1) gradient buffer. */
-  gradientOf(rank: number): Float32Array {
-    return this.threads[rank - 1]!.grad;
+  private thread(rank: number): ComputeThread {
+    const t = this.threads[rank - 1];
+    if (!t) throw new Error(`thread pool: no rank ${rank}`);
+    return t;
   }
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
+}
+
+/** The layout's runs of parameters that take weight decay or not. */
+function decaySegments(layout: readonly { name: string; shape: number[]; size: number }[]): DecaySegment[] {
+  const out: DecaySegment[] = [];
+  let at = 0;
+  for (const l of layout) {
+    const d = decays(l.name, l.shape);
+    const last = out[out.length - 1];
+    if (last && last.decays === d && last.end === at) last.end = at + l.size;
+    else out.push({ start: at, end: at + l.size, decays: d });
+    at += l.size;
+  }
+  return out;
 }
 
 /** Splits `n` items into `parts` contiguous ranges whose sizes differ by at most one: [start, end) per part. */

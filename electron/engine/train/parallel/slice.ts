@@ -9,19 +9,8 @@ import type { ModelConfig } from '../../models/config.ts';
 import type { Params } from '../../models/params.ts';
 import { type GradientOptions, lossGradients } from '../loss-gradients.ts';
 import type { Variables } from '../step.ts';
+import { copyAllOut } from './heap.ts';
 import type { Rows } from './protocol.ts';
-
-/** `tensors` (one per name, in `names` order) flattened and concatenated: the pool's flat layout [P]. */
-export function flatConcat(names: readonly string[], tensors: Record<string, tf.Tensor>, what: string): tf.Tensor1D {
-  return tf.tidy(() => {
-    const parts = names.map((n) => {
-      const t = tensors[n];
-      if (!t) throw new Error(`no ${what} for parameter '${n}'`);
-      return t.rank === 1 ? t : tf.reshape(t, [-1]);
-    });
-    return (parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts)) as tf.Tensor1D; // [P]
-  });
-}
 
 function rowTensors(c: Rows): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
   return { inputs: tf.tensor2d(c.inputs, [c.rows, c.ctx], 'int32'), targets: tf.tensor2d(c.targets, [c.rows, c.ctx], 'int32') };
@@ -32,20 +21,22 @@ export function rowCount(chunks: readonly Rows[]): number {
 }
 
 /**
- * The mean-loss gradient over all rows of `chunks` in the flat layout of `names` ([P]; the
- * caller disposes it) and the summed loss (rows x mean loss of each chunk). With one chunk
- * this is exactly that chunk's gradient; with several, their row-weighted mean.
+ * The mean-loss gradient over all rows of `chunks`, written into `into` (the pool's flat layout,
+ * `layout` order), and the summed loss (rows x mean loss of each chunk). With one chunk this is
+ * exactly that chunk's gradient; with several, their row-weighted mean (summed by parameter).
  */
 export async function sliceGradient(
   cfg: ModelConfig,
   vars: Variables,
-  names: readonly string[],
+  layout: readonly { name: string; size: number }[],
   chunks: readonly Rows[],
+  into: Float32Array,
   multipliers?: Record<string, tf.Tensor>,
   o: GradientOptions = {},
-): Promise<{ flat: tf.Tensor1D; lossSum: number }> {
+): Promise<number> {
   const total = rowCount(chunks);
-  let acc: tf.Tensor1D | undefined;
+  const names = layout.map((l) => l.name);
+  let acc: Record<string, tf.Tensor> | undefined; // by parameter name, the parameters' shapes
   let lossSum = 0;
   try {
     for (const c of chunks) {
@@ -58,22 +49,21 @@ export async function sliceGradient(
         tf.dispose([inputs, targets]);
       }
       const w = c.rows / total;
-      const flat = tf.tidy(() => {
-        const g = flatConcat(names, grads, 'gradient'); // [P]
-        return chunks.length === 1 ? g : (tf.mul(g, w) as tf.Tensor1D);
-      });
-      tf.dispose(Object.values(grads));
       const prev = acc;
-      acc = prev ? (tf.add(prev, flat) as tf.Tensor1D) : flat;
-      if (prev) tf.dispose([prev, flat]);
+      acc = {};
+      for (const n of names) {
+        const g = grads[n]!;
+        acc[n] = chunks.length === 1 ? g : tf.tidy(() => (prev ? tf.add(prev[n]!, tf.mul(g, w)) : tf.mul(g, w)));
+      }
+      if (chunks.length > 1) tf.dispose([...Object.values(grads), ...(prev ? Object.values(prev) : [])]);
       lossSum += c.rows * (await value.data())[0]!;
       value.dispose();
     }
-  } catch (e) {
-    acc?.dispose();
-    throw e;
+    copyAllOut(layout, acc!, into, 'gradient');
+  } finally {
+    if (acc) tf.dispose(Object.values(acc));
   }
-  return { flat: acc!, lossSum };
+  return lossSum;
 }
 
 /** Summed loss (in all and per row, in order) and top-1 hits over the rows of `chunks` (evaluation, no gradient). */

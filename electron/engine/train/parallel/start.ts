@@ -19,12 +19,14 @@ const SINGLE_CORE_BACKENDS = ['wasm', 'cpu'];
  * Starts `threads - 1` compute threads for a model with `params` (by name; names and shapes
  * only are read), or returns why not: one thread asked for, not enough `work` items (rows of
  * a step, windows of an evaluation) to share, or a backend that is already parallel.
+ * `profile`: the pool records where each step's time goes (phases.ts).
  */
 export async function startThreads(
   threads: number,
   config: ModelConfig,
   params: Params,
   work: number,
+  opts: { profile?: boolean } = {},
 ): Promise<{ pool: ThreadPool; threads: number } | { pool?: undefined; threads: 1; why: string }> {
   const backend = currentBackend()?.name ?? tf.getBackend();
   if (threads < 2) return { threads: 1, why: 'one thread asked for' };
@@ -32,7 +34,7 @@ export async function startThreads(
   const n = Math.min(threads, work);
   if (n < 2) return { threads: 1, why: `only ${work} row(s) of work to share` };
   const layout = Object.entries(params).map(([name, t]) => ({ name, shape: t.shape }));
-  return { pool: await ThreadPool.start({ threads: n, backend, config, layout }), threads: n };
+  return { pool: await ThreadPool.start({ threads: n, backend, config, layout, ...opts }), threads: n };
 }
 
 /** `evaluate` on the pool when there is one, else in this thread. */
