@@ -27,8 +27,10 @@ test('model.handoff writes the folder in a job; training.import records its PyTo
   const proj = path.join(dir, 'proj');
   await svc.call('project.create', { dir: proj, name: 'Handoff' });
   const model = await svc.call('model.import', { path: fixtureDir('gpt2-shakespeare-d64-l2'), name: 'source', copy: true });
-  const train = await svc.call('dataset.add', { path: writeText(dir, 'train.txt', 'tinyshakespeare.txt', 20_000), name: 'train', copy: false });
-  const val = await svc.call('dataset.add', { path: writeText(dir, 'val.txt', 'tinyshakespeare.txt', 6_000, 200_000), name: 'val', copy: false });
+  // one file split in two (the datasets form's split): the import must tell the halves apart
+  const text = writeText(dir, 'text.txt', 'tinyshakespeare.txt', 26_000);
+  const train = await svc.call('dataset.add', { path: `${text}#0-0.8`, name: 'train', copy: false });
+  const val = await svc.call('dataset.add', { path: `${text}#0.8-1`, name: 'val', copy: false });
   const req = { modelId: model.id, datasetId: train.id, valDatasetId: val.id, settings: SETTINGS };
 
   // errors: inside the project (refused at once); a folder Scion did not write (the job fails, naming the file)
@@ -53,8 +55,8 @@ test('model.handoff writes the folder in a job; training.import records its PyTo
   assert.equal(summary.valWindows, manifest.data.val_windows?.windows);
   // the session's settings and the project's entries, field for field
   assert.equal(manifest.options.model, model.path);
-  assert.equal(manifest.options.data, train.path);
-  assert.equal(manifest.options.val, val.path);
+  assert.equal(manifest.options.data, `${text}#0-0.8`);
+  assert.equal(manifest.options.val, `${text}#0.8-1`);
   for (const [k, v] of Object.entries(SETTINGS)) assert.equal(manifest.options[k as keyof typeof SETTINGS], v, k);
   for (const f of ['train.py', 'launch.sh', 'model/config.json', 'model/model.safetensors', 'model/tokenizer.json', 'data/train.bin', 'data/val.bin'])
     assert.ok(existsSync(path.join(out, f)), f);
