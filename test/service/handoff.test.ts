@@ -43,6 +43,11 @@ test('model.handoff writes the folder in a job; training.import records its PyTo
   assert.match(refused.error ?? '', /thesis\.tex, which Scion did not write/);
   assert.equal(readFileSync(path.join(thesis, 'thesis.tex'), 'utf8'), 'keep');
 
+  // the mask ramp reaches the writer: a model not grown with msg has no mask to ramp
+  const unmasked = await waitForJob(svc, (await svc.call('model.handoff', { ...req, maskRamp: 4, out: path.join(dir, 'masked') })).id);
+  assert.match(unmasked.error ?? '', /--mask-ramp needs growth-mask\.safetensors/);
+  assert.ok(!existsSync(path.join(dir, 'masked')));
+
   const out = path.join(dir, 'handoff');
   const job = await svc.call('model.handoff', { ...req, out });
   assert.equal(job.kind, 'handoff');
