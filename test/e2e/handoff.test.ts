@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -117,7 +117,7 @@ test('hand off from the app, train on PyTorch, import the run', { skip: fx.skip,
     assert.equal(m.options.seed, (JSON.parse(readFileSync(join(run[0]!, 'run.json'), 'utf8')) as { options: { seed: number } }).options.seed);
   });
 
-  await step('import before training: refused, saying the folder has not trained yet', async () => {
+  await step('import before training: refused, saying the folder has not trained yet; a run without metrics.jsonl: refused, naming it', async () => {
     await byId('import-run-dir').fill(out());
     await byId('import-run').click();
     const banner = byId('error');
@@ -125,6 +125,15 @@ test('hand off from the app, train on PyTorch, import the run', { skip: fx.skip,
     const text = (await banner.textContent()) ?? '';
     assert.ok(text.includes(out()), text);
     assert.match(text, /no run\.json.*has not trained yet.*launch\.sh/);
+    await banner.getByRole('button', { name: 'dismiss' }).click();
+    // a run folder whose metrics.jsonl is missing (run.json copied from Scion's session)
+    const bare = join(home(), 'bare-run');
+    mkdirSync(bare);
+    copyFileSync(join(readdirRuns(join(home(), 'project'))[0]!, 'run.json'), join(bare, 'run.json'));
+    await byId('import-run-dir').fill(bare);
+    await byId('import-run').click();
+    await banner.waitFor({ timeout: 30_000 });
+    assert.match((await banner.textContent()) ?? '', new RegExp(`${join(bare, 'metrics.jsonl')}: no metrics`));
     await banner.getByRole('button', { name: 'dismiss' }).click();
   });
 
