@@ -7,7 +7,7 @@ import type { ExperimentResults } from '../engine/experiment/results.ts';
 import type { GrowOptions } from '../engine/growth/options.ts';
 import type { TrainOptions } from '../engine/train/options.ts';
 import type { TrainProgress } from '../engine/train/run.ts';
-import type { EvalMetrics, GrowthCheck, Id, TrainSettings } from '../shared/contract.ts';
+import type { EvalMetrics, GrowthCheck, HandoffSummary, Id, TrainSettings } from '../shared/contract.ts';
 
 /** One line of a run's metrics.jsonl (step 0 holds only the initial val_loss). */
 export interface WorkerMetric {
@@ -71,6 +71,12 @@ export interface SampleSpec {
   seed: number;
 }
 
+/** `scion handoff`: the folder that trains a model on PyTorch with these options (write-handoff.ts). */
+export interface HandoffSpec {
+  kind: 'handoff';
+  options: TrainOptions;
+}
+
 /** A test-only job that sleeps in steps (exercises queueing, cancel and crashes cheaply). */
 export interface SleepSpec {
   kind: 'sleep';
@@ -85,7 +91,7 @@ export interface SpecCommon {
   tokenCacheDir?: string;
 }
 
-export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | TrainRunSpec | ExperimentSpec | SampleSpec | SleepSpec) & SpecCommon;
+export type JobSpec = (EvaluateSpec | GrowSpec | TrainSpec | TrainRunSpec | ExperimentSpec | SampleSpec | HandoffSpec | SleepSpec) & SpecCommon;
 
 export interface EvaluateResult {
   kind: 'evaluate';
@@ -127,12 +133,15 @@ export interface SampleResult {
   samples: Array<{ modelId: Id; text: string; tokens: number; seconds: number }>;
   stopped: boolean;
 }
+export interface HandoffJobResult extends HandoffSummary {
+  kind: 'handoff';
+}
 export interface SleepResult {
   kind: 'sleep';
   steps: number;
   stopped: boolean;
 }
-export type JobResult = EvaluateResult | GrowResult | TrainResult | TrainRunResult | ExperimentResult | SampleResult | SleepResult;
+export type JobResult = EvaluateResult | GrowResult | TrainResult | TrainRunResult | ExperimentResult | SampleResult | HandoffJobResult | SleepResult;
 
 /** Runner -> worker. */
 export type ToWorker = { type: 'start'; jobId: Id; spec: JobSpec; backend?: string } | { type: 'cancel' };

@@ -1,7 +1,8 @@
 /**
  * The job runner: a queue of jobs, each run in its own worker process (forked Node or
  * Electron's utilityProcess, through a WorkerLauncher), at most `concurrency` at a time
- * (1 by default: one accelerator-bound job). It knows processes, not projects: the
+ * (1 by default: one accelerator-bound job); jobs that only write files (a hand-off folder)
+ * start at once beside them. It knows processes, not projects: the
  * service turns its outcomes into entries and job records.
  *
  * Outcomes: `done` (a result), `failed` (the job threw: message and code), `cancelled`
@@ -12,6 +13,9 @@ import { THREADS_ENV, threadsPerJob } from '../engine/train/parallel/threads.ts'
 import type { Id } from '../shared/contract.ts';
 import { type WorkerHandle, type WorkerLauncher, WORKER_ENTRY, forkLauncher } from './launcher.ts';
 import type { FromWorker, JobResult, JobSpec } from './messages.ts';
+
+/** Jobs that only read and write files (no accelerator, no compute threads): not counted by `concurrency`, never queued behind a training. */
+const FILE_JOBS: ReadonlySet<JobSpec['kind']> = new Set(['handoff']);
 
 export type JobOutcome =
   | { status: 'done'; result: JobResult }
@@ -132,7 +136,13 @@ export class JobRunner {
   }
 
   private pump(): void {
-    while (!this.closed && this.active.size < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
+    if (this.closed) return;
+    for (const q of this.queue.filter((j) => FILE_JOBS.has(j.spec.kind))) {
+      this.queue.splice(this.queue.indexOf(q), 1);
+      this.start(q);
+    }
+    const computing = () => [...this.active.values()].filter((r) => !FILE_JOBS.has(r.spec.kind)).length;
+    while (computing() < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
   }
 
   private start(q: Queued): void {

@@ -80,7 +80,7 @@ port.onMessage((msg) => {
     if (stopAtOnce) process.exit(0);
   } else if (msg.type === 'start' && !started) {
     started = true;
-    stopAtOnce = msg.spec.kind === 'grow';
+    stopAtOnce = msg.spec.kind === 'grow' || msg.spec.kind === 'handoff';
     void run(msg);
   }
 });

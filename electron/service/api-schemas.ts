@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DEPTH_MODES } from '../engine/growth/options.ts';
-import type { ApiMethod, GrowRequest, SampleRequest } from '../shared/contract.ts';
+import type { ApiMethod, GrowRequest, HandoffRequest, SampleRequest } from '../shared/contract.ts';
 import { idSchema, nameSchema, trainSettingsSchema } from '../store/schemas.ts';
 
 const finite = z.number().finite();
@@ -50,6 +50,15 @@ export const apiParamSchemas = {
   'model.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
   'model.export': z.strictObject({ id: idSchema, dir: absPath }),
   'model.card': z.strictObject({ id: idSchema }),
+  'model.handoff': z.strictObject({
+    modelId: idSchema,
+    datasetId: idSchema,
+    valDatasetId: idSchema.optional(),
+    out: absPath,
+    settings: trainSettingsSchema.partial(),
+    maskRamp: posInt.optional(),
+    force: z.boolean().optional(),
+  }) satisfies z.ZodType<HandoffRequest>,
   'dataset.add': z.strictObject({ path: absPath, name: nameSchema, copy: z.boolean() }),
   'dataset.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
   'grow.methods': empty,
@@ -74,6 +83,7 @@ export const apiParamSchemas = {
   }),
   'train.resume': z.strictObject({ trainingId: idSchema }),
   'train.metrics': z.strictObject({ trainingId: idSchema }),
+  'training.import': z.strictObject({ dir: absPath }),
   'training.rename': z.strictObject({ id: idSchema, name: nameSchema }),
   'training.delete': z.strictObject({ id: idSchema, confirm: z.literal(true, 'deleting needs confirm: true') }),
   'job.rename': z.strictObject({ jobId: idSchema, title: z.string().trim().min(1, 'give a title').max(200) }),

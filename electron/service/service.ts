@@ -25,6 +25,7 @@ import { startEvaluate } from './evaluate.ts';
 import { EventHub } from './events.ts';
 import { experimentResults, startExperiment } from './experiment.ts';
 import { previewGrowth, startGrow } from './grow.ts';
+import { importHandoffRun, startHandoff } from './handoff.ts';
 import { JobManager, jobInfo } from './jobs.ts';
 import { memoryPlan } from './memory-plan.ts';
 import { addRecent, defaultRecentFile, readRecent } from './recent.ts';
@@ -215,6 +216,10 @@ export function createService(opts: ServiceOptions = {}): ScionService {
     },
     'model.export': async (p, c) => ({ dir: await exportModel((await current(c)).project, p.id, p.dir) }),
     'model.card': async (p, c) => modelCard((await current(c)).project, p.id),
+    'model.handoff': async (p, c) => {
+      const { project, jobs } = await current(c);
+      return startHandoff(project, jobs, p);
+    },
     'dataset.add': async (p, c) => addDataset((await current(c)).project, p),
     'dataset.delete': async (p, c) => {
       const { project, jobs } = await current(c);
@@ -241,6 +246,12 @@ export function createService(opts: ServiceOptions = {}): ScionService {
       return resumeTraining(project, jobs, p.trainingId);
     },
     'train.metrics': async (p, c) => readPoints((await current(c)).project.get('trainings', p.trainingId).runDir),
+    'training.import': async (p, c) => {
+      const { project } = await current(c);
+      const { training, changed } = await importHandoffRun(project, p.dir);
+      if (changed) changedOnDisk(project); // the other clients on this project list it too
+      return training;
+    },
     'training.rename': async (p, c) => {
       const { project } = await current(c);
       await project.save('trainings', { ...project.get('trainings', p.id), name: p.name });

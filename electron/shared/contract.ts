@@ -115,6 +115,27 @@ export interface TrainRequest {
   settings: Partial<TrainSettings>;
 }
 
+/** `scion handoff` from the app: a folder that trains the model on PyTorch (torchrun) with these settings; `training.import` brings the run back. */
+export interface HandoffRequest {
+  modelId: Id;
+  datasetId: Id;
+  valDatasetId?: Id;
+  /** The folder to write (new or empty; with `force`, a hand-off folder Scion wrote that holds no run). */
+  out: string;
+  settings: Partial<TrainSettings>;
+  /** Masked growth: the new parts ramp in over this many steps (a model grown with msg). */
+  maskRamp?: number;
+  force?: boolean;
+}
+
+/** What a hand-off job wrote (its `result` event). */
+export interface HandoffSummary {
+  dir: string;
+  trainTokens: number;
+  valWindows: number;
+  files: number;
+}
+
 /** A grow-vs-scratch experiment (`scion experiment`): every method grown, trained and compared with a from-scratch baseline. */
 export interface ExperimentRequest {
   name: string;
@@ -163,7 +184,7 @@ export interface TrainingEntry {
   createdAt: string;
 }
 
-export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'sample' | 'import' | 'export';
+export type JobKind = 'grow' | 'train' | 'evaluate' | 'experiment' | 'sample' | 'import' | 'export' | 'handoff';
 
 export interface JobInfo {
   id: Id;
@@ -267,6 +288,8 @@ export interface ScionApi {
   'model.delete': [{ id: Id; confirm: true }, ProjectState];
   'model.export': [{ id: Id; dir: string }, { dir: string }];
   'model.card': [{ id: Id }, ModelCard];
+  /** Writes the hand-off folder in a job (its result: HandoffSummary). */
+  'model.handoff': [HandoffRequest, JobInfo];
   'dataset.add': [{ path: string; name: string; copy: boolean }, DatasetEntry];
   'dataset.delete': [{ id: Id; confirm: true }, ProjectState];
   'grow.methods': [Record<string, never>, MethodInfo[]];
@@ -278,6 +301,8 @@ export interface ScionApi {
   'train.start': [TrainRequest, JobInfo];
   'train.resume': [{ trainingId: Id }, JobInfo];
   'train.metrics': [{ trainingId: Id }, MetricPoint[]];
+  /** Records the run a hand-off folder's train.py wrote (the folder or its run/) as a training session of its model; again: updates it. */
+  'training.import': [{ dir: string }, TrainingEntry];
   'training.rename': [{ id: Id; name: string }, ProjectState];
   /** Removes the session and its run folder (checkpoints, metrics); a model it produced stays. */
   'training.delete': [{ id: Id; confirm: true }, ProjectState];

@@ -8,6 +8,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetEntry, EvalMetrics, EvaluationEntry, GrowthCheck, ModelEntry, TrainingEntry } from '../shared/contract.ts';
 import { makeDirs } from '../engine/io/make-dirs.ts';
+import { parseDataSpec } from '../engine/train/data.ts';
 import { readRunConfig } from '../engine/train/run.ts';
 import { PROJECT_FILE } from './layout.ts';
 import { trainSettingsOf } from './settings.ts';
@@ -78,18 +79,24 @@ export async function modelEntryFor(project: Project, dir: string, extra: Partia
   }));
 }
 
-/** The dataset entry for a file (a `file#from-to` spec names its file): existing, or a new referenced one. */
+/**
+ * The dataset entry for a spec: the one of that file and that fraction (`file#0.9-1` is the last
+ * 10%, a different dataset from `file#0-0.9`), or a new referenced one with its fraction.
+ */
 export async function datasetEntryFor(project: Project, spec: string): Promise<DatasetEntry> {
-  const abs = path.resolve(spec.replace(/#[^#/\\]*$/, ''));
-  const known = [...project.datasets.values()].find((d) => d.path === abs);
+  const d = existsSync(spec) ? { file: spec, from: 0, to: 1 } : parseDataSpec(spec); // a file whose name has a '#' is that file
+  const split = d.from === 0 && d.to === 1 ? undefined : { from: d.from, to: d.to };
+  const abs = path.resolve(d.file);
+  const known = [...project.datasets.values()].find((e) => e.path === abs && e.split?.from === split?.from && e.split?.to === split?.to);
   if (known) return known;
   const info = await inspectDatasetFile(abs);
   const id = project.newId(path.basename(abs));
   return project.create('datasets', id, async () => ({
     id,
-    name: nameFrom(path.basename(abs)),
+    name: nameFrom(path.basename(abs) + (split ? ` ${split.from}-${split.to}` : '')),
     path: abs,
     referenced: true,
+    ...(split ? { split } : {}),
     ...info,
     createdAt: new Date().toISOString(),
   }));

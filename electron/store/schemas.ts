@@ -148,7 +148,7 @@ export const trainingEntrySchema = z.object({
   createdAt: isoDate,
 }) satisfies z.ZodType<TrainingEntry>;
 
-export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'sample', 'import', 'export']);
+export const jobKindSchema = z.enum(['grow', 'train', 'evaluate', 'experiment', 'sample', 'import', 'export', 'handoff']);
 export const jobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
 
 export const jobInfoSchema = z.object({

@@ -1,7 +1,7 @@
 /**
  * The desktop app's build (build/build-app.mjs): the preload is one CommonJS file that needs
  * nothing but electron (so it runs sandboxed), and the bundled job worker the app gives to
- * utilityProcess runs a real job (here under a forked Node, the same entry file).
+ * utilityProcess runs real jobs (here under a forked Node, the same entry file).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -43,11 +43,21 @@ test('the main bundle loads the preload, renderer and worker from dist/', () => 
 let home = '';
 after(() => home && cleanup(home));
 
-test('the bundled worker runs a real evaluate job', { timeout: 90_000 }, async () => {
+test('the bundled worker runs a real evaluate job, and a hand-off job', { timeout: 90_000 }, async () => {
   home = tempHome('scion-bundle-');
   const service = createService({ workerEntry: join(DIST, 'worker', 'worker.js'), recentFile: join(home, 'recent.json'), backend: 'wasm' });
   const events: JobEvent[] = [];
   service.onEvent((e) => events.push(e));
+  const jobDone = (jobId: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        const last = events.filter((e): e is Extract<JobEvent, { type: 'status' }> => e.type === 'status' && e.jobId === jobId).at(-1);
+        if (last?.job.status === 'done') resolve();
+        else if (last && ['failed', 'cancelled', 'interrupted'].includes(last.job.status)) reject(new Error(`job ${last.job.status}: ${last.job.error}`));
+        else setTimeout(check, 100);
+      };
+      check();
+    });
   try {
     await service.call('project.create', { dir: join(home, 'p'), name: 'bundle' });
     const model = await service.call('model.import', { path: join(REPO, 'test', 'fixtures', 'hf', 'gpt2-shakespeare-d64-l2'), name: 'm', copy: false });
@@ -58,19 +68,15 @@ test('the bundled worker runs a real evaluate job', { timeout: 90_000 }, async (
     // enough windows for two batches: on two or more cores the job evaluates on the bundled compute threads
     assert.ok(existsSync(join(DIST, 'worker', 'train-thread.js')), 'the compute thread entry is bundled beside the worker');
     const job = await service.call('evaluate.start', { modelIds: [model.id], datasetIds: [ds.id], maxWindows: 40 });
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        const last = events.filter((e): e is Extract<JobEvent, { type: 'status' }> => e.type === 'status' && e.jobId === job.id).at(-1);
-        if (last?.job.status === 'done') resolve();
-        else if (last && ['failed', 'cancelled', 'interrupted'].includes(last.job.status)) reject(new Error(`job ${last.job.status}: ${last.job.error}`));
-        else setTimeout(check, 100);
-      };
-      check();
-    });
+    await jobDone(job.id);
     const state = await service.call('project.state', {});
     const ev = state.evaluations.find((e) => e.modelId === model.id && e.datasetId === ds.id);
     assert.ok(ev, 'the evaluation is recorded');
     assert.ok(ev.metrics.loss > 0 && ev.metrics.loss < 10, `loss ${ev.metrics.loss}`);
+    // a hand-off job: the bundled worker finds train.py and its companions (resources/handoff, from dist/)
+    const out = join(home, 'handoff');
+    await jobDone((await service.call('model.handoff', { modelId: model.id, datasetId: ds.id, out, settings: { steps: 4, batch: 2, ctx: 32 } })).id);
+    for (const f of ['train.py', 'launch.sh', 'scion_torch_models.py', 'requirements.txt', 'README.md']) assert.ok(existsSync(join(out, f)), f);
   } finally {
     await service.close();
   }

@@ -220,3 +220,47 @@ export async function runSmallExperiment(page: Page, source: string, val: string
   await byId('exp-start').click();
   await byId('experiment-report').or(byId('error')).waitFor({ timeout: 180_000 });
 }
+
+/** Creates a project in `dir` from the Projects screen, imports `model` as `modelName` and adds each text file of `datasets` (name -> path). */
+export async function setupProject(
+  page: Page,
+  p: { dir: string; name: string; model: string; modelName: string; datasets: Record<string, string> },
+): Promise<void> {
+  const byId = (id: string) => page.getByTestId(id);
+  await byId('create-dir').fill(p.dir);
+  await byId('create-name').fill(p.name);
+  await byId('create-project').click();
+  await byId('import-path').fill(p.model);
+  await byId('import-name').fill(p.modelName);
+  await byId('import-model').click();
+  await byId(`model-${p.modelName}`).waitFor({ timeout: 30_000 });
+  await byId('nav-datasets').click();
+  for (const [name, file] of Object.entries(p.datasets)) {
+    await byId('dataset-path').fill(file);
+    await byId('dataset-name').fill(name);
+    await byId('dataset-add').click();
+    await byId(`dataset-${name}`).waitFor({ timeout: 30_000 });
+  }
+}
+
+/** Starts a training session from the Training screen on the datasets 'train' and (unless `val` is false) 'val'. */
+export async function startTraining(
+  page: Page,
+  model: string,
+  name: string,
+  s: { steps: number; batch?: number; checkpointEvery?: number; lr?: number; val?: boolean },
+): Promise<void> {
+  const byId = (id: string) => page.getByTestId(id);
+  await byId('nav-training').click();
+  await byId('train-model').selectOption({ label: model });
+  await byId('train-dataset').selectOption({ label: 'train' });
+  await byId('train-val').selectOption({ label: s.val === false ? '(none)' : 'val' });
+  await byId('train-name').fill(name);
+  await byId('train-steps').fill(String(s.steps));
+  await byId('train-batch').fill(String(s.batch ?? 2));
+  await byId('train-ctx').fill('32');
+  await byId('train-eval-every').fill('5');
+  await byId('train-ckpt').fill(String(s.checkpointEvery ?? 10));
+  if (s.lr !== undefined) await byId('train-lr').fill(String(s.lr));
+  await byId('train-start').click();
+}

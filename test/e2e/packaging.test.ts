@@ -26,6 +26,7 @@ interface BuilderConfig {
   asar: boolean;
   asarUnpack: string[];
   files: string[];
+  extraResources: Array<{ from: string; to: string }>;
 }
 const config = yaml.load(readFileSync(join(REPO, 'build', 'electron-builder.yml'), 'utf8')) as BuilderConfig;
 
@@ -56,6 +57,14 @@ test('package.json main is the built main process, and the build output is packa
   assert.match(readFileSync(join(REPO, 'build', 'build-app.mjs'), 'utf8'), /'electron\/main\/main': 'electron\/main\/main\.ts'/);
   assert.ok(config.files.includes('dist/electron/**/*') && config.files.includes('dist/renderer/**/*'));
   assert.match(pkg.scripts['dist'] ?? '', /electron-builder --config build\/electron-builder\.yml/);
+});
+
+test("the hand-off's templates ship as a resource, where write-handoff.ts looks in a packaged app (<resources>/handoff)", () => {
+  const entry = config.extraResources.find((r) => r.from === 'resources/handoff');
+  assert.equal(entry?.to, 'handoff');
+  assert.match(readFileSync(join(REPO, 'electron', 'engine', 'handoff', 'write-handoff.ts'), 'utf8'), /path\.join\(packaged, 'handoff', 'train\.py'\)/);
+  for (const f of ['train.py', 'scion_torch_models.py', 'launch.sh', 'requirements.txt', 'README.md'])
+    assert.ok(existsSync(join(REPO, 'resources', 'handoff', f)), f);
 });
 
 test('npm start where Electron cannot be downloaded: what failed and what to do, no stack trace', (t) => {

@@ -13,7 +13,17 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { appFixture, expectNoError as expectNoBanner, flowSteps, REPO, runSmallExperiment, shot, waitUntil } from './harness.ts';
+import {
+  appFixture,
+  expectNoError as expectNoBanner,
+  flowSteps,
+  REPO,
+  runSmallExperiment,
+  setupProject,
+  shot,
+  startTraining as startTrainingIn,
+  waitUntil,
+} from './harness.ts';
 
 const FIXTURE = join(REPO, 'test', 'fixtures', 'hf', 'gpt2-shakespeare-d64-l2');
 const fx = appFixture('scion-e2e-practice-', (home) => {
@@ -29,20 +39,7 @@ let page: Page;
 const byId = (id: string) => page.getByTestId(id);
 const expectNoError = () => expectNoBanner(page);
 
-async function startTraining(model: string, name: string, s: { steps: number; lr?: number; val?: boolean }): Promise<void> {
-  await byId('nav-training').click();
-  await byId('train-model').selectOption({ label: model });
-  await byId('train-dataset').selectOption({ label: 'train' });
-  await byId('train-val').selectOption({ label: s.val === false ? '(none)' : 'val' });
-  await byId('train-name').fill(name);
-  await byId('train-steps').fill(String(s.steps));
-  await byId('train-batch').fill('2');
-  await byId('train-ctx').fill('32');
-  await byId('train-eval-every').fill('5');
-  await byId('train-ckpt').fill('10');
-  if (s.lr !== undefined) await byId('train-lr').fill(String(s.lr));
-  await byId('train-start').click();
-}
+const startTraining = (model: string, name: string, s: { steps: number; lr?: number; val?: boolean }) => startTrainingIn(page, model, name, s);
 const doneRow = (name: string) =>
   byId(`session-${name}`)
     .getByTestId('session-status')
@@ -55,20 +52,13 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
   await step('setup: a project, the fixture model, two datasets, a HyperCloning x2 variant', async () => {
     page = fx.page();
     await page.goto(fx.app().served.url);
-    await byId('create-dir').fill(project());
-    await byId('create-name').fill('practice');
-    await byId('create-project').click();
-    await byId('import-path').fill(FIXTURE);
-    await byId('import-name').fill('shakespeare');
-    await byId('import-model').click();
-    await byId('model-shakespeare').waitFor({ timeout: 30_000 });
-    await byId('nav-datasets').click();
-    for (const name of ['train', 'val']) {
-      await byId('dataset-path').fill(join(home(), `${name}.txt`));
-      await byId('dataset-name').fill(name);
-      await byId('dataset-add').click();
-      await byId(`dataset-${name}`).waitFor({ timeout: 30_000 });
-    }
+    await setupProject(page, {
+      dir: project(),
+      name: 'practice',
+      model: FIXTURE,
+      modelName: 'shakespeare',
+      datasets: { train: join(home(), 'train.txt'), val: join(home(), 'val.txt') },
+    });
     await byId('nav-grow').click();
     await byId('grow-method').selectOption('hypercloning');
     await byId('grow-hidden').fill('128');

@@ -249,6 +249,9 @@ print(json.dumps(out))`;
     assert.equal(session.origin, 'handoff');
     assert.equal(session.status, 'done');
     assert.equal(p.models.get(session.modelId)!.path, MODEL, 'a session of the model it was handed off from');
+    // the two fractions of one file are two datasets, each with its split
+    assert.deepEqual(p.datasets.get(session.datasetId)!.split, { from: 0, to: 0.9 });
+    assert.deepEqual(p.datasets.get(session.valDatasetId!)!.split, { from: 0.9, to: 1 });
     const trained = p.models.get(out.result_model_id)!;
     const metrics = await readMetrics(path.join(session.runDir, 'metrics.jsonl'));
     assert.equal(session.finalValLoss, metrics[metrics.length - 1]!.val_loss);

@@ -1,15 +1,19 @@
 /**
  * The job runner with real worker processes (sleep jobs keep it cheap): one job at a time by
  * default, cancel of queued and running jobs, a failure with its message and code, a
- * SIGKILLed worker reported as interrupted, and the utilityProcess adapter.
+ * SIGKILLed worker reported as interrupted, the utilityProcess adapter, and a hand-off job (it
+ * only writes files) that starts at once beside a running job instead of waiting for it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { forkLauncher, type UtilityProcessLike, utilityProcessLauncher } from '../../electron/jobs/launcher.ts';
-import type { FromWorker, SleepSpec } from '../../electron/jobs/messages.ts';
+import type { FromWorker, HandoffSpec, SleepSpec } from '../../electron/jobs/messages.ts';
 import { type JobOutcome, JobRunner } from '../../electron/jobs/runner.ts';
+import { DATA, fixtureDir } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const sleep = (steps: number, stepMs: number, failAt?: number): SleepSpec => ({ kind: 'sleep', steps, stepMs, ...(failAt ? { failAt } : {}) });
 
@@ -21,7 +25,7 @@ interface Tracked {
   firstProgress: Promise<void>;
 }
 
-function track(runner: JobRunner, id: string, spec: SleepSpec): Tracked {
+function track(runner: JobRunner, id: string, spec: SleepSpec | HandoffSpec): Tracked {
   const t: Partial<Tracked> = { started: [], ended: [], messages: [] };
   let progressed!: () => void;
   t.firstProgress = new Promise((r) => (progressed = r));
@@ -111,4 +115,28 @@ test('the utilityProcess adapter drives the same worker through parentPort', asy
   runner.cancel('c');
   const o = await c.outcome;
   assert.equal(o.status, 'cancelled');
+});
+
+test('a hand-off job (files only) starts at once beside a running job, and the next compute job still waits', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const runner = new JobRunner({ launcher: forkLauncher });
+    const a = track(runner, 'a', sleep(1_000_000, 50)); // runs until cancelled below
+    const b = track(runner, 'b', sleep(1, 10));
+    await a.firstProgress;
+    const out = path.join(dir, 'handoff');
+    const options = { model: fixtureDir('gpt2-shakespeare-d64-l2'), data: path.join(DATA, 'tinyshakespeare.txt#0-0.1'), out, steps: 4, batch: 2, ctx: 32 };
+    const h = track(runner, 'h', { kind: 'handoff', options });
+    assert.equal(runner.isRunning('h'), true, 'not queued behind the running job');
+    assert.equal(runner.isQueued('b'), true, 'the compute job waits');
+    const oh = await h.outcome;
+    assert.equal(oh.status, 'done', JSON.stringify(oh));
+    assert.equal(runner.isRunning('a'), true, 'the hand-off finished while the first job ran');
+    assert.ok(existsSync(path.join(out, 'train.py')));
+    runner.cancel('a');
+    assert.equal((await a.outcome).status, 'cancelled');
+    assert.equal((await b.outcome).status, 'done');
+  } finally {
+    cleanup();
+  }
 });

@@ -18,6 +18,8 @@ export async function runTask(spec: JobSpec, ctx: TaskContext): Promise<JobResul
       return (await import('./sample.ts')).runSample(spec, ctx);
     case 'train-run':
       return (await import('./train-run.ts')).runTrainRun(spec, ctx);
+    case 'handoff':
+      return (await import('./handoff.ts')).runHandoff(spec, ctx);
     case 'experiment':
       return (await import('./experiment.ts')).runExperiment(spec, ctx);
   }
