@@ -88,6 +88,8 @@ export interface StepInputs {
   multipliers?: Record<string, tf.Tensor>;
   /** Recompute each block's activations in the backward pass (train/recompute.ts). */
   recompute?: boolean;
+  /** Mixed precision's loss scale (train/loss-scale.ts; WebGPU only, so never on the pool). */
+  lossScale?: number;
 }
 
 /** One training step on the pool; the threads read the parameters from the pool. */
