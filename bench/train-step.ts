@@ -57,7 +57,7 @@ export function makeRig(
   const batch = randomBatch(cfg.vocabSize, batchSize, ctx, 1);
   const varList = Object.values(vars);
   const step = async () => {
-    if (opt instanceof AdamW) return (await trainStep(cfg, vars, opt, [batch], lr, 0, undefined, lossScale)).loss;
+    if (opt instanceof AdamW) return (await trainStep(cfg, vars, opt, [batch], lr, 0, undefined, lossScale === undefined ? {} : { lossScale })).loss;
     const { value, grads } = tf.variableGrads(() => baselineMeanLoss(cfg, vars, batch.inputs, batch.targets), varList);
     const byParam: Record<string, tf.Tensor> = {}; // variableGrads keys by variable name
     for (const [name, v] of Object.entries(vars)) byParam[name] = grads[v.name]!;

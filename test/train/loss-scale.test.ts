@@ -65,6 +65,7 @@ describe('loss scaler', () => {
     assert.throws(() => resolveTrainOptions({ ...base, precision: 'f16', lossScaleEvery: 0 }, TINY), /--loss-scale-every must be an integer >= 1/);
     assert.throws(() => resolveTrainOptions({ ...base, lossScale: 1024 }, TINY), /need --precision f16/);
     assert.throws(() => resolveTrainOptions({ ...base, precision: 'bf16' as 'f16' }, TINY), /--precision must be one of fp32, f16/);
+    assert.throws(() => resolveTrainOptions({ ...base, precision: 'f16', recompute: true }, TINY), /--precision f16 cannot be combined with --recompute yet/);
   });
 });
 
