@@ -8,7 +8,8 @@
  * the GPU does not run while the host records (on lavapipe the "GPU" is the same CPU cores):
  * the time from the step's start to its last recorded dispatch, divided by the dispatches.
  * "f16" (where the device has shader-f16): "now" with `--precision f16`'s matrix products
- * and loss scaling (train/loss-scale.ts), at the initial scale.
+ * and loss scaling (train/loss-scale.ts), at the initial scale; its GPU ms are not shown
+ * (tf.time does not time Scion's own pipelines, where its products run).
  * PyTorch and the peer (genai-nanogpt) are not run here: their rows say so.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -148,7 +149,8 @@ export async function benchWebgpu(configs: BenchConfig[], steps: number, budgetM
         submits: c.submits,
         ...(await hostFigures(k.rig, c.dispatches)),
         msPerStep: ms,
-        gpuMsPerStep: out.timestampQuery ? await gpuMs(k.rig) : null,
+        // tf.time times tfjs's programs only: f16's products and casts (Scion's own pipelines, raw.ts) would be left out
+        gpuMsPerStep: out.timestampQuery && k.code !== 'f16' ? await gpuMs(k.rig) : null,
         tokensPerS: (bc.batch * bc.ctx * 1000) / ms,
         loss: k.loss,
         byProgram: [...c.byProgram.entries()].sort((a, b) => b[1] - a[1]),
@@ -187,6 +189,10 @@ export function formatWebgpu(b: WebgpuBench): string {
       `${r.config.padEnd(15)} ${r.code.padEnd(8)} ${String(r.dispatches).padStart(15)}  ${String(r.submits).padStart(12)}  ${`${fmt(r.hostUsPerDispatch, 0)}, ${fmt(r.hostCpuUsPerDispatch, 0)}`.padStart(28)}  ${fmt(r.msPerStep).padStart(7)}  ${fmt(r.gpuMsPerStep).padStart(11)}  ${fmt(r.tokensPerS, 0).padStart(8)}  ${speed.padStart(8)}`,
     );
   }
+  if (b.rows.some((r) => r.code === 'f16' && r.ok))
+    lines.push(
+      "f16: no GPU ms/step, and its profile's GPU ms leave out its products and casts: they run on Scion's own pipelines, which tf.time does not time",
+    );
   for (const who of ['PyTorch (same device)', 'genai-nanogpt (peer)'])
     lines.push(`${who.padEnd(24)} not measured here (no GPU on this machine; the peer is not installed)`);
   for (const r of b.rows.filter((x) => x.ok)) {
