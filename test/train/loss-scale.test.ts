@@ -39,7 +39,7 @@ describe('loss scaler', () => {
   test('the log names the step, the old and the new scale', () => {
     const s = new LossScaler({ scale: 8, good: 0 }, 1);
     assert.equal(s.update(false, 4).message, 'step 4: inf/NaN gradients at loss scale 8: update skipped, scale halved to 4');
-    assert.equal(s.update(true, 5).message, 'step 5: 1 steps without overflow: loss scale raised to 8');
+    assert.equal(s.update(true, 5).message, 'step 5: no overflow in 1 step in a row: loss scale raised to 8');
   });
 
   test('a state restored from a checkpoint goes on counting', () => {

@@ -58,7 +58,10 @@ export class LossScaler {
     if (++this.good < this.every) return { skipped: false };
     this.scale *= 2;
     this.good = 0;
-    return { skipped: false, message: `step ${step}: ${this.every} steps without overflow: loss scale raised to ${this.scale}` };
+    return {
+      skipped: false,
+      message: `step ${step}: no overflow in ${this.every} step${this.every === 1 ? '' : 's'} in a row: loss scale raised to ${this.scale}`,
+    };
   }
 
   state(): LossScaleState {
