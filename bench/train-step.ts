@@ -41,7 +41,15 @@ export function randomBatch(vocab: number, batch: number, ctx: number, seed: num
  * code and the per-parameter AdamW (bench/baseline). The loss is read back with the async
  * data() (the webgpu backend cannot read synchronously in Node), outside any tidy.
  */
-export function makeRig(kind: StepKind, cfg: ModelConfig, batchSize: number, ctx: number, lr: number, tag = `bench/${kind}`): StepRig & { vars: Variables } {
+export function makeRig(
+  kind: StepKind,
+  cfg: ModelConfig,
+  batchSize: number,
+  ctx: number,
+  lr: number,
+  tag = `bench/${kind}`,
+  lossScale?: number,
+): StepRig & { vars: Variables } {
   const vars: Variables = {};
   for (const [name, { shape, data }] of initArrays(cfg, 0)) vars[name] = tf.variable(tf.tensor(data, shape, 'float32'), true, `${tag}/${name}`);
   const opts = { ...DEFAULT_ADAMW, weightDecay: 0 };
@@ -49,7 +57,7 @@ export function makeRig(kind: StepKind, cfg: ModelConfig, batchSize: number, ctx
   const batch = randomBatch(cfg.vocabSize, batchSize, ctx, 1);
   const varList = Object.values(vars);
   const step = async () => {
-    if (opt instanceof AdamW) return (await trainStep(cfg, vars, opt, [batch], lr, 0)).loss;
+    if (opt instanceof AdamW) return (await trainStep(cfg, vars, opt, [batch], lr, 0, undefined, lossScale === undefined ? {} : { lossScale })).loss;
     const { value, grads } = tf.variableGrads(() => baselineMeanLoss(cfg, vars, batch.inputs, batch.targets), varList);
     const byParam: Record<string, tf.Tensor> = {}; // variableGrads keys by variable name
     for (const [name, v] of Object.entries(vars)) byParam[name] = grads[v.name]!;

@@ -7,19 +7,25 @@
  * Host us/dispatch comes from a separate step recorded with submits deferred to its end, so
  * the GPU does not run while the host records (on lavapipe the "GPU" is the same CPU cores):
  * the time from the step's start to its last recorded dispatch, divided by the dispatches.
+ * "f16" (where the device has shader-f16): "now" with `--precision f16`'s matrix products
+ * and loss scaling (train/loss-scale.ts), at the initial scale; its GPU ms are not shown
+ * (tf.time does not time Scion's own pipelines, where its products run).
  * PyTorch and the peer (genai-nanogpt) are not run here: their rows say so.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { currentBackend } from '../electron/engine/backend.ts';
 import { startCount, stopCount } from '../electron/engine/webgpu/counters.ts';
+import { DEFAULT_LOSS_SCALE } from '../electron/engine/train/loss-scale.ts';
+import { setMatmulPrecision } from '../electron/engine/webgpu/ops-f16.ts';
 import { setWebgpuKernels } from '../electron/engine/webgpu/ops.ts';
+import { deviceHas } from '../electron/engine/webgpu/raw.ts';
 import type { BenchConfig } from './configs.ts';
 import { profileStep, type StepProfile } from './profile.ts';
 import { makeRig, type StepRig } from './train-step.ts';
 
 export interface WebgpuRow {
   config: string;
-  code: 'before' | 'now';
+  code: 'before' | 'now' | 'f16';
   ok: boolean;
   reason?: string;
   dispatches?: number;
@@ -74,24 +80,38 @@ async function gpuMs(rig: StepRig): Promise<number> {
   return t.kernelMs as number;
 }
 
+/** The rig's step with the products in f16 (fp32 again after it). */
+function inF16(rig: StepRig): StepRig {
+  const step = async () => {
+    setMatmulPrecision('f16');
+    try {
+      return await rig.step();
+    } finally {
+      setMatmulPrecision('fp32');
+    }
+  };
+  return { ...rig, step };
+}
+
 export async function benchWebgpu(configs: BenchConfig[], steps: number, budgetMs: number, log: (s: string) => void): Promise<WebgpuBench> {
   const backend = tf.backend() as unknown as { supportTimestampQuery?: boolean };
   const out: WebgpuBench = { adapter: currentBackend()?.gpuAdapter?.name ?? 'unknown', timestampQuery: backend.supportTimestampQuery === true, rows: [] };
   for (const bc of configs) {
-    const kinds = [
-      { code: 'before' as const, on: false },
-      { code: 'now' as const, on: true },
-    ].map((k) => {
-      setWebgpuKernels(k.on);
-      return {
-        ...k,
-        rig: makeRig('engine', bc.model, bc.batch, bc.ctx, bc.lr, `bench/webgpu-${k.code}`),
-        times: [] as number[],
-        counts: [] as ReturnType<typeof stopCount>[],
-        loss: NaN,
-        error: '',
-      };
-    });
+    const f16 = deviceHas('shader-f16');
+    const kinds = [{ code: 'before' as const, on: false }, { code: 'now' as const, on: true }, ...(f16 ? [{ code: 'f16' as const, on: true }] : [])].map(
+      (k) => {
+        setWebgpuKernels(k.on);
+        const rig = makeRig('engine', bc.model, bc.batch, bc.ctx, bc.lr, `bench/webgpu-${k.code}`, k.code === 'f16' ? DEFAULT_LOSS_SCALE : undefined);
+        return {
+          ...k,
+          rig: k.code === 'f16' ? inF16(rig) : rig,
+          times: [] as number[],
+          counts: [] as ReturnType<typeof stopCount>[],
+          loss: NaN,
+          error: '',
+        };
+      },
+    );
     const once = async (k: (typeof kinds)[number], timed: boolean) => {
       if (k.error) return;
       setWebgpuKernels(k.on);
@@ -129,7 +149,8 @@ export async function benchWebgpu(configs: BenchConfig[], steps: number, budgetM
         submits: c.submits,
         ...(await hostFigures(k.rig, c.dispatches)),
         msPerStep: ms,
-        gpuMsPerStep: out.timestampQuery ? await gpuMs(k.rig) : null,
+        // tf.time times tfjs's programs only: f16's products and casts (Scion's own pipelines, raw.ts) would be left out
+        gpuMsPerStep: out.timestampQuery && k.code !== 'f16' ? await gpuMs(k.rig) : null,
         tokensPerS: (bc.batch * bc.ctx * 1000) / ms,
         loss: k.loss,
         byProgram: [...c.byProgram.entries()].sort((a, b) => b[1] - a[1]),
@@ -141,6 +162,7 @@ export async function benchWebgpu(configs: BenchConfig[], steps: number, budgetM
       );
       k.rig.dispose();
     }
+    if (!f16) out.rows.push({ config: bc.name, code: 'f16', ok: false, reason: 'the adapter has no shader-f16' });
   }
   setWebgpuKernels(true);
   return out;
@@ -150,7 +172,7 @@ const fmt = (x: number | null | undefined, d = 1) => (x === null || x === undefi
 
 export function formatWebgpu(b: WebgpuBench): string {
   const lines = [
-    `WebGPU on ${b.adapter} (timestamp queries: ${b.timestampQuery ? 'yes' : 'no'}); "before" = tfjs's generic kernels, "now" = Scion's WGSL kernels; same run, steps interleaved`,
+    `WebGPU on ${b.adapter} (timestamp queries: ${b.timestampQuery ? 'yes' : 'no'}); "before" = tfjs's generic kernels, "now" = Scion's WGSL kernels, "f16" = now with --precision f16; same run, steps interleaved`,
     '',
     'host us/dispatch: wall clock and CPU time of recording one step with submits deferred to its end (the least of 3 steps)',
     '',
@@ -162,11 +184,15 @@ export function formatWebgpu(b: WebgpuBench): string {
       continue;
     }
     const before = b.rows.find((x) => x.config === r.config && x.code === 'before' && x.ok);
-    const speed = r.code === 'now' && before ? (before.msPerStep! / r.msPerStep!).toFixed(2) : '-';
+    const speed = r.code !== 'before' && before ? (before.msPerStep! / r.msPerStep!).toFixed(2) : '-';
     lines.push(
       `${r.config.padEnd(15)} ${r.code.padEnd(8)} ${String(r.dispatches).padStart(15)}  ${String(r.submits).padStart(12)}  ${`${fmt(r.hostUsPerDispatch, 0)}, ${fmt(r.hostCpuUsPerDispatch, 0)}`.padStart(28)}  ${fmt(r.msPerStep).padStart(7)}  ${fmt(r.gpuMsPerStep).padStart(11)}  ${fmt(r.tokensPerS, 0).padStart(8)}  ${speed.padStart(8)}`,
     );
   }
+  if (b.rows.some((r) => r.code === 'f16' && r.ok))
+    lines.push(
+      "f16: no GPU ms/step, and its profile's GPU ms leave out its products and casts: they run on Scion's own pipelines, which tf.time does not time",
+    );
   for (const who of ['PyTorch (same device)', 'genai-nanogpt (peer)'])
     lines.push(`${who.padEnd(24)} not measured here (no GPU on this machine; the peer is not installed)`);
   for (const r of b.rows.filter((x) => x.ok)) {

@@ -1,10 +1,13 @@
 /** A tiny GPT-2 model folder (byte tokenizer) and a text file, for fast training tests. */
 import { writeFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import * as path from 'node:path';
 import { initBackend } from '../../electron/engine/backend.ts';
-import type { GPT2Config, ModelConfig } from '../../electron/engine/models/config.ts';
+import type { GPT2Config, LlamaConfig, ModelConfig } from '../../electron/engine/models/config.ts';
 import { disposeParams, saveModel } from '../../electron/engine/models/model.ts';
 import { initParams } from '../../electron/engine/train/init.ts';
+import type { TrainOptions } from '../../electron/engine/train/options.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 export const TINY: GPT2Config = {
   family: 'gpt2',
@@ -16,6 +19,22 @@ export const TINY: GPT2Config = {
   nInner: 64,
   layerNormEpsilon: 1e-5,
   activation: 'gelu_new',
+};
+
+/** A tiny Llama: grouped KV heads (4 query heads on 2), untied head. */
+export const TINY_LLAMA: LlamaConfig = {
+  family: 'llama',
+  vocabSize: 256,
+  hiddenSize: 32,
+  intermediateSize: 48,
+  numHiddenLayers: 1,
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  headDim: 8,
+  maxPositionEmbeddings: 32,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  tieWordEmbeddings: false,
 };
 
 /** Writes a randomly initialised model (no tokenizer.json: bytes) and returns its folder. */
@@ -40,4 +59,21 @@ export function makeText(root: string, bytes = 20000, name = 'text.txt'): string
   const file = path.join(root, name);
   writeFileSync(file, s);
   return file;
+}
+
+/** In a suite: a temporary folder (`dir`) with the tiny model and a text of `bytes`, made before its tests and removed after. */
+export function tinyFixture(bytes = 3000): { readonly dir: string; model: string; data: string } {
+  const tmp = tempDir();
+  const f = { dir: tmp.dir, model: '', data: '' };
+  before(async () => {
+    f.model = await makeTinyModel(tmp.dir);
+    f.data = makeText(tmp.dir, bytes);
+  });
+  after(() => tmp.cleanup());
+  return f;
+}
+
+/** The short from-scratch run the WebGPU training tests compare across backends and precisions (batch 2 x ctx 16). */
+export function tinyRun(model: string, data: string, out: string, steps: number): TrainOptions {
+  return { model, data, out, init: 'scratch', steps, batch: 2, ctx: 16, lr: 3e-3, warmup: 2, seed: 5, checkpointEvery: 4 };
 }

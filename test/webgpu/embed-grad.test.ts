@@ -40,8 +40,8 @@ async function tableGrad(vocab: number, dim: number, ids: number[], probe: numbe
 }
 
 describe('deterministic embedding gradient on webgpu', { skip }, () => {
-  test('512 positions over 7 of 11 rows: two runs bit-identical, equal to the cpu backend', async () => {
-    const [V, D, N] = [11, 33, 512];
+  test('4096 positions over 7 of 11 rows: two runs bit-identical, equal to the cpu backend', async () => {
+    const [V, D, N] = [11, 64, 4096]; // tfjs's atomic scatter differs from run to run here, on lavapipe too
     const ids = lcg(N, 3, (u) => Math.floor(u * 7)); // rows 7..10 never occur: their gradient is 0
     const probe = lcg(N * D, 9, (u) => (u - 0.5) * 1000); // wide magnitudes: the order of additions shows
     await initBackend('cpu');
@@ -51,9 +51,9 @@ describe('deterministic embedding gradient on webgpu', { skip }, () => {
     const a = await tableGrad(V, D, ids, probe);
     const b = await tableGrad(V, D, ids, probe);
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    assert.deepEqual(new Uint32Array(a.grad.buffer), new Uint32Array(b.grad.buffer), 'two runs are bit-identical');
     assert.ok(a.kernels.includes('ScionEmbedGrad'), `ran ${[...new Set(a.kernels)].join(', ')}`);
     assert.ok(!a.kernels.includes('ScatterNd'), 'no atomic scatter');
-    assert.deepEqual(new Uint32Array(a.grad.buffer), new Uint32Array(b.grad.buffer), 'two runs are bit-identical');
     let err = 0;
     let scale = 0;
     for (let i = 0; i < ref.length; i++) {

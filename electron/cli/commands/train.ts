@@ -10,6 +10,7 @@ import type { TrainOptions } from '../../engine/train/options.ts';
 import { resumeRun, type TrainCallbacks, type TrainResult, trainRun } from '../../engine/train/run.ts';
 import { SAMPLERS, type SamplerKind } from '../../engine/train/batches.ts';
 import { SCHEDULES, type ScheduleKind } from '../../engine/train/schedule.ts';
+import { PRECISIONS, type Precision } from '../../engine/webgpu/ops-f16.ts';
 import { recordTraining } from '../../store/record.ts';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
@@ -50,6 +51,29 @@ export const SESSION_FLAGS = {
   force: { type: 'boolean', default: false },
   project: { type: 'string' },
 } as const;
+
+/** `scion train`'s mixed precision flags (train/loss-scale.ts). */
+const PRECISION_FLAGS = {
+  precision: { type: 'string' },
+  'loss-scale': { type: 'string' },
+  'loss-scale-every': { type: 'string' },
+} as const;
+
+function precisionFlags(
+  v: Partial<Record<keyof typeof PRECISION_FLAGS, string | undefined>>,
+): Pick<TrainOptions, 'precision' | 'lossScale' | 'lossScaleEvery'> {
+  const out: Pick<TrainOptions, 'precision' | 'lossScale' | 'lossScaleEvery'> = {};
+  if (v.precision !== undefined) {
+    if (!(PRECISIONS as readonly string[]).includes(v.precision))
+      throw new ScionError(`scion train: --precision must be one of ${PRECISIONS.join(', ')}, got '${v.precision}'`, 'E_USAGE');
+    out.precision = v.precision as Precision;
+  }
+  const scale = numberOption('train', 'loss-scale', v['loss-scale']);
+  const every = intOption('train', 'loss-scale-every', v['loss-scale-every']);
+  if (scale !== undefined) out.lossScale = scale;
+  if (every !== undefined) out.lossScaleEvery = every;
+  return out;
+}
 
 type FlagValues = Partial<Record<keyof typeof TRAINING_FLAGS, string | undefined>>;
 
@@ -136,7 +160,7 @@ export const trainCommand: Command = {
   summary: 'train a model (AdamW, schedules, clipping, accumulation) with resumable checkpoints',
   usage:
     `scion train <model-dir> --data <file> [--val <file>] --steps N --out <run-dir> [--init pretrained|scratch] ${TRAINING_USAGE} ` +
-    '[--moments <optimizer.safetensors>] [--mask-ramp K] [--recompute] [--threads N] [--force] [--project DIR] [--json]\n' +
+    '[--moments <optimizer.safetensors>] [--mask-ramp K] [--recompute] [--precision fp32|f16 [--loss-scale S] [--loss-scale-every N]] [--threads N] [--force] [--project DIR] [--json]\n' +
     '       scion train --resume <run-dir> [--threads N] [--project DIR] [--json]\n' +
     '--threads N: CPU threads for the wasm and cpu backends (default: SCION_THREADS, else every core).\n' +
     "--recompute: keep only each block's input and recompute the block in the backward pass: much less activation memory\n" +
@@ -144,7 +168,10 @@ export const trainCommand: Command = {
     'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).\n' +
     '--force replaces an existing run folder only when Scion wrote it; a run that fails before its first checkpoint leaves --out as it was.\n' +
     '--mask-ramp K: for a model grown with --method msg: its new parts (growth-mask.safetensors) ramp in over K steps,\n' +
-    '               W_eff = W * (M + (1 - M) * min(1, step / K)); checkpoints and the final model hold W_eff.',
+    '               W_eff = W * (M + (1 - M) * min(1, step / K)); checkpoints and the final model hold W_eff.\n' +
+    '--precision f16: WebGPU on an adapter with shader-f16 only: matrix products in f16, float32 weights and AdamW state,\n' +
+    '               dynamic loss scaling (initial --loss-scale, default 65536; doubled after --loss-scale-every good steps,\n' +
+    '               default 1000; halved and the update skipped when the gradients overflow). Default fp32.',
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('train', argv, {
       ...COMMON_OPTIONS,
@@ -153,6 +180,7 @@ export const trainCommand: Command = {
       init: { type: 'string' },
       resume: { type: 'string' },
       recompute: { type: 'boolean', default: false },
+      ...PRECISION_FLAGS,
     });
     const backend = await initBackend(values.backend);
     log(io, `backend: ${backend.name}`);
@@ -162,7 +190,7 @@ export const trainCommand: Command = {
     let result: TrainResult;
     try {
       if (values.resume !== undefined) {
-        if (positionals.length > 0 || values['mask-ramp'] !== undefined || values.recompute)
+        if (positionals.length > 0 || values['mask-ramp'] !== undefined || values.recompute || values.precision !== undefined)
           throw new ScionError('scion train: --resume takes the run folder only; its options come from run.json', 'E_USAGE');
         result = await resumeRun(values.resume, cb);
       } else {
@@ -184,6 +212,7 @@ export const trainCommand: Command = {
             ...(values.moments !== undefined ? { moments: values.moments } : {}),
             ...(maskRamp !== undefined ? { maskRamp } : {}),
             ...(values.recompute ? { recompute: true } : {}),
+            ...precisionFlags(values),
             force: values.force,
           },
           cb,

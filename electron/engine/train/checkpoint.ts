@@ -17,6 +17,7 @@ import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { saveModel } from '../models/model.ts';
 import type { Params } from '../models/params.ts';
+import type { LossScaleState } from './loss-scale.ts';
 
 export interface CheckpointState {
   version: 1;
@@ -31,6 +32,8 @@ export interface CheckpointState {
   tokens: number;
   /** Seconds of training so far. */
   time: number;
+  /** f16 runs: the loss scaler's state (loss-scale.ts). */
+  lossScale?: LossScaleState;
 }
 
 export interface SaveCheckpointInput {

@@ -16,6 +16,8 @@ export interface GradientOptions {
   recompute?: boolean;
   /** Tokens per chunk of the head and loss (default: head-loss.ts's headChunkRows). */
   headRows?: number;
+  /** Mixed precision (loss-scale.ts): the loss is multiplied by this before the backward pass (not with `recompute`). */
+  lossScale?: number;
 }
 
 /**
@@ -32,9 +34,13 @@ export function lossGradients(
   o: GradientOptions = {},
 ): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const names = Object.keys(vars);
+  if (o.recompute && o.lossScale !== undefined) throw new Error('lossGradients: loss scaling with recompute is not implemented');
   if (!o.recompute) {
     const { value, grads: byVarName } = tf.variableGrads(
-      () => meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, inputs, targets, o.headRows),
+      () => {
+        const loss = meanLoss(cfg, multipliers ? maskedParams(vars, multipliers) : vars, inputs, targets, o.headRows);
+        return o.lossScale === undefined ? loss : tf.mul(loss, o.lossScale);
+      },
       names.map((n) => vars[n]!),
     );
     // variableGrads keys gradients by the variables' engine names; map back to parameter names

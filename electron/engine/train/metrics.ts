@@ -2,7 +2,7 @@
  * metrics.jsonl: one JSON object per line. Step 0 (when a validation set is given) holds the
  * initial `val_loss`; every step s >= 1 holds `train_loss`, `lr`, `tokens` (trained so far),
  * `time` (seconds of training so far, across resumes), `grad_norm`, and `val_loss` when
- * the run evaluated at that step. Lines are appended as the run goes; on resume the file is
+ * the run evaluated at that step; f16 runs add `loss_scale` and `skipped` (loss-scale.ts). Lines are appended as the run goes; on resume the file is
  * cut back to the checkpoint's step, so it never has gaps or duplicates.
  */
 import { existsSync, promises as fs } from 'node:fs';
@@ -17,6 +17,9 @@ export interface MetricLine {
   time: number;
   grad_norm?: number;
   val_loss?: number;
+  /** f16 runs: the loss scale of the step, and `skipped` when its gradients overflowed (no update). */
+  loss_scale?: number;
+  skipped?: boolean;
 }
 
 /** Reads a metrics file; a torn last line (a crash mid-append) is dropped. */

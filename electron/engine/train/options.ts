@@ -2,7 +2,9 @@
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { contextLength, type ModelConfig } from '../models/config.ts';
+import { PRECISIONS, type Precision } from '../webgpu/ops-f16.ts';
 import { DEFAULT_ADAMW } from './adamw.ts';
+import { DEFAULT_LOSS_SCALE, DEFAULT_LOSS_SCALE_EVERY } from './loss-scale.ts';
 import { absoluteDataSpec } from './data.ts';
 import { SAMPLERS, type SamplerKind } from './batches.ts';
 import { SCHEDULES, type ScheduleKind } from './schedule.ts';
@@ -46,12 +48,17 @@ export interface TrainOptions {
   sampler?: SamplerKind;
   /** Recompute each block's activations in the backward pass instead of keeping them (less memory, about a third more compute). */
   recompute?: boolean;
+  /** Matrix products in f16 with loss scaling (WebGPU with shader-f16; loss-scale.ts), or fp32 (the default). */
+  precision?: Precision;
+  /** f16: the initial loss scale (a power of two, default 2^16) and the good steps before it doubles (default 1000). */
+  lossScale?: number;
+  lossScaleEvery?: number;
   /** Replace an existing run folder. */
   force?: boolean;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'sampler' | 'recompute' | 'force'>> &
-  Pick<TrainOptions, 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'sampler' | 'recompute'>;
+type Recorded = 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'sampler' | 'recompute' | 'precision' | 'lossScale' | 'lossScaleEvery';
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, Recorded | 'force'>> & Pick<TrainOptions, Recorded>;
 
 function need(ok: boolean, field: string, why: string): void {
   if (!ok) throw new ScionError(`train: ${field} ${why}`, 'E_USAGE');
@@ -93,6 +100,10 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
     // only a sequential run records it, so the runs of earlier versions keep their settings
     ...(o.sampler === 'sequential' ? { sampler: o.sampler } : {}),
     ...(o.recompute === true ? { recompute: true } : {}),
+    // likewise f16 (fp32 runs record nothing), with its scaler's settings
+    ...(o.precision === 'f16'
+      ? { precision: o.precision, lossScale: o.lossScale ?? DEFAULT_LOSS_SCALE, lossScaleEvery: o.lossScaleEvery ?? DEFAULT_LOSS_SCALE_EVERY }
+      : {}),
   };
   need(r.init === 'pretrained' || r.init === 'scratch', '--init', `must be 'pretrained' or 'scratch', got '${r.init}'`);
   for (const [k, v] of [
@@ -115,6 +126,13 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
   need(r.lr > 0 && Number.isFinite(r.lr), '--lr', `must be a positive number, got ${r.lr}`);
   need(r.minLr >= 0 && r.minLr <= r.lr, '--min-lr', `must be between 0 and --lr (${r.lr}), got ${r.minLr}`);
   if (o.sampler !== undefined) need(SAMPLERS.includes(o.sampler), '--sampler', `must be one of ${SAMPLERS.join(', ')}, got '${String(o.sampler)}'`);
+  if (o.precision !== undefined) need(PRECISIONS.includes(o.precision), '--precision', `must be one of ${PRECISIONS.join(', ')}, got '${String(o.precision)}'`);
+  if (r.precision !== 'f16') need(o.lossScale === undefined && o.lossScaleEvery === undefined, '--loss-scale', 'and --loss-scale-every need --precision f16');
+  else {
+    need(r.recompute !== true, '--precision f16', 'cannot be combined with --recompute yet (the recomputed backward pass does not scale the loss)');
+    need(r.lossScale! >= 1 && Math.log2(r.lossScale!) % 1 === 0, '--loss-scale', `must be a power of two >= 1, got ${r.lossScale}`);
+    need(Number.isInteger(r.lossScaleEvery) && r.lossScaleEvery! >= 1, '--loss-scale-every', `must be an integer >= 1, got ${r.lossScaleEvery}`);
+  }
   need(SCHEDULES.includes(r.schedule), '--schedule', `must be one of ${SCHEDULES.join(', ')}, got '${r.schedule}'`);
   need(r.weightDecay >= 0, '--weight-decay', `must be >= 0, got ${r.weightDecay}`);
   need(r.clip >= 0, '--clip', `must be >= 0 (0 turns clipping off), got ${r.clip}`);

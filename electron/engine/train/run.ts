@@ -49,6 +49,8 @@ import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './m
 import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
 import { Rng, subSeed } from '../rng.ts';
 import { learningRate } from './schedule.ts';
+import { makeScaler, scaledStep } from './loss-scale.ts';
+import { requireF16 } from '../webgpu/precision.ts';
 import { toVariables, type Variables } from './step.ts';
 import { evaluateWith, startThreads, stepWith } from './parallel/start.ts';
 import type { ThreadPool } from './parallel/pool.ts';
@@ -251,6 +253,7 @@ async function readData(o: ResolvedTrainOptions, config: ModelConfig, tokenizerD
 export async function trainRun(opts: TrainOptions, callbacks: TrainCallbacks = {}): Promise<TrainResult> {
   const { config, raw } = await readModelConfig(opts.model);
   const o = resolveTrainOptions(opts, config);
+  if (o.precision === 'f16') requireF16('scion train');
   const cb = planRun(config, o, callbacks, o.model); // before anything is written or allocated
   const request: OutputRequest = {
     out: o.out,
@@ -362,6 +365,7 @@ function startFresh(
 /** Continues the run in `runDir` from its newest valid checkpoint (or from the start if it has none), holding its lock. */
 export async function resumeRun(runDir: string, cb: TrainCallbacks = {}): Promise<TrainResult> {
   const run = await readRunConfig(runDir); // not a run: say so before taking its lock
+  if (run.options.precision === 'f16') requireF16('scion train --resume');
   if (run.handoff)
     throw new ScionError(`${runDir}: this run was trained on PyTorch from a hand-off folder; continue it there with ./launch.sh --resume`, 'E_RUN', runDir);
   return withRunLock(runDir, false, () => resumeLocked(runDir, cb));
@@ -501,6 +505,8 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     let checkpoint: string | undefined;
     let lastCheckpointStep = -1;
     const sessionStart = { time: live.state.time, step: live.state.step };
+    const scaler = makeScaler(o, live.state);
+    if (scaler) cb.onLog?.(`precision f16: matrix products in f16, loss scale ${scaler.scale} (doubles after ${scaler.every} steps without overflow)`);
     while (live.state.step < o.steps) {
       const step = live.state.step + 1;
       const lr = learningRate(step - 1, sched);
@@ -516,27 +522,35 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
       const multipliers = live.ramp?.multipliers(live.state.step);
       let r;
       try {
-        r = await stepWith(live.pool, {
-          cfg: live.config,
-          vars: live.vars,
-          optimizer: live.optimizer,
-          starts,
-          ids: trainIds,
-          ctx: o.ctx,
-          lr,
-          clip: o.clip,
-          ...(multipliers ? { multipliers } : {}),
-          ...(o.recompute ? { recompute: true } : {}),
-        });
+        r = await scaledStep(scaler, step, (lossScale) =>
+          stepWith(live.pool, {
+            cfg: live.config,
+            vars: live.vars,
+            optimizer: live.optimizer,
+            starts,
+            ids: trainIds,
+            ctx: o.ctx,
+            lr,
+            clip: o.clip,
+            ...(multipliers ? { multipliers } : {}),
+            ...(o.recompute ? { recompute: true } : {}),
+            ...(lossScale !== undefined ? { lossScale } : {}),
+          }),
+        );
       } finally {
         if (multipliers) disposeMasks(multipliers);
       }
       if (!Number.isFinite(r.loss))
         throw new ScionError(`training diverged: the loss is ${r.loss} at step ${step} (try a lower --lr or --clip)`, 'E_DIVERGED', runDir);
+      if (r.message) cb.onLog?.(r.message);
+      if (scaler) live.state.lossScale = scaler.state();
       live.state.step = step;
       live.state.tokens += tokensPerStep;
       live.state.time += (performance.now() - t0) / 1000;
-      const m: MetricLine = { step, train_loss: r.loss, lr, tokens: live.state.tokens, time: Number(live.state.time.toFixed(3)), grad_norm: r.gradNorm };
+      const m: MetricLine = { step, train_loss: r.loss, lr, tokens: live.state.tokens, time: Number(live.state.time.toFixed(3)) };
+      if (!r.skipped) m.grad_norm = r.gradNorm;
+      if (r.lossScale !== undefined) m.loss_scale = r.lossScale;
+      if (r.skipped) m.skipped = true;
       if (valIds && (step % o.evalEvery === 0 || step === o.steps)) m.val_loss = await validationLoss(live, valIds, evalCtx);
       await appendMetric(file, m);
       metrics.push(m);

@@ -20,6 +20,8 @@ export interface StepResult {
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** Loss scaling only (train/loss-scale.ts): the gradients held inf/NaN, so no update was applied. */
+  skipped?: boolean;
 }
 
 /** Turns parameters into trainable variables (the input tensors are disposed). */
@@ -99,6 +101,9 @@ function addInto(into: Record<string, tf.Tensor>, add: Record<string, tf.Tensor>
  * optimizer's per-group temporaries; the norm is summed accurately (clip.ts) and read back
  * with the losses in one transfer, and the clipping factor multiplies each group's gradient
  * inside the update. `o.recompute`: activations recomputed block by block (recompute.ts).
+ * With `o.lossScale` (mixed precision, loss-scale.ts) the loss is scaled before the backward
+ * pass, the loss and norm read back are unscaled, the factor divides the scale out, and
+ * gradients with inf/NaN skip the update (`skipped`).
  */
 export async function trainStep(
   cfg: ModelConfig,
@@ -133,9 +138,12 @@ export async function trainStep(
     losses.length = 0;
     let lossSum = 0;
     for (let i = 0; i < k; i++) lossSum += read[i]!;
-    const gradNorm = Math.sqrt(sumPartials(read.subarray(k)));
-    optimizer.apply(sum!, lr, clipScale(gradNorm, clip));
-    return { loss: lossSum / k, gradNorm };
+    const scale = o.lossScale ?? 1;
+    const gradNorm = Math.sqrt(sumPartials(read.subarray(k))) / scale;
+    const loss = lossSum / k / scale;
+    if (o.lossScale !== undefined && !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true };
+    optimizer.apply(sum!, lr, clipScale(gradNorm, clip) / scale);
+    return { loss, gradNorm };
   } finally {
     tf.dispose([...losses, ...(sum ? Object.values(sum) : [])]);
   }

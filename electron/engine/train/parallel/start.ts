@@ -50,7 +50,10 @@ export async function stepWith(pool: ThreadPool | undefined, s: StepInputs): Pro
   if (pool) return parallelTrainStep(pool, s);
   const batches = s.starts.map((st) => batchFromStarts(s.ids, st, s.ctx));
   try {
-    return await trainStep(s.cfg, s.vars, s.optimizer, batches, s.lr, s.clip, s.multipliers, { recompute: s.recompute === true });
+    return await trainStep(s.cfg, s.vars, s.optimizer, batches, s.lr, s.clip, s.multipliers, {
+      recompute: s.recompute === true,
+      ...(s.lossScale !== undefined ? { lossScale: s.lossScale } : {}),
+    });
   } finally {
     batches.forEach(disposeBatch);
   }

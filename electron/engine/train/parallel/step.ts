@@ -64,6 +64,8 @@ export interface StepInputs {
   multipliers?: Record<string, tf.Tensor>;
   /** Recompute each block's activations in the backward pass (train/recompute.ts). */
   recompute?: boolean;
+  /** Mixed precision's loss scale (train/loss-scale.ts; WebGPU only, so never on the pool). */
+  lossScale?: number;
 }
 
 /** Rank 0's part of round 2 (and of round 3 with `update`): its slice of the all-reduce; returns the slice's sum of squares. */
