@@ -8,11 +8,15 @@
  * a post-LN OPT's tied head without the 1/n on the last block's final_layer_norm.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
 import { type CheckWindows, type GrowOptions, makePlan } from '../../electron/engine/growth/index.ts';
 import { tileMap } from '../../electron/engine/growth/axis.ts';
 import { mapMatrix } from '../../electron/engine/growth/primitives.ts';
 import { type NumpyModel, numpyModelDir } from '../helpers/numpy-families.ts';
+import { runScion } from '../helpers/run-command.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { checkGrown, growPlanInMemory, readArrays, useWasm } from './helpers.ts';
 
 before(useWasm);
@@ -100,4 +104,26 @@ test("negative control fails the exactness check: a post-LN OPT with a tied head
   const wrong = await checkGrown(source, plan.target, await growPlanInMemory(arrays, { ...plan, tiedHeadRescale: false }), WINDOWS);
   assert.equal(wrong.withinExactTolerance, false);
   assert.ok(wrong.maxAbsLogitDiff > 1e-2, `max |dlogit| only ${wrong.maxAbsLogitDiff}`);
+});
+
+test('the real CLI: scion grow a post-LN OPT-350M-shaped folder with HyperCloning x2 (exact, loads as OPT with its projections); identity blocks refused before writing', () => {
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  const out = path.join(tmp.dir, 'opt-x2');
+  const r = runScion(['grow', numpyModelDir('opt-post-proj'), '--out', out, '--method', 'hypercloning', '--width-mult', '2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim()) as { verdict: string; max_abs_logit_diff: number };
+  assert.equal(j.verdict, 'exact');
+  const written = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(
+    [written['architectures'], written['hidden_size'], written['word_embed_proj_dim'], written['do_layer_norm_before']],
+    [['OPTForCausalLM'], 64, 24, false],
+  );
+  const info = runScion(['info', out, '--json']);
+  assert.equal((JSON.parse(info.stdout) as { family: string }).family, 'opt');
+  const refused = path.join(tmp.dir, 'opt-deeper');
+  const bad = runScion(['grow', numpyModelDir('opt-post-proj'), '--out', refused, '--method', 'identity', '--layers', '3']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /identity blocks cannot keep the function of a post-LN OPT \(do_layer_norm_before false\)/);
+  assert.equal(existsSync(refused), false);
 });
