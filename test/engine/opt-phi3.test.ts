@@ -1,7 +1,9 @@
 /**
  * OPT and Phi-3 on the engine: the logits of hand-built checkpoints against a numpy forward
  * written from transformers' semantics (test/fixtures/numpy-families, made by
- * scripts/numpy_reference_families.py: not Scion's code, not transformers itself); config.json
+ * scripts/numpy_reference_families.py: not Scion's code, not transformers itself); special
+ * cases that are transformers' own references (OPT pre-LN carrying the GPT-2 fixture, Phi-3
+ * carrying the Llama fixture with its projections fused); config.json
  * parsing of the real checkpoints' configs and refusals naming the field; properties of OPT's
  * position offset; export round trips, old checkpoint names and `scion info`; gradients and
  * AdamW steps on wasm.
@@ -23,6 +25,7 @@ import { NUMPY_MODELS, type NumpyModel, numpyModelDir, numpyProbe } from '../hel
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { logitsOf, readArrays } from '../growth/helpers.ts';
+import { expectedTensors, fixtureDir } from '../helpers/fixtures.ts';
 import { assertTrainsOnWasm } from '../helpers/train-check.ts';
 
 before(async () => {
@@ -65,6 +68,115 @@ describe('OPT and Phi-3 logits against the numpy reference (transformers semanti
     const v = config.vocabSize;
     const third = await logitsOf(config, changed([2]), probe.ids, probe.shape);
     assert.ok(maxDiff(third.subarray(0, v), base.subarray(0, v)) > 1e-2, 'row 2 is the first position');
+  });
+});
+
+/** x [rows, cols] (row-major) transposed; `from`..`to` picks columns first. */
+function transposeCols(x: Float32Array, rows: number, cols: number, from = 0, to = cols): Float32Array {
+  const out = new Float32Array((to - from) * rows);
+  for (let r = 0; r < rows; r++) for (let c = from; c < to; c++) out[(c - from) * rows + r] = x[r * cols + c]!;
+  return out;
+}
+
+describe("special cases that are transformers' own GPT-2 and Llama references", () => {
+  test("OPT pre-LN with gelu_new and GPT-2's weights (Conv1D transposed, wpe at rows 2..) computes transformers' GPT-2 probe logits", async () => {
+    const gpt2 = await readArrays(fixtureDir('gpt2-shakespeare-d64-l2'));
+    const probe = await expectedTensors('gpt2-shakespeare-d64-l2');
+    const d = 64;
+    const f = 256;
+    const g = (n: string) => gpt2.arrays.get('transformer.' + n)!;
+    const wpe = g('wpe.weight');
+    const positions = new Float32Array((128 + 2) * d).fill(5); // rows 0 and 1: never read
+    positions.set(wpe, 2 * d);
+    const arrays = new Map<string, Float32Array>([
+      ['model.decoder.embed_tokens.weight', g('wte.weight')],
+      ['model.decoder.embed_positions.weight', positions],
+      ['model.decoder.final_layer_norm.weight', g('ln_f.weight')],
+      ['model.decoder.final_layer_norm.bias', g('ln_f.bias')],
+    ]);
+    for (let i = 0; i < 2; i++) {
+      const h = (n: string) => g(`h.${i}.${n}`);
+      const l = `model.decoder.layers.${i}.`;
+      ['q', 'k', 'v'].forEach((part, j) => {
+        arrays.set(l + `self_attn.${part}_proj.weight`, transposeCols(h('attn.c_attn.weight'), d, 3 * d, j * d, (j + 1) * d));
+        arrays.set(l + `self_attn.${part}_proj.bias`, h('attn.c_attn.bias').slice(j * d, (j + 1) * d));
+      });
+      arrays.set(l + 'self_attn.out_proj.weight', transposeCols(h('attn.c_proj.weight'), d, d));
+      arrays.set(l + 'self_attn.out_proj.bias', h('attn.c_proj.bias'));
+      arrays.set(l + 'fc1.weight', transposeCols(h('mlp.c_fc.weight'), d, f));
+      arrays.set(l + 'fc1.bias', h('mlp.c_fc.bias'));
+      arrays.set(l + 'fc2.weight', transposeCols(h('mlp.c_proj.weight'), f, d));
+      arrays.set(l + 'fc2.bias', h('mlp.c_proj.bias'));
+      for (const [from, to] of [
+        ['ln_1', 'self_attn_layer_norm'],
+        ['ln_2', 'final_layer_norm'],
+      ] as const)
+        for (const k of ['weight', 'bias']) arrays.set(l + `${to}.${k}`, h(`${from}.${k}`));
+    }
+    const config = parseHFConfig({
+      architectures: ['OPTForCausalLM'],
+      vocab_size: 512,
+      hidden_size: d,
+      ffn_dim: f,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      max_position_embeddings: 128,
+      activation_function: 'gelu_new',
+    });
+    const got = await logitsOf(config, arrays, probe.probeIds, probe.probeShape);
+    assert.ok(maxDiff(got, probe.probeLogits) <= 1e-4, `max |dlogit| ${maxDiff(got, probe.probeLogits)}`);
+    const shifted = new Float32Array(positions.length);
+    shifted.set(wpe, 0); // positions read from row 0: the offset ignored
+    const wrong = await logitsOf(config, new Map(arrays).set('model.decoder.embed_positions.weight', shifted), probe.probeIds, probe.probeShape);
+    assert.ok(maxDiff(wrong, probe.probeLogits) > 1e-2, 'the offset of 2 must matter');
+  });
+
+  /** The Llama fixture's weights with q/k/v and gate/up stacked by rows, as Phi-3 stores them. */
+  function phi3FromLlama(llama: Map<string, Float32Array>, gateFirst = true): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    const cat = (...parts: Float32Array[]) => {
+      const a = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) (a.set(p, at), (at += p.length));
+      return a;
+    };
+    for (const [n, a] of llama) {
+      const m = /^(model\.layers\.\d+\.)(self_attn\.[qkv]_proj|mlp\.(gate|up)_proj)\.weight$/.exec(n);
+      if (!m) out.set(n, a);
+      else if (n.endsWith('q_proj.weight')) {
+        const at = (x: string) => llama.get(m[1] + `self_attn.${x}_proj.weight`)!;
+        out.set(m[1] + 'self_attn.qkv_proj.weight', cat(at('q'), at('k'), at('v')));
+      } else if (n.endsWith('gate_proj.weight')) {
+        const gate = a;
+        const up = llama.get(m[1] + 'mlp.up_proj.weight')!;
+        out.set(m[1] + 'mlp.gate_up_proj.weight', gateFirst ? cat(gate, up) : cat(up, gate));
+      }
+    }
+    return out;
+  }
+
+  test("Phi-3 with the Llama fixture's weights fused (full rotary, no window) computes transformers' Llama probe logits; a window of 8 changes only positions 8..", async () => {
+    const llama = await readArrays(fixtureDir('llama-shakespeare-h64-l2'));
+    const probe = await expectedTensors('llama-shakespeare-h64-l2');
+    const raw = JSON.parse(readFileSync(path.join(fixtureDir('llama-shakespeare-h64-l2'), 'config.json'), 'utf8')) as Json;
+    for (const k of ['attention_bias', 'mlp_bias', 'pretraining_tp']) delete raw[k];
+    const phi3 = (extra: Json) => parseHFConfig({ ...raw, architectures: ['Phi3ForCausalLM'], model_type: 'phi3', partial_rotary_factor: 1, ...extra });
+    const fused = phi3FromLlama(llama.arrays);
+    const got = await logitsOf(phi3({ sliding_window: null }), fused, probe.probeIds, probe.probeShape);
+    assert.ok(maxDiff(got, probe.probeLogits) <= 1e-4, `max |dlogit| ${maxDiff(got, probe.probeLogits)}`);
+    const swapped = await logitsOf(phi3({ sliding_window: null }), phi3FromLlama(llama.arrays, false), probe.probeIds, probe.probeShape);
+    assert.ok(maxDiff(swapped, probe.probeLogits) > 1e-2, 'gate_up_proj is gate rows, then up rows');
+    const windowed = await logitsOf(phi3({ sliding_window: 8 }), fused, probe.probeIds, probe.probeShape);
+    const [b, t] = probe.probeShape;
+    const v = windowed.length / (b * t);
+    for (let s = 0; s < b; s++) {
+      const row = s * t * v;
+      assert.ok(maxDiff(windowed.subarray(row, row + 8 * v), probe.probeLogits.subarray(row, row + 8 * v)) <= 1e-4, `sequence ${s}: positions 0..7`);
+      assert.ok(
+        maxDiff(windowed.subarray(row + 8 * v, row + t * v), probe.probeLogits.subarray(row + 8 * v, row + t * v)) > 1e-2,
+        `sequence ${s}: positions 8..`,
+      );
+    }
   });
 });
 
