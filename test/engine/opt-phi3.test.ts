@@ -247,6 +247,8 @@ describe('OPT and Phi-3 config.json', () => {
     const a = parseHFConfig(OPT_125M);
     assert.ok(a.family === 'opt' && a.doLayerNormBefore && a.tieWordEmbeddings && a.wordEmbedProjDim === 768 && a.enableBias && a.activation === 'relu');
     assert.equal(parameterCount(a), 125_239_296, 'OPT-125M has 125,239,296 parameters (tied head counted once)');
+    const old = parseHFConfig({ ...OPT_125M, hidden_size: undefined, d_model: 768 });
+    assert.ok(old.family === 'opt' && old.hiddenSize === 768, 'older configs name hidden_size d_model');
     const b = parseHFConfig(OPT_350M);
     assert.ok(b.family === 'opt' && !b.doLayerNormBefore && b.wordEmbedProjDim === 512);
     assert.equal(parameterCount(b), 331_196_416, 'OPT-350M has 331,196,416 parameters');

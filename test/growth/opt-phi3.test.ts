@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type CheckWindows, type GrowOptions, makePlan } from '../../electron/engine/growth/index.ts';
 import { tileMap } from '../../electron/engine/growth/axis.ts';
+import { toHFConfig } from '../../electron/engine/models/config.ts';
 import { mapMatrix } from '../../electron/engine/growth/primitives.ts';
 import { type NumpyModel, numpyModelDir } from '../helpers/numpy-families.ts';
 import { runScion } from '../helpers/run-command.ts';
@@ -69,6 +70,7 @@ test("OPT growth: the 350M's projection axis keeps its size, zero pad is approxi
   const post = (await readArrays(numpyModelDir('opt-post-proj'))).config;
   const grown = makePlan(post, { method: 'hypercloning', widthMult: 2 }).target;
   assert.ok(grown.family === 'opt' && grown.hiddenSize === 64 && grown.wordEmbedProjDim === 24 && !grown.doLayerNormBefore);
+  assert.equal(toHFConfig(grown, { d_model: 32 })['d_model'], 64, "an older config's d_model follows the grown hidden size");
   const pre = (await readArrays(numpyModelDir('opt-pre-tied'))).config;
   const pg = makePlan(pre, { method: 'hypercloning', widthMult: 2 }).target;
   assert.ok(pg.family === 'opt' && pg.wordEmbedProjDim === 64, 'without projections word_embed_proj_dim is the hidden size');

@@ -63,6 +63,7 @@ export const optFamily: FamilyConfigSpec<OPTConfig> = {
     model_type: 'opt',
     vocab_size: cfg.vocabSize,
     hidden_size: cfg.hiddenSize,
+    ...(base['d_model'] !== undefined ? { d_model: cfg.hiddenSize } : {}), // the old name, kept in step
     ffn_dim: cfg.ffnDim,
     num_hidden_layers: cfg.numHiddenLayers,
     num_attention_heads: cfg.numAttentionHeads,
