@@ -137,7 +137,10 @@ describe("special cases that are transformers' own GPT-2 and Llama references", 
     const cat = (...parts: Float32Array[]) => {
       const a = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
       let at = 0;
-      for (const p of parts) (a.set(p, at), (at += p.length));
+      for (const p of parts) {
+        a.set(p, at);
+        at += p.length;
+      }
       return a;
     };
     for (const [n, a] of llama) {
