@@ -1,5 +1,5 @@
 """
-The Llama-shaped family references for test/fixtures/hf (issue 17), made by
+The family references for test/fixtures/hf (issue 17), made by
 scripts/make-fixtures.py --families with transformers; same form as the other folders
 (config.json, model.safetensors, tokenizer.json, expected.safetensors, expected.json).
 
@@ -19,6 +19,18 @@ scripts/make-fixtures.py --families with transformers; same form as the other fo
                                      fused per-head q/k/v, LayerNorm, untied embed_out), vocab
                                      512, hidden 64, intermediate 256, 2 layers, 4 heads,
                                      rotary_pct 0.5 (8 of 16 dims rotate); trained 1000 steps
+    opt-shakespeare-h64-l2           OPTForCausalLM, pre-LN (OPT-125M's layout: learned positions
+                                     with the offset of 2, q/k/v/out and fc1/fc2 biases, ReLU,
+                                     final LayerNorm, tied head), vocab 512, hidden 64, ffn_dim
+                                     256, 2 layers, 4 heads, max_position_embeddings 128;
+                                     trained 1000 steps
+    opt-random-h64-l2-postln-proj    OPTForCausalLM post-LN with word_embed_proj_dim 32 (OPT-350M's
+                                     layout: project_in / project_out, no final LayerNorm);
+                                     random init with biases N(0, 0.3) and LayerNorm gains
+                                     1 + N(0, 0.2)
+    phi3-shakespeare-h64-l2-w16      Phi3ForCausalLM (fused qkv_proj and gate_up_proj), the Llama
+                                     sizes with partial_rotary_factor 0.5 and sliding_window 16;
+                                     trained 1000 steps
 
 test/engine/families-reference.test.ts lights up for every folder present.
 """
@@ -34,6 +46,7 @@ def family_models():
     from transformers import (
         GPTNeoXConfig, GPTNeoXForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM,
     )
+    from transformers import OPTConfig, OPTForCausalLM, Phi3Config, Phi3ForCausalLM
 
     neox = GPTNeoXConfig(
         vocab_size=512, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
@@ -41,7 +54,20 @@ def family_models():
         tie_word_embeddings=False, attention_bias=True, bos_token_id=0, eos_token_id=0,
     )
 
+    opt = dict(
+        vocab_size=512, hidden_size=64, ffn_dim=256, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
+        activation_function='relu', enable_bias=True, layer_norm_elementwise_affine=True, tie_word_embeddings=True, dropout=0.0,
+        attention_dropout=0.0, layerdrop=0.0, bos_token_id=0, eos_token_id=0, pad_token_id=None,
+    )
+
     return [
+        ('opt-shakespeare-h64-l2', lambda: OPTForCausalLM(OPTConfig(**opt, do_layer_norm_before=True, word_embed_proj_dim=64)), 1000),
+        ('opt-random-h64-l2-postln-proj', lambda: OPTForCausalLM(OPTConfig(**opt, do_layer_norm_before=False, word_embed_proj_dim=32)), 0),
+        (
+            'phi3-shakespeare-h64-l2-w16',
+            lambda: Phi3ForCausalLM(Phi3Config(**SIZES, tie_word_embeddings=False, partial_rotary_factor=0.5, sliding_window=16, rope_scaling=None)),
+            1000,
+        ),
         ('qwen2-shakespeare-h64-l2', lambda: Qwen2ForCausalLM(Qwen2Config(**SIZES, tie_word_embeddings=False, use_sliding_window=False)), 1000),
         ('qwen2-random-h64-l2-tied', lambda: Qwen2ForCausalLM(Qwen2Config(**SIZES, tie_word_embeddings=True, use_sliding_window=False)), 0),
         ('qwen3-shakespeare-h64-l2', lambda: Qwen3ForCausalLM(Qwen3Config(**SIZES, tie_word_embeddings=False, attention_bias=False, use_sliding_window=False)), 1000),
@@ -51,7 +77,7 @@ def family_models():
 
 
 def draw_biases_and_norms(model, seed):
-    """Biases N(0, 0.3) and q/k norm gains 1 + N(0, 0.2): the family's own tensors, away from their neutral init."""
+    """Biases N(0, 0.3) and q/k norm gains 1 + N(0, 0.2) (OPT: every bias, LayerNorm gains): the family's own tensors, away from their neutral init."""
     import torch
 
     g = torch.Generator().manual_seed(seed)
@@ -61,6 +87,10 @@ def draw_biases_and_norms(model, seed):
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
             elif name.endswith('q_norm.weight') or name.endswith('k_norm.weight'):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif model.config.model_type == 'opt' and name.endswith('layer_norm.weight'):
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif model.config.model_type == 'opt' and name.endswith('.bias'):
+                p.copy_(0.3 * torch.randn(p.shape, generator=g))
 
 
 def make_family_fixtures(out, tok, train_ids, windows, device, seed, lr, warmup, train, write_folder, corpus):

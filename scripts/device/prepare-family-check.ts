@@ -3,7 +3,8 @@
  * one model folder per family, made by Scion (the Llama fixture's trained weights under the
  * family's config.json, with Qwen2 q/k/v biases, Qwen3 q/k norm gains and a Mistral window of
  * 16 drawn or set; a tied-head Qwen2 from a random init; a Pythia-shaped GPT-NeoX with partial
- * rotary, parallel and sequential residual, drawn at random), the same model exported
+ * rotary, parallel and sequential residual, drawn at random; the hand-built OPT and Phi-3
+ * checkpoints of test/fixtures/numpy-families), the same model exported
  * by Scion, and its HyperCloning x2 growth, each with `scion_check.json` (fixed ids and the
  * logits Scion computes). There transformers loads every folder, so the forward of each
  * family, the exported config.json and the grown folders are checked by the reference.
@@ -11,7 +12,7 @@
  *   python3 scripts/device/hf_check.py .gpu/hf-families
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../../electron/engine/backend.ts';
 import { growModelDir } from '../../electron/engine/growth/index.ts';
@@ -22,6 +23,7 @@ import { initArrays } from '../../electron/engine/train/init.ts';
 import { type Json, familyArrays, familyConfigJson, writeModelDir } from '../../test/helpers/family-models.ts';
 import { expectedTensors } from '../../test/helpers/fixtures.ts';
 import { neoxArrays, neoxConfigJson } from '../../test/helpers/neox-model.ts';
+import { NUMPY_MODELS, numpyModelDir, numpyProbe } from '../../test/helpers/numpy-families.ts';
 import { readArrays } from '../../test/growth/helpers.ts';
 
 const root = process.argv[2] ?? '.gpu/hf-families';
@@ -31,14 +33,14 @@ mkdirSync(root, { recursive: true });
 const exp = await expectedTensors('llama-shakespeare-h64-l2');
 const ids = exp.evalIds.slice(0, 2 * 128); // 2 full-length windows
 
-async function writeCheck(dir: string, extra: Json = {}): Promise<void> {
+async function writeCheck(dir: string, extra: Json = {}, probe: { ids: Int32Array; shape: [number, number] } = { ids, shape: [2, 128] }): Promise<void> {
   const m = await loadModel(dir);
-  const x = tf.tensor2d(ids, [2, 128], 'int32');
+  const x = tf.tensor2d(probe.ids, probe.shape, 'int32');
   const { logits } = forward(m.config, m.params, x);
   const v = (await logits.data()) as Float32Array;
   writeFileSync(
     path.join(dir, 'scion_check.json'),
-    JSON.stringify({ backend: 'wasm', shape: logits.shape, ids: Array.from(ids), logits_f32_b64: Buffer.from(v.buffer).toString('base64'), ...extra }),
+    JSON.stringify({ backend: 'wasm', shape: logits.shape, ids: Array.from(probe.ids), logits_f32_b64: Buffer.from(v.buffer).toString('base64'), ...extra }),
   );
   tf.dispose([x, logits]);
   disposeParams(m.params);
@@ -70,4 +72,22 @@ for (const s of SOURCES) {
   const report = await growModelDir(src, grown, { method: 'hypercloning', widthMult: 2, checkLength: 128 });
   await writeCheck(grown, { source: `../${s.name}-source`, verdict: report.verdict, method: { method: 'hypercloning', widthMult: 2 } });
   process.stderr.write(`${s.name}: grown ${report.verdict}, max |dlogit| ${report.check?.maxAbsLogitDiff.toExponential(2)}\n`);
+}
+
+// OPT and Phi-3: the hand-built checkpoints of test/fixtures/numpy-families (vocab 96, context 32), probed with their own ids
+for (const name of NUMPY_MODELS) {
+  const src = path.join(root, `${name}-source`);
+  cpSync(numpyModelDir(name), src, { recursive: true });
+  rmSync(path.join(src, 'expected.safetensors'));
+  const probe = await numpyProbe(name);
+  await writeCheck(src, {}, probe);
+  const m = await loadModel(src);
+  const exported = path.join(root, `${name}-exported`);
+  await saveModel(exported, m.config, m.params, m.rawConfig);
+  disposeParams(m.params);
+  await writeCheck(exported, {}, probe);
+  const grown = path.join(root, `${name}-hypercloning-x2`);
+  const report = await growModelDir(src, grown, { method: 'hypercloning', widthMult: 2, checkLength: 32 });
+  await writeCheck(grown, { source: `../${name}-source`, verdict: report.verdict, method: { method: 'hypercloning', widthMult: 2 } }, probe);
+  process.stderr.write(`${name}: grown ${report.verdict}, max |dlogit| ${report.check?.maxAbsLogitDiff.toExponential(2)}\n`);
 }

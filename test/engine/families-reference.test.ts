@@ -26,6 +26,9 @@ const FAMILY_FIXTURES = [
   { name: 'qwen3-shakespeare-h64-l2', family: 'qwen3' },
   { name: 'mistral-shakespeare-h64-l2-w16', family: 'mistral' },
   { name: 'pythia-shakespeare-h64-l2', family: 'gpt_neox' },
+  { name: 'opt-shakespeare-h64-l2', family: 'opt' },
+  { name: 'opt-random-h64-l2-postln-proj', family: 'opt' },
+  { name: 'phi3-shakespeare-h64-l2-w16', family: 'phi3' },
 ] as const;
 
 before(async () => {

@@ -14,7 +14,7 @@ import {
 } from '../../electron/engine/growth/index.ts';
 import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
 import type { ModelConfig } from '../../electron/engine/models/config.ts';
-import { tensorSpecs } from '../../electron/engine/models/family.ts';
+import { forward, tensorSpecs } from '../../electron/engine/models/family.ts';
 import { readWeightArrays, readModelConfig } from '../../electron/engine/models/model.ts';
 import type { Params } from '../../electron/engine/models/params.ts';
 
@@ -80,6 +80,17 @@ export function randomArrays(config: ModelConfig, seed = 1): Map<string, Float32
   return out;
 }
 
+/** Logits [B, T, V] of `ids` (int32, [B, T]) as a flat array. */
+export async function logitsOf(config: ModelConfig, arrays: Map<string, Float32Array>, ids: Int32Array, shape: [number, number]): Promise<Float32Array> {
+  const p = toParams(config, arrays);
+  const x = tf.tensor2d(ids, shape, 'int32');
+  const { logits } = forward(config, p, x);
+  const out = (await logits.data()) as Float32Array;
+  tf.dispose([logits, x]);
+  disposeAll(p);
+  return out;
+}
+
 export function disposeAll(p: Params): void {
   for (const t of Object.values(p)) t.dispose();
 }
@@ -91,17 +102,18 @@ export async function growPlanInMemory(arrays: Map<string, Float32Array>, plan: 
   return grown;
 }
 
-/** The exactness check of a grown model against its source, on 4 eval windows of the fixture `windowsDir`. */
+/** The exactness check of a grown model against its source, on 4 eval windows of the fixture `windowsDir` (or on `windows`). */
 export async function checkGrown(
   src: { config: ModelConfig; arrays: Map<string, Float32Array> },
   target: ModelConfig,
   grown: Map<string, Float32Array>,
-  windowsDir: string,
+  windowsDir: string | CheckWindows,
 ) {
   const a = toParams(src.config, src.arrays);
   const b = toParams(target, grown);
+  const windows = typeof windowsDir === 'string' ? await evalWindows(windowsDir, 4) : windowsDir;
   try {
-    return await checkFunctionPreservation({ config: src.config, params: a }, { config: target, params: b }, await evalWindows(windowsDir, 4), 'exact');
+    return await checkFunctionPreservation({ config: src.config, params: a }, { config: target, params: b }, windows, 'exact');
   } finally {
     disposeAll(a);
     disposeAll(b);

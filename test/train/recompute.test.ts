@@ -2,7 +2,8 @@
  * Per-block recomputation (--recompute) and the token-chunked head: the loss and every
  * gradient equal plain back-propagation through the whole recorded pass with the logits of
  * the whole batch (the path before both, built here from `forward`), on tiny GPT-2, Llama
- * (GQA, untied head) and GPT-NeoX configs, with no tensor left behind.
+ * (GQA, untied head), GPT-NeoX, OPT (post-LN with projections, pre-LN) and Phi-3 configs, with
+ * no tensor left behind.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
@@ -37,10 +38,31 @@ const NEOX: ModelConfig = {
   parallelResidual: true,
   activation: 'gelu',
 };
+const OPT_POST: ModelConfig = {
+  family: 'opt',
+  vocabSize: 96,
+  hiddenSize: 32,
+  ffnDim: 64,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  maxPositionEmbeddings: 32,
+  wordEmbedProjDim: 24,
+  doLayerNormBefore: false,
+  enableBias: true,
+  layerNormElementwiseAffine: true,
+  tieWordEmbeddings: true,
+  activation: 'relu',
+};
 const CONFIGS: [string, ModelConfig][] = [
   ['gpt2', { ...PRESETS['gpt2-tiny']!, nLayer: 3, nEmbd: 64, nInner: 128, vocabSize: 200 } as ModelConfig],
   ['llama', { ...PRESETS['llama-tiny']!, numHiddenLayers: 2 } as ModelConfig],
   ['gpt_neox', NEOX],
+  ['opt (post-LN, project_in/out, tied)', OPT_POST],
+  ['opt (pre-LN, untied)', { ...OPT_POST, doLayerNormBefore: true, wordEmbedProjDim: 32, tieWordEmbeddings: false }],
+  [
+    'phi3 (fused, partial rotary, window 8)',
+    { ...PRESETS['llama-tiny']!, family: 'phi3', numHiddenLayers: 2, fusedProjections: true, rotaryDims: 16, slidingWindow: 8 } as ModelConfig,
+  ],
 ];
 
 /** The training loss as it was: the whole forward pass recorded, the logits [B*T, V] of the batch at once. */

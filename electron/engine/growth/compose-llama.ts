@@ -1,13 +1,15 @@
 /**
  * Llama composer: the rule for every tensor of a grown Llama-shaped model (Llama, Qwen2,
- * Qwen3, Mistral). Linear weights are [out, in]; q/k/v/o follow the head maps (KV heads grouped
+ * Qwen3, Mistral, Phi-3). Linear weights are [out, in]; q/k/v/o follow the head maps (KV heads grouped
  * as HF repeat_kv expects); RMSNorm gains are rescaled by sqrt(d/D) under zero/random pad; a
  * tied head divides the final norm by n under n-fold tiling. Qwen2's q/k/v biases follow
  * their projection's output (head) map, copied unscaled (new heads: 0); Qwen3's q/k norms
  * act inside one head, whose width never grows, so they are copied whole and never rescaled.
+ * Phi-3's fused qkv_proj and gate_up_proj grow as their parts laid side by side (concatMaps);
+ * its partial rotary dims live inside a head, whose width never grows.
  */
 import { ScionError } from '../errors.ts';
-import { identityMap } from './axis.ts';
+import { concatMaps, identityMap } from './axis.ts';
 import type { GrowthPlan } from './plan.ts';
 import { type TensorRule, blockSources, matrixRule, newGain, vectorRule } from './rules.ts';
 
@@ -31,6 +33,10 @@ export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
     case 'self_attn.k_proj.weight':
     case 'self_attn.v_proj.weight':
       return matrixRule(src, kv, hidden, 'cols');
+    case 'self_attn.qkv_proj.weight':
+      return matrixRule(src, concatMaps([q, kv, kv]), hidden, 'cols'); // Phi-3's [q | k | v] rows, each part with its own head map
+    case 'mlp.gate_up_proj.weight':
+      return matrixRule(src, concatMaps([ffn, ffn]), hidden, 'cols'); // Phi-3's [gate | up] rows
     case 'self_attn.q_proj.bias':
       return vectorRule(src, q);
     case 'self_attn.k_proj.bias':

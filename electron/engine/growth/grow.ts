@@ -9,6 +9,7 @@ import { ScionError } from '../errors.ts';
 import { gpt2Rule } from './compose-gpt2.ts';
 import { llamaRule } from './compose-llama.ts';
 import { neoxRule } from './compose-neox.ts';
+import { optRule } from './compose-opt.ts';
 import type { GrowOptions } from './options.ts';
 import { type GrowthPlan, makePlan } from './plan.ts';
 import { type NewEntryStd, ZERO_FILL, addPairedNoise, mapMatrix, mapVector, rms } from './primitives.ts';
@@ -26,6 +27,7 @@ export interface GrownTensor {
 
 export function tensorRule(plan: GrowthPlan, name: string): TensorRule {
   if (plan.source.family === 'gpt2') return gpt2Rule(plan, name);
+  if (plan.source.family === 'opt') return optRule(plan, name);
   return plan.source.family === 'gpt_neox' ? neoxRule(plan, name) : llamaRule(plan, name);
 }
 

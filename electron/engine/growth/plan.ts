@@ -7,6 +7,7 @@
  */
 import { type ModelConfig, contextLength, isLlamaShaped } from '../models/config.ts';
 import { type AxisMap, identityMap } from './axis.ts';
+import { checkOptGrowth, optTargetProjDim } from './compose-opt.ts';
 import { type MethodSpec, methodSpec } from './methods/index.ts';
 import { DEFAULT_PAD_STD, DEFAULT_SEED, type DepthMode, type GrowOptions, type Verdict, pickGrowOptions } from './options.ts';
 import { checkGrowthSize } from './size-check.ts';
@@ -67,6 +68,15 @@ function theoryOf(
 function targetConfig(source: ModelConfig, s: Dims, t: Dims, rmsGainScale: number): ModelConfig {
   if (source.family === 'gpt2') return { ...source, nEmbd: t.hidden, nInner: t.ffn, nHead: t.heads, nLayer: t.layers };
   if (source.family === 'gpt_neox') return { ...source, hiddenSize: t.hidden, intermediateSize: t.ffn, numAttentionHeads: t.heads, numHiddenLayers: t.layers };
+  if (source.family === 'opt')
+    return {
+      ...source,
+      hiddenSize: t.hidden,
+      ffnDim: t.ffn,
+      numAttentionHeads: t.heads,
+      numHiddenLayers: t.layers,
+      wordEmbedProjDim: optTargetProjDim(source, t.hidden),
+    };
   return {
     ...source,
     hiddenSize: t.hidden,
@@ -103,10 +113,11 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   const widthGrows = D > s.hidden || F > s.ffn || heads > s.heads || kvHeads > s.kvHeads;
   if (!widthGrows && L2 === s.layers) refuse('nothing to grow: give a larger --hidden/--width-mult, --ffn/--ffn-mult, --heads or --layers');
   planner.checkTarget(source, s, t);
+  if (source.family === 'opt') checkOptGrowth(source, t, depth);
 
   // 2. the target, the axis maps and the norm rescaling
   const rmsGainScale = isLlamaShaped(source) ? planner.rmsGainScale(s, t) : 1;
-  const tied = source.family === 'gpt2' || (isLlamaShaped(source) && source.tieWordEmbeddings);
+  const tied = source.family === 'gpt2' || ((isLlamaShaped(source) || source.family === 'opt') && source.tieWordEmbeddings);
   const ctx = contextLength(source);
   const plan: GrowthPlan = {
     method: spec.info.name,

@@ -9,6 +9,8 @@ import type { FamilyConfigSpec } from './decoder-config.ts';
 import { llamaFamily } from './llama.ts';
 import { mistralFamily } from './mistral.ts';
 import { neoxFamily } from './neox.ts';
+import { optFamily } from './opt.ts';
+import { phi3Family } from './phi3.ts';
 import { qwen2Family } from './qwen2.ts';
 import { qwen3Family } from './qwen3.ts';
 import type { ModelShape } from './shape.ts';
@@ -29,7 +31,7 @@ export interface GPT2Config {
 }
 
 /** The Llama-shaped families: one decoder (llama.ts) with each family's switches below. */
-export type LlamaFamily = Exclude<ModelShape['family'], 'gpt2' | 'gpt_neox'>;
+export type LlamaFamily = Exclude<ModelShape['family'], 'gpt2' | 'gpt_neox' | 'opt'>;
 
 export interface LlamaConfig {
   family: LlamaFamily;
@@ -51,6 +53,10 @@ export interface LlamaConfig {
   qkNorm?: boolean;
   /** Mistral: sliding_window, each token attends to itself and the window - 1 tokens before it. */
   slidingWindow?: number;
+  /** Phi-3: q/k/v stored fused in `qkv_proj` and gate/up in `gate_up_proj` (same function as Llama's separate ones). */
+  fusedProjections?: boolean;
+  /** Phi-3: partial_rotary_factor < 1 rotates only the first rotaryDims of each head (the rest pass through). */
+  rotaryDims?: number;
 }
 
 /** Llama 3.1's frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
@@ -78,7 +84,23 @@ export interface NeoXConfig {
   activation: 'gelu' | 'gelu_new'; // hidden_act
 }
 
-export type ModelConfig = GPT2Config | LlamaConfig | NeoXConfig;
+export interface OPTConfig {
+  family: 'opt';
+  vocabSize: number; // vocab_size
+  hiddenSize: number; // hidden_size: d
+  ffnDim: number; // ffn_dim: MLP inner size
+  numHiddenLayers: number; // num_hidden_layers
+  numAttentionHeads: number; // num_attention_heads (head_dim = hidden / heads)
+  maxPositionEmbeddings: number; // max_position_embeddings: the context (the position table has 2 more rows)
+  wordEmbedProjDim: number; // word_embed_proj_dim: token embedding width (project_in/project_out when != hidden)
+  doLayerNormBefore: boolean; // do_layer_norm_before: pre-LN (125M, 1.3B...) or post-LN (350M)
+  enableBias: boolean; // enable_bias: biases on q/k/v/out and fc1/fc2
+  layerNormElementwiseAffine: boolean; // layer_norm_elementwise_affine: LayerNorm gains and biases stored
+  tieWordEmbeddings: boolean; // tie_word_embeddings: lm_head reads embed_tokens
+  activation: 'relu' | 'gelu' | 'gelu_new'; // activation_function
+}
+
+export type ModelConfig = GPT2Config | LlamaConfig | NeoXConfig | OPTConfig;
 
 /** Small presets, for tests and from-scratch models; the two `*-tiny` ones are the bench configs of issues 4 and 7. */
 export const PRESETS: Record<string, ModelConfig> = {
@@ -158,19 +180,17 @@ const gpt2Family: FamilyConfigSpec<GPT2Config> = {
   toHF: gpt2HF,
 };
 
-/** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts, neox.ts). */
-const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [gpt2Family, llamaFamily, qwen2Family, qwen3Family, mistralFamily, neoxFamily];
+/** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts, neox.ts, opt.ts, phi3.ts). */
+const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [gpt2Family, llamaFamily, qwen2Family, qwen3Family, mistralFamily, neoxFamily, optFamily, phi3Family];
 
 /** Families people own that Scion does not read yet: refused by name. */
 const NOT_YET: Array<{ name: string; architectures: string[]; modelTypes: string[] }> = [
-  { name: 'OPT', architectures: ['OPTForCausalLM'], modelTypes: ['opt'] },
   {
     name: 'Gemma',
     architectures: ['GemmaForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Gemma3ForConditionalGeneration'],
     modelTypes: ['gemma', 'gemma2', 'gemma3', 'gemma3_text'],
   },
   { name: 'OLMo', architectures: ['OlmoForCausalLM', 'Olmo2ForCausalLM'], modelTypes: ['olmo', 'olmo2'] },
-  { name: 'Phi-3', architectures: ['Phi3ForCausalLM'], modelTypes: ['phi3'] },
 ];
 
 /** The family's name as people say it ("Qwen2"), for `scion info` and the app. */
@@ -220,8 +240,8 @@ export function modelShape(cfg: ModelConfig): ModelShape {
         hidden: cfg.hiddenSize,
         layers: cfg.numHiddenLayers,
         heads: cfg.numAttentionHeads,
-        kvHeads: cfg.family === 'gpt_neox' ? cfg.numAttentionHeads : cfg.numKeyValueHeads,
-        ffn: cfg.intermediateSize,
+        kvHeads: cfg.family === 'gpt_neox' || cfg.family === 'opt' ? cfg.numAttentionHeads : cfg.numKeyValueHeads,
+        ffn: cfg.family === 'opt' ? cfg.ffnDim : cfg.intermediateSize,
         ctx: cfg.maxPositionEmbeddings,
         vocab: cfg.vocabSize,
       };
@@ -229,18 +249,18 @@ export function modelShape(cfg: ModelConfig): ModelShape {
 
 /** Llama-shaped (Llama, Qwen2, Qwen3, Mistral): RMSNorm, RoPE, grouped KV heads, SwiGLU. */
 export function isLlamaShaped(cfg: ModelConfig): cfg is LlamaConfig {
-  return cfg.family !== 'gpt2' && cfg.family !== 'gpt_neox';
+  return cfg.family !== 'gpt2' && cfg.family !== 'gpt_neox' && cfg.family !== 'opt';
 }
 
-/** LayerNorm families (GPT-2, GPT-NeoX): zero padding the hidden size is approximate, new gains are 0. */
-export function usesLayerNorm(cfg: ModelConfig): cfg is GPT2Config | NeoXConfig {
-  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox';
+/** LayerNorm families (GPT-2, GPT-NeoX, OPT): zero padding the hidden size is approximate, new gains are 0. */
+export function usesLayerNorm(cfg: ModelConfig): cfg is GPT2Config | NeoXConfig | OPTConfig {
+  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox' || cfg.family === 'opt';
 }
 
 /** Width of one attention head (GPT-2: hidden / heads; Llama: head_dim). */
 export function headDimOf(cfg: ModelConfig): number {
   if (cfg.family === 'gpt2') return cfg.nEmbd / cfg.nHead;
-  return cfg.family === 'gpt_neox' ? cfg.hiddenSize / cfg.numAttentionHeads : cfg.headDim;
+  return cfg.family === 'gpt_neox' || cfg.family === 'opt' ? cfg.hiddenSize / cfg.numAttentionHeads : cfg.headDim;
 }
 
 export function contextLength(cfg: ModelConfig): number {

@@ -63,6 +63,12 @@ export function matmulOI(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return f(x, w) as tf.Tensor2D;
 }
 
+/** y = x · Wᵀ + b for x [N, in], W [out, in] (torch Linear layout), b [out] (none: no bias). Returns [N, out]. */
+export function linearOI(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+  const y = matmulOI(x, w);
+  return b ? tf.add(y, b) : y;
+}
+
 function swapLast(t: tf.Tensor4D): tf.Tensor4D {
   return tf.transpose(t, [0, 1, 3, 2]);
 }

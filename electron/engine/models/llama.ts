@@ -4,7 +4,8 @@
  * repeated to the query heads), SwiGLU MLP, untied (or tied) head. Linear weights are in the
  * torch layout [out, in]. References: Touvron et al. 2023; transformers `modeling_llama.py`.
  * The same decoder runs the Llama-shaped families with their switches: Qwen2's q/k/v biases
- * (qwen2.ts), Qwen3's per-head q/k RMSNorm (qwen3.ts), Mistral's sliding window (mistral.ts).
+ * (qwen2.ts), Qwen3's per-head q/k RMSNorm (qwen3.ts), Mistral's sliding window (mistral.ts),
+ * Phi-3's fused qkv_proj / gate_up_proj and partial rotary (phi3.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
@@ -34,13 +35,18 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
   const qd = c.numAttentionHeads * c.headDim;
   const kvd = c.numKeyValueHeads * c.headDim;
   const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, d] }];
+  const f = c.intermediateSize;
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}.`;
     specs.push(
       { name: p + 'input_layernorm.weight', shape: [d] },
-      { name: p + 'self_attn.q_proj.weight', shape: [qd, d] },
-      { name: p + 'self_attn.k_proj.weight', shape: [kvd, d] },
-      { name: p + 'self_attn.v_proj.weight', shape: [kvd, d] },
+      ...(c.fusedProjections
+        ? [{ name: p + 'self_attn.qkv_proj.weight', shape: [qd + 2 * kvd, d] }]
+        : [
+            { name: p + 'self_attn.q_proj.weight', shape: [qd, d] },
+            { name: p + 'self_attn.k_proj.weight', shape: [kvd, d] },
+            { name: p + 'self_attn.v_proj.weight', shape: [kvd, d] },
+          ]),
       ...(c.qkvBias
         ? [
             { name: p + 'self_attn.q_proj.bias', shape: [qd] },
@@ -56,9 +62,13 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
         : []),
       { name: p + 'self_attn.o_proj.weight', shape: [d, qd] },
       { name: p + 'post_attention_layernorm.weight', shape: [d] },
-      { name: p + 'mlp.gate_proj.weight', shape: [c.intermediateSize, d] },
-      { name: p + 'mlp.up_proj.weight', shape: [c.intermediateSize, d] },
-      { name: p + 'mlp.down_proj.weight', shape: [d, c.intermediateSize] },
+      ...(c.fusedProjections
+        ? [{ name: p + 'mlp.gate_up_proj.weight', shape: [2 * f, d] }]
+        : [
+            { name: p + 'mlp.gate_proj.weight', shape: [f, d] },
+            { name: p + 'mlp.up_proj.weight', shape: [f, d] },
+          ]),
+      { name: p + 'mlp.down_proj.weight', shape: [d, f] },
     );
   }
   specs.push({ name: 'model.norm.weight', shape: [d] });
@@ -134,6 +144,26 @@ export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, ro
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
 }
 
+/** RoPE tables and rotate-half matrices for `rd` rotary dims (applyRope's arguments). */
+export interface RopeTables {
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
+  rot: tf.Tensor2D;
+  rotT: tf.Tensor2D;
+}
+
+/**
+ * RoPE on the first `rd` dims of each head of z [B, H, T, hd], the other hd - rd dims passed
+ * through (GPT-NeoX's rotary_pct, Phi-3's partial_rotary_factor); `r` built for rd dims.
+ */
+export function applyPartialRope(z: tf.Tensor4D, rd: number, r: RopeTables): tf.Tensor4D {
+  const hd = z.shape[3];
+  if (rd === 0) return z;
+  if (rd === hd) return applyRope(z, r.cos, r.sin, r.rot, r.rotT);
+  const [zr, zp] = tf.split(z, [rd, hd - rd], 3) as [tf.Tensor4D, tf.Tensor4D];
+  return tf.concat([applyRope(zr, r.cos, r.sin, r.rot, r.rotT), zp], 3);
+}
+
 /** x [B*T, heads*hd] split into heads [B, heads, T, hd] with RoPE applied (one kernel on WebGPU). */
 export function ropeSplitHeads(
   x: tf.Tensor2D,
@@ -158,10 +188,12 @@ export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): Decode
   const hd = c.headDim;
   const mask = causalMask(t, c.slidingWindow); // [T, T]
   const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // Mistral's window masks something
-  const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
-  const rot = rotateHalfMatrix(hd);
-  const rotT = tf.transpose(rot); // [hd, hd]
-  const ropeHeads = (x: tf.Tensor2D, heads: number) => ropeSplitHeads(x, heads, b, t, { cos, sin, rot, rotT });
+  const rd = c.rotaryDims ?? hd; // Phi-3's partial rotary: the first rd dims of each head rotate
+  const { cos, sin } = ropeTables(t, rd, c.ropeTheta, c.ropeScaling);
+  const rot = rotateHalfMatrix(rd);
+  const tables = { cos, sin, rot, rotT: tf.transpose(rot) }; // rot, rotT [rd, rd]
+  const ropeHeads = (x: tf.Tensor2D, heads: number) =>
+    rd === hd ? ropeSplitHeads(x, heads, b, t, tables) : applyPartialRope(splitHeads(x, b, t, heads, hd), rd, tables);
   const qd = c.numAttentionHeads * hd;
   const kvd = c.numKeyValueHeads * hd;
   return {
@@ -177,7 +209,9 @@ export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): Decode
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
       const h1 = rmsNorm(x0, v1('input_layernorm.weight'), c.rmsNormEps);
       // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
-      const wqkv = tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D;
+      const wqkv = c.fusedProjections
+        ? w('self_attn.qkv_proj.weight') // Phi-3 stores them stacked
+        : (tf.concat([w('self_attn.q_proj.weight'), w('self_attn.k_proj.weight'), w('self_attn.v_proj.weight')], 0) as tf.Tensor2D);
       let qkv = matmulOI(h1, wqkv); // [B*T, qd + 2 kvd]
       if (c.qkvBias) {
         const bias = tf.concat([v1('self_attn.q_proj.bias'), v1('self_attn.k_proj.bias'), v1('self_attn.v_proj.bias')]); // [qd + 2 kvd]
@@ -192,13 +226,14 @@ export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): Decode
       const a = causalAttention(q, k, v, mask, !windowed); // [B*T, H*hd]
       const x = tf.add(x0, matmulOI(a, w('self_attn.o_proj.weight'))) as tf.Tensor2D;
       const h2 = rmsNorm(x, v1('post_attention_layernorm.weight'), c.rmsNormEps);
-      const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]
-      const up = matmulOI(h2, w('mlp.up_proj.weight')); // [B*T, F]
+      const [gate, up] = c.fusedProjections
+        ? (tf.split(matmulOI(h2, w('mlp.gate_up_proj.weight')), 2, 1) as [tf.Tensor2D, tf.Tensor2D]) // Phi-3: gate rows, then up rows
+        : [matmulOI(h2, w('mlp.gate_proj.weight')), matmulOI(h2, w('mlp.up_proj.weight'))]; // each [B*T, F]
       const m = siluMul(gate, up) as tf.Tensor2D; // SiLU(gate) * up, [B*T, F]
       return tf.add(x, matmulOI(m, w('mlp.down_proj.weight'))) as tf.Tensor2D;
     },
     final: (x) => rmsNorm(x, param(p, 'model.norm.weight') as tf.Tensor1D, c.rmsNormEps),
-    dispose: () => tf.dispose([mask, cos, sin, rot, rotT]),
+    dispose: () => tf.dispose([mask, cos, sin, rot, tables.rotT]),
   };
 }
 

@@ -12,8 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NeoXConfig } from './config.ts';
 import { type Json, bad, int, num, requireValue, specialTokens } from './config-fields.ts';
 import type { FamilyConfigSpec } from './decoder-config.ts';
-import { causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, matmulOI } from './layers.ts';
-import { applyRope, ropeTables, rotateHalfMatrix } from './llama.ts';
+import { causalAttention, causalMask, embed, geluErf, geluTanh, layerNorm, linearOI } from './layers.ts';
+import { applyPartialRope, ropeTables, rotateHalfMatrix } from './llama.ts';
 import { type DecoderStages, namesUnder, runStages } from './stages.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
@@ -124,11 +124,6 @@ export function neoxCanonicalName(name: string): string {
   return name.startsWith('gpt_neox.') || name === 'embed_out.weight' ? name : 'gpt_neox.' + name;
 }
 
-/** y = x · Wᵀ + b for x [N, in], W [out, in], b [out]. Returns [N, out]. */
-function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return tf.add(matmulOI(x, w), b);
-}
-
 /** The stages of GPT-NeoX's forward pass over token ids [B, T] (stages.ts). */
 export function neoxStages(c: NeoXConfig, p: Params, ids: tf.Tensor2D): DecoderStages {
   const [b, t] = ids.shape;
@@ -138,14 +133,9 @@ export function neoxStages(c: NeoXConfig, p: Params, ids: tf.Tensor2D): DecoderS
   const mask = causalMask(t); // [T, T]
   const { cos, sin } = ropeTables(t, Math.max(rd, 2), c.ropeTheta);
   const rot = rotateHalfMatrix(Math.max(rd, 2));
-  const rotT = tf.transpose(rot);
+  const tables = { cos, sin, rot, rotT: tf.transpose(rot) };
   /** RoPE on the first rd dims of each head, the rest passed through: [B, H, T, hd]. */
-  const rope = (z: tf.Tensor4D): tf.Tensor4D => {
-    if (rd === 0) return z;
-    if (rd === hd) return applyRope(z, cos, sin, rot, rotT);
-    const [zr, zp] = tf.split(z, [rd, hd - rd], 3) as [tf.Tensor4D, tf.Tensor4D];
-    return tf.concat([applyRope(zr, cos, sin, rot, rotT), zp], 3);
-  };
+  const rope = (z: tf.Tensor4D): tf.Tensor4D => applyPartialRope(z, rd, tables);
   const act = c.activation === 'gelu' ? geluErf : geluTanh;
   return {
     layers: c.numHiddenLayers,
@@ -160,15 +150,15 @@ export function neoxStages(c: NeoXConfig, p: Params, ids: tf.Tensor2D): DecoderS
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
       const h1 = layerNorm(x0, v1('input_layernorm.weight'), v1('input_layernorm.bias'), c.layerNormEps);
       const qkv = tf.transpose(
-        tf.reshape(linear(h1, w('attention.query_key_value.weight'), v1('attention.query_key_value.bias')), [b, t, h, 3 * hd]),
+        tf.reshape(linearOI(h1, w('attention.query_key_value.weight'), v1('attention.query_key_value.bias')), [b, t, h, 3 * hd]),
         [0, 2, 1, 3],
       ); // [B, H, T, 3 hd]
       const [q, k, v] = tf.split(qkv, 3, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]; // each [B, H, T, hd]
       const a = causalAttention(rope(q), rope(k), v, mask); // [B*T, D]
-      const attnOut = linear(a, w('attention.dense.weight'), v1('attention.dense.bias')); // [B*T, D]
+      const attnOut = linearOI(a, w('attention.dense.weight'), v1('attention.dense.bias')); // [B*T, D]
       const mlp = (z: tf.Tensor2D) =>
-        linear(
-          act(linear(z, w('mlp.dense_h_to_4h.weight'), v1('mlp.dense_h_to_4h.bias'))) as tf.Tensor2D,
+        linearOI(
+          act(linearOI(z, w('mlp.dense_h_to_4h.weight'), v1('mlp.dense_h_to_4h.bias'))) as tf.Tensor2D,
           w('mlp.dense_4h_to_h.weight'),
           v1('mlp.dense_4h_to_h.bias'),
         );
@@ -179,7 +169,7 @@ export function neoxStages(c: NeoXConfig, p: Params, ids: tf.Tensor2D): DecoderS
     },
     final: (x) =>
       layerNorm(x, param(p, 'gpt_neox.final_layer_norm.weight') as tf.Tensor1D, param(p, 'gpt_neox.final_layer_norm.bias') as tf.Tensor1D, c.layerNormEps),
-    dispose: () => tf.dispose([mask, cos, sin, rot, rotT]),
+    dispose: () => tf.dispose([mask, cos, sin, rot, tables.rotT]),
   };
 }
 

@@ -38,7 +38,7 @@ export const DEFAULT_ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.95, eps: 1e-8,
 /** Whether decoupled weight decay applies to parameter `name` of shape `shape`. */
 export function decays(name: string, shape: readonly number[]): boolean {
   if (shape.length < 2) return false; // norm gains and biases
-  return !/(wte|wpe|embed_tokens)\.weight$/.test(name); // embeddings
+  return !/(wte|wpe|embed_tokens|embed_positions)\.weight$/.test(name); // embeddings
 }
 
 let optimizers = 0;

@@ -1,7 +1,7 @@
 /**
  * Random initialisation of a model from its config, seeded: the GPT-2 / Llama recipe.
  * Weight matrices and embeddings ~ N(0, 0.02); the residual-writing projections (GPT-2
- * attn.c_proj and mlp.c_proj, Llama o_proj and down_proj) ~ N(0, 0.02 / sqrt(2 L));
+ * attn.c_proj and mlp.c_proj, Llama o_proj and down_proj, OPT out_proj and fc2) ~ N(0, 0.02 / sqrt(2 L));
  * biases 0; norm gains 1.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,7 +17,7 @@ function isNormGain(name: string): boolean {
 }
 
 function isResidualWriter(name: string): boolean {
-  return /(attn\.c_proj|mlp\.c_proj|o_proj|down_proj)\.weight$/.test(name);
+  return /(attn\.c_proj|mlp\.c_proj|o_proj|down_proj|out_proj|fc2)\.weight$/.test(name);
 }
 
 /** Float32 arrays of a freshly initialised model, by canonical name. */
