@@ -33,6 +33,8 @@ export interface GrowthBench {
   maxRss: number;
   /** rssPeak / bytesWritten: the issue asks for about 3 or less. */
   peakOverFile: number;
+  /** CPU seconds the process used while growing (all its threads: main, I/O pool, hash worker): what a loaded machine cannot give. */
+  growCpuSeconds: number;
   /** The growth's output rate (bytes written / growSeconds), MB/s. */
   growMBps: number;
   /** This disk's write rate for as many bytes with an fsync, measured in the same run (`dd` when there is one), MB/s. */
@@ -112,8 +114,11 @@ export async function benchGrowth(opts: { onLog?: (line: string) => void; check?
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }, 20);
     const t1 = Date.now();
+    const cpu0 = process.cpuUsage();
     const report = await growModelDir(src, out, { method: 'zero-pad', hidden: 1024, layers: 24, depth: 'stack', check: false, onLog: log });
     const growSeconds = (Date.now() - t1) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const growCpuSeconds = (cpu.user + cpu.system) / 1e6;
     clearInterval(timer);
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     log(`measuring the disk: ${(report.bytesWritten / 1e6).toFixed(0)} MB written with an fsync`);
@@ -144,6 +149,7 @@ export async function benchGrowth(opts: { onLog?: (line: string) => void; check?
       rssPeak,
       maxRss: process.resourceUsage().maxRSS * 1024,
       peakOverFile: rssPeak / report.bytesWritten,
+      growCpuSeconds,
       growMBps,
       disk,
       ratioToDisk: growMBps / disk.MBps,
@@ -161,7 +167,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     [
       `growth bench: ${r.method}`,
       `params        ${(r.paramsSource / 1e6).toFixed(1)}M -> ${(r.paramsTarget / 1e6).toFixed(1)}M`,
-      `time          ${r.growSeconds.toFixed(1)} s (writing the source took ${r.createSeconds.toFixed(1)} s)`,
+      `time          ${r.growSeconds.toFixed(1)} s, ${r.growCpuSeconds.toFixed(1)} CPU-seconds (writing the source took ${r.createSeconds.toFixed(1)} s)`,
       `written       ${mb(r.bytesWritten)}: ${r.growMBps.toFixed(0)} MB/s; disk (${r.disk.tool}, same run) ${r.disk.MBps.toFixed(0)} MB/s in ${r.disk.seconds.toFixed(1)} s: ratio ${r.ratioToDisk.toFixed(2)}`,
       ...(r.withCheck
         ? [

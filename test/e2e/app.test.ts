@@ -72,7 +72,7 @@ async function errorText(name: string): Promise<string> {
   return text;
 }
 
-test('the whole flow in the browser', { skip, timeout: 240_000 }, async (t) => {
+test('the whole flow in the browser', { skip, timeout: 300_000 }, async (t) => {
   let failed = false;
   /** One step of the flow; after a failure the later steps are skipped (they depend on it). */
   const step = (name: string, fn: () => Promise<void>) =>
