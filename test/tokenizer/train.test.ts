@@ -8,7 +8,7 @@
  * through the real CLI in a child process.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { trainBpe, WordCounter } from '../../electron/engine/tokenizer/bpe-train.ts';
@@ -116,6 +116,17 @@ describe('scion tokenizer train', () => {
     const merges = (readJson(path.join(out, 'tokenizer.json'))['model'] as { merges: string[][] }).merges.flat().join('');
     assert.ok(merges.includes('z') && !merges.includes('q'), merges);
     assert.equal(r.bytes, 1000, 'floor(0.5 x 2001 bytes)');
+  });
+
+  test('a text that is not UTF-8 is refused, naming the file and offset, before anything is written', async () => {
+    const bad = path.join(tmp.dir, 'latin1.txt');
+    writeFileSync(bad, Buffer.from([0x61, 0x62, 0x20, 0xe9, 0x74, 0xe9]));
+    const out = path.join(tmp.dir, 'never');
+    await assert.rejects(
+      trainTokenizer({ data: [bad], vocabSize: 300, out }),
+      /latin1\.txt: not valid UTF-8 text: the first invalid byte sequence is at byte offset 3/,
+    );
+    assert.equal(existsSync(out), false);
   });
 
   test('the real CLI: writes the folder, refuses to replace it without --force, replaces its own with --force, never a foreign folder', () => {
