@@ -105,6 +105,8 @@ export interface TrainSettings {
   seed: number;
   evalEvery: number;
   checkpointEvery: number;
+  /** Recompute each block's activations in the backward pass (less memory, about a third more compute). */
+  recompute?: boolean;
 }
 
 export interface TrainRequest {
