@@ -65,7 +65,7 @@ export const apiParamSchemas = {
   'grow.preview': z.strictObject(growShape),
   'grow.start': growRequestSchema,
   'memory.plan': z.discriminatedUnion('work', [
-    z.strictObject({ work: z.literal('train'), modelId: idSchema, batch: posInt, ctx: z.number().int().min(2) }),
+    z.strictObject({ work: z.literal('train'), modelId: idSchema, batch: posInt, ctx: z.number().int().min(2), recompute: z.boolean().optional() }),
     z.strictObject({ work: z.literal('evaluate'), modelIds: z.array(idSchema).min(1, 'pick at least one model').max(64) }),
     z.strictObject({ work: z.literal('grow'), ...growShape }),
   ]),

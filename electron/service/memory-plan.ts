@@ -44,9 +44,16 @@ const of = (bytes: number, backend: string): string => {
   return `about ${formatBytes(bytes)} of the ${formatBytes(cap.bytes)} that ${cap.what} holds (${backend})`;
 };
 
-function workPlan(work: 'train' | 'eval', config: ModelConfig, batch: number, ctx: number, where: Pick<MemoryPlan, 'backend' | 'backendFrom'>): MemoryPlan {
-  const r = planWork(work, config, batch, ctx, where.backend);
-  const line = `${work === 'train' ? 'Training' : 'Evaluation'} at batch ${batch}, ctx ${ctx} needs ${of(r.estimate.total, where.backend)}: ${breakdown(r.estimate)}`;
+function workPlan(
+  work: 'train' | 'eval',
+  config: ModelConfig,
+  batch: number,
+  ctx: number,
+  where: Pick<MemoryPlan, 'backend' | 'backendFrom'>,
+  recompute = false,
+): MemoryPlan {
+  const r = planWork(work, config, batch, ctx, where.backend, { recompute });
+  const line = `${work === 'train' ? 'Training' : 'Evaluation'} at batch ${batch}, ctx ${ctx}${recompute ? ' with recomputation' : ''} needs ${of(r.estimate.total, where.backend)}: ${breakdown(r.estimate)}`;
   return { ok: r.ok, ...where, bytes: r.estimate.total, capacity: r.capacity.bytes, line, ...(r.message ? { refusal: r.message } : {}) };
 }
 
@@ -55,7 +62,7 @@ export async function memoryPlan(project: Project, req: ApiParams<'memory.plan'>
   const where = planBackend(project, configured);
   if (req.work === 'train') {
     const { config } = await readModelConfig(project.get('models', req.modelId).path);
-    return workPlan('train', config, req.batch, req.ctx, where);
+    return workPlan('train', config, req.batch, req.ctx, where, req.recompute === true);
   }
   if (req.work === 'evaluate') {
     // each model at its whole context with the evaluation's default batch (what evaluate.start runs); the largest decides

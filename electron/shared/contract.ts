@@ -105,6 +105,8 @@ export interface TrainSettings {
   seed: number;
   evalEvery: number;
   checkpointEvery: number;
+  /** Recompute each block's activations in the backward pass (less memory, about a third more compute). */
+  recompute?: boolean;
 }
 
 export interface TrainRequest {
@@ -235,7 +237,9 @@ export interface ShapePreview {
 
 /** What a train, grow or evaluate form asks before the user clicks (memory.plan): the batch and ctx of a training, the models of an evaluation, a growth. */
 export type MemoryPlanRequest =
-  { work: 'train'; modelId: Id; batch: number; ctx: number } | { work: 'evaluate'; modelIds: Id[] } | ({ work: 'grow' } & Omit<GrowRequest, 'name'>);
+  | { work: 'train'; modelId: Id; batch: number; ctx: number; recompute?: boolean }
+  | { work: 'evaluate'; modelIds: Id[] }
+  | ({ work: 'grow' } & Omit<GrowRequest, 'name'>);
 
 /** The memory plan of a form: the estimate against what the jobs' backend holds, and the refusal (with what fits) when it does not. */
 export interface MemoryPlan {

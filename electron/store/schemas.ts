@@ -126,6 +126,7 @@ export const trainSettingsSchema = z.strictObject({
   seed: z.number().int().nonnegative(),
   evalEvery: posInt,
   checkpointEvery: posInt,
+  recompute: z.boolean().optional(),
 }) satisfies z.ZodType<TrainSettings>;
 
 export const sessionStatusSchema = z.enum(['queued', 'running', 'paused', 'cancelled', 'interrupted', 'failed', 'done']);

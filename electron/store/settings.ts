@@ -16,5 +16,6 @@ export function trainSettingsOf(o: TrainSettings): TrainSettings {
     seed: o.seed,
     evalEvery: o.evalEvery,
     checkpointEvery: o.checkpointEvery,
+    ...(o.recompute ? { recompute: true } : {}),
   };
 }

@@ -32,6 +32,9 @@ test('memory.plan: train, evaluate and grow lines; too big refused with what fit
     /^Training at batch 8, ctx 64 needs about \d+ MB of the 3\.4 GB that the wasm backend's 4 GB heap holds \(wasm\): weights \d+ MB, gradients/,
   );
   assert.ok(train.bytes > 0 && train.bytes < train.capacity);
+  const recomputed = await svc.call('memory.plan', { work: 'train', modelId: model.id, batch: 8, ctx: 64, recompute: true });
+  assert.match(recomputed.line, /^Training at batch 8, ctx 64 with recomputation needs about/);
+  assert.ok(recomputed.bytes < train.bytes, 'the recompute option is planned with');
 
   const big = await svc.call('memory.plan', { work: 'train', modelId: model.id, batch: 200_000, ctx: 64 });
   assert.equal(big.ok, false);

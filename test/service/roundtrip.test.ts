@@ -66,12 +66,14 @@ test('create, import, add data, grow, train, evaluate, export, reopen in a fresh
     datasetId: shakespeare.id,
     valDatasetId: wiki.id,
     name: 'Grown run',
-    settings: { steps: 4, batch: 2, ctx: 32, checkpointEvery: 2, evalEvery: 2 },
+    settings: { steps: 4, batch: 2, ctx: 32, checkpointEvery: 2, evalEvery: 2, recompute: true },
   });
   assert.equal((await waitForJob(svc, trainJob.id)).status, 'done');
   state = await svc.call('project.state', {});
   const training = state.trainings[0]!;
   assert.equal(training.status, 'done');
+  assert.equal(training.settings.recompute, true, 'the recompute option is recorded');
+  assert.equal(JSON.parse(readFileSync(path.join(training.runDir, 'run.json'), 'utf8')).options.recompute, true, 'and reaches the trainer');
   assert.equal(training.lastStep, 4);
   assert.ok(training.initialValLoss !== undefined && training.finalValLoss !== undefined);
   const trained = state.models.find((m) => m.kind === 'trained')!;

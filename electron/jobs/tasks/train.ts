@@ -69,6 +69,7 @@ export async function runTrain(spec: TrainSpec, ctx: TaskContext): Promise<Train
           seed: s.seed,
           evalEvery: s.evalEvery,
           checkpointEvery: s.checkpointEvery,
+          ...(s.recompute ? { recompute: true } : {}),
         },
         callbacks,
       );

@@ -19,7 +19,8 @@ export interface CompareRow {
   differs: boolean;
 }
 
-const SETTINGS: Array<[keyof TrainSettings, string]> = [
+// recompute is left out: it changes memory and time, not the results
+const SETTINGS: Array<[Exclude<keyof TrainSettings, 'recompute'>, string]> = [
   ['steps', 'steps'],
   ['batch', 'batch'],
   ['ctx', 'context'],
