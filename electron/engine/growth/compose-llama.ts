@@ -5,19 +5,31 @@
  * tied head divides the final norm by n under n-fold tiling. Qwen2's q/k/v biases follow
  * their projection's output (head) map, copied unscaled (new heads: 0); Qwen3's q/k norms
  * act inside one head, whose width never grows, so they are copied whole and never rescaled.
+ * Gemma: the norms store gain - 1, so every rescale acts on 1 + weight; the embedding is
+ * multiplied by sqrt(d/D) against its sqrt(hidden) scale, and a tied head's final gain divides
+ * that back out. OLMo has no norm tensors; a tied OLMo head is untied when the hidden width is
+ * tiled (plan.untieHead). OLMo2's q/k norms span the whole projection, so they follow the query
+ * and KV head maps like the projection's rows, unscaled (the RMS of n copies is the RMS).
  */
 import { ScionError } from '../errors.ts';
+import { isLlamaShaped } from '../models/config.ts';
 import { identityMap } from './axis.ts';
 import type { GrowthPlan } from './plan.ts';
 import { type TensorRule, blockSources, matrixRule, newGain, vectorRule } from './rules.ts';
 
 export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
   const { hidden, ffn, q, kv, vocab } = plan.maps;
-  const gain = { newValue: newGain(plan), scale: plan.rmsGainScale };
+  const offset = isLlamaShaped(plan.source) ? plan.source.normGainOffset : undefined; // Gemma: stored = gain - 1
+  const gain = { newValue: newGain(plan), scale: plan.rmsGainScale, ...(offset ? { offset } : {}) };
   const own = { source: name };
-  if (name === 'model.embed_tokens.weight') return matrixRule(own, vocab, hidden, 'rows', { writer: true });
-  if (name === 'lm_head.weight') return matrixRule(own, vocab, hidden, 'cols');
-  if (name === 'model.norm.weight') return vectorRule(own, hidden, { ...gain, fanInScale: plan.tiedHeadRescale });
+  const tiedTarget = isLlamaShaped(plan.target) && plan.target.tieWordEmbeddings;
+  if (name === 'model.embed_tokens.weight') return matrixRule(own, vocab, hidden, 'rows', { writer: true, scale: plan.embedScale });
+  if (name === 'lm_head.weight') return matrixRule(plan.untieHead ? { source: 'model.embed_tokens.weight' } : own, vocab, hidden, 'cols');
+  if (name === 'model.norm.weight') {
+    // A tied head reads the embedding with its Gemma scale: the final gain divides it out.
+    const scale = plan.rmsGainScale * (tiedTarget ? 1 / plan.embedScale : 1);
+    return vectorRule(own, hidden, { ...gain, scale, fanInScale: plan.tiedHeadRescale });
+  }
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
   if (!m) throw new ScionError(`Llama growth has no rule for tensor '${name}'`, 'E_GROW');
   const src = blockSources(plan, 'model.layers.', Number(m[1]), m[2]!);
@@ -25,6 +37,7 @@ export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
   switch (m[2]) {
     case 'input_layernorm.weight':
     case 'post_attention_layernorm.weight':
+    case 'post_feedforward_layernorm.weight':
       return vectorRule(src, hidden, gain);
     case 'self_attn.q_proj.weight':
       return matrixRule(src, q, hidden, 'cols');
@@ -38,6 +51,7 @@ export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
       return vectorRule(src, kv);
     case 'self_attn.q_norm.weight':
     case 'self_attn.k_norm.weight':
+      if (isLlamaShaped(plan.source) && plan.source.qkNormFull) return vectorRule(src, m[2] === 'self_attn.q_norm.weight' ? q : kv, { newValue: 1 }); // OLMo2: one gain per q/k unit
       return vectorRule(src, identityMap(plan.sourceDims.headDim, 'internal'), { newValue: 1 });
     case 'self_attn.o_proj.weight':
       return matrixRule(src, hidden, q, 'cols', { writer: true, zero });

@@ -9,6 +9,9 @@ import type { FamilyConfigSpec } from './decoder-config.ts';
 import { llamaFamily } from './llama.ts';
 import { mistralFamily } from './mistral.ts';
 import { neoxFamily } from './neox.ts';
+import { gemmaFamily } from './gemma.ts';
+import { olmoFamily } from './olmo.ts';
+import { olmo2Family } from './olmo2.ts';
 import { qwen2Family } from './qwen2.ts';
 import { qwen3Family } from './qwen3.ts';
 import type { ModelShape } from './shape.ts';
@@ -51,6 +54,20 @@ export interface LlamaConfig {
   qkNorm?: boolean;
   /** Mistral: sliding_window, each token attends to itself and the window - 1 tokens before it. */
   slidingWindow?: number;
+  /** Gemma: RMSNorm gains stored as weight - 1 (the norm multiplies by 1 + weight). */
+  normGainOffset?: 1;
+  /** Gemma: the embedding output times sqrt(hidden_size) (rounded to float32, as transformers casts it). */
+  embedScale?: boolean;
+  /** Gemma: GeGLU with the tanh GELU (gelu_pytorch_tanh) instead of SwiGLU. */
+  mlpActivation?: 'gelu_tanh';
+  /** OLMo: LayerNorm without weight or bias (eps 1e-5) in place of every RMSNorm; no norm tensors. */
+  nonParametricNorm?: boolean;
+  /** OLMo: q, k and v clamped to [-clip_qkv, clip_qkv] after their projections. */
+  clipQkv?: number;
+  /** OLMo2: RMSNorm on the attention and MLP outputs before the residual add, none on their inputs. */
+  postNorm?: boolean;
+  /** OLMo2: RMSNorm over the whole q and k projections (weights [heads x head_dim], [kv_heads x head_dim]), before RoPE. */
+  qkNormFull?: boolean;
 }
 
 /** Llama 3.1's frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
@@ -159,17 +176,26 @@ const gpt2Family: FamilyConfigSpec<GPT2Config> = {
 };
 
 /** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts, neox.ts). */
-const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [gpt2Family, llamaFamily, qwen2Family, qwen3Family, mistralFamily, neoxFamily];
+const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [
+  gpt2Family,
+  llamaFamily,
+  qwen2Family,
+  qwen3Family,
+  mistralFamily,
+  neoxFamily,
+  gemmaFamily,
+  olmoFamily,
+  olmo2Family,
+];
 
 /** Families people own that Scion does not read yet: refused by name. */
 const NOT_YET: Array<{ name: string; architectures: string[]; modelTypes: string[] }> = [
   { name: 'OPT', architectures: ['OPTForCausalLM'], modelTypes: ['opt'] },
   {
-    name: 'Gemma',
-    architectures: ['GemmaForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Gemma3ForConditionalGeneration'],
-    modelTypes: ['gemma', 'gemma2', 'gemma3', 'gemma3_text'],
+    name: 'Gemma 2 / Gemma 3',
+    architectures: ['Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Gemma3ForConditionalGeneration'],
+    modelTypes: ['gemma2', 'gemma3', 'gemma3_text'],
   },
-  { name: 'OLMo', architectures: ['OlmoForCausalLM', 'Olmo2ForCausalLM'], modelTypes: ['olmo', 'olmo2'] },
   { name: 'Phi-3', architectures: ['Phi3ForCausalLM'], modelTypes: ['phi3'] },
 ];
 
@@ -227,14 +253,14 @@ export function modelShape(cfg: ModelConfig): ModelShape {
       };
 }
 
-/** Llama-shaped (Llama, Qwen2, Qwen3, Mistral): RMSNorm, RoPE, grouped KV heads, SwiGLU. */
+/** Llama-shaped (Llama, Qwen2, Qwen3, Mistral, Gemma, OLMo, OLMo2): one decoder (llama.ts), RoPE, grouped KV heads, gated MLP. */
 export function isLlamaShaped(cfg: ModelConfig): cfg is LlamaConfig {
   return cfg.family !== 'gpt2' && cfg.family !== 'gpt_neox';
 }
 
-/** LayerNorm families (GPT-2, GPT-NeoX): zero padding the hidden size is approximate, new gains are 0. */
-export function usesLayerNorm(cfg: ModelConfig): cfg is GPT2Config | NeoXConfig {
-  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox';
+/** LayerNorm families (GPT-2, GPT-NeoX, OLMo's non-parametric one): zero padding the hidden size is approximate. */
+export function usesLayerNorm(cfg: ModelConfig): boolean {
+  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox' || (isLlamaShaped(cfg) && cfg.nonParametricNorm === true);
 }
 
 /** Width of one attention head (GPT-2: hidden / heads; Llama: head_dim). */
