@@ -1,5 +1,5 @@
 """
-The Llama-shaped family references for test/fixtures/hf (issue 17), made by
+The family references for test/fixtures/hf (issue 17), made by
 scripts/make-fixtures.py --families with transformers; same form as the other folders
 (config.json, model.safetensors, tokenizer.json, expected.safetensors, expected.json).
 
@@ -19,6 +19,17 @@ scripts/make-fixtures.py --families with transformers; same form as the other fo
                                      fused per-head q/k/v, LayerNorm, untied embed_out), vocab
                                      512, hidden 64, intermediate 256, 2 layers, 4 heads,
                                      rotary_pct 0.5 (8 of 16 dims rotate); trained 1000 steps
+    gemma-shakespeare-h64-l2         GemmaForCausalLM ((1 + weight) RMSNorm, GeGLU tanh,
+                                     embedding x sqrt(64)), same sizes as Qwen2, head_dim 16
+                                     set explicitly (Gemma's default is 256), tied head;
+                                     trained 1000 steps
+    gemma-random-h64-l2-hd32         the same with head_dim 32 (heads x head_dim = 128 != 64)
+                                     and an untied head; random init with the norm weights
+                                     drawn N(0, 0.2) (transformers initialises them to 0)
+    olmo-shakespeare-h64-l2-clip     OlmoForCausalLM (LayerNorm without weights, clip_qkv 1.0),
+                                     same sizes, tied head (as OLMo-1B); trained 1000 steps
+    olmo2-shakespeare-h64-l2         Olmo2ForCausalLM (post-sublayer RMSNorms, q/k norm over the
+                                     full projection width), same sizes, untied; trained 1000 steps
 
 test/engine/families-reference.test.ts lights up for every folder present.
 """
@@ -34,6 +45,11 @@ def family_models():
     from transformers import (
         GPTNeoXConfig, GPTNeoXForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM,
     )
+    from transformers import GemmaConfig, GemmaForCausalLM, Olmo2Config, Olmo2ForCausalLM, OlmoConfig, OlmoForCausalLM
+
+    # Gemma: both activation fields set, so old transformers (hidden_activation) and new (hidden_act) run the same tanh GELU
+    gemma = dict(SIZES, hidden_act='gelu_pytorch_tanh', hidden_activation='gelu_pytorch_tanh')
+    olmo = {k: v for k, v in SIZES.items() if k != 'rms_norm_eps'}  # OlmoLayerNorm's eps is fixed at 1e-5
 
     neox = GPTNeoXConfig(
         vocab_size=512, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
@@ -47,6 +63,10 @@ def family_models():
         ('qwen3-shakespeare-h64-l2', lambda: Qwen3ForCausalLM(Qwen3Config(**SIZES, tie_word_embeddings=False, attention_bias=False, use_sliding_window=False)), 1000),
         ('mistral-shakespeare-h64-l2-w16', lambda: MistralForCausalLM(MistralConfig(**SIZES, tie_word_embeddings=False, sliding_window=16)), 1000),
         ('pythia-shakespeare-h64-l2', lambda: GPTNeoXForCausalLM(neox), 1000),
+        ('gemma-shakespeare-h64-l2', lambda: GemmaForCausalLM(GemmaConfig(**gemma, tie_word_embeddings=True)), 1000),
+        ('gemma-random-h64-l2-hd32', lambda: GemmaForCausalLM(GemmaConfig(**dict(gemma, head_dim=32), tie_word_embeddings=False)), 0),
+        ('olmo-shakespeare-h64-l2-clip', lambda: OlmoForCausalLM(OlmoConfig(**olmo, clip_qkv=1.0, tie_word_embeddings=True)), 1000),
+        ('olmo2-shakespeare-h64-l2', lambda: Olmo2ForCausalLM(Olmo2Config(**SIZES, tie_word_embeddings=False)), 1000),
     ]
 
 
@@ -61,6 +81,8 @@ def draw_biases_and_norms(model, seed):
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
             elif name.endswith('q_norm.weight') or name.endswith('k_norm.weight'):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif 'Gemma' in type(model).__name__ and name.endswith('norm.weight'):
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))  # Gemma stores gain - 1: zero would not test the offset
 
 
 def make_family_fixtures(out, tok, train_ids, windows, device, seed, lr, warmup, train, write_folder, corpus):

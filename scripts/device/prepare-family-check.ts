@@ -3,7 +3,8 @@
  * one model folder per family, made by Scion (the Llama fixture's trained weights under the
  * family's config.json, with Qwen2 q/k/v biases, Qwen3 q/k norm gains and a Mistral window of
  * 16 drawn or set; a tied-head Qwen2 from a random init; a Pythia-shaped GPT-NeoX with partial
- * rotary, parallel and sequential residual, drawn at random), the same model exported
+ * rotary, parallel and sequential residual, drawn at random; Gemma with a tied head, OLMo tied
+ * with clip_qkv 1, OLMo2 from test/helpers/gemma-olmo-models.ts), the same model exported
  * by Scion, and its HyperCloning x2 growth, each with `scion_check.json` (fixed ids and the
  * logits Scion computes). There transformers loads every folder, so the forward of each
  * family, the exported config.json and the grown folders are checked by the reference.
@@ -21,6 +22,7 @@ import { disposeParams, loadModel, saveModel } from '../../electron/engine/model
 import { initArrays } from '../../electron/engine/train/init.ts';
 import { type Json, familyArrays, familyConfigJson, writeModelDir } from '../../test/helpers/family-models.ts';
 import { expectedTensors } from '../../test/helpers/fixtures.ts';
+import { gemmaOlmoArrays, gemmaOlmoConfigJson } from '../../test/helpers/gemma-olmo-models.ts';
 import { neoxArrays, neoxConfigJson } from '../../test/helpers/neox-model.ts';
 import { readArrays } from '../../test/growth/helpers.ts';
 
@@ -48,7 +50,7 @@ const llama = (await readArrays(path.join('test', 'fixtures', 'hf', 'llama-shake
 const tiedRaw = familyConfigJson('qwen2', { tie_word_embeddings: true });
 const tiedInit = new Map([...initArrays(parseHFConfig(tiedRaw), 3)].map(([n, a]) => [n, a.data] as const));
 for (const n of [...tiedInit.keys()]) if (n.endsWith('_proj.bias')) tiedInit.delete(n);
-const SOURCES: Array<{ name: string; raw: Json; weights: Map<string, Float32Array>; biasStd?: number; normJitter?: number }> = [
+const SOURCES: Array<{ name: string; raw: Json; weights: Map<string, Float32Array>; biasStd?: number; normJitter?: number; own?: boolean }> = [
   { name: 'qwen2', raw: familyConfigJson('qwen2'), weights: llama, biasStd: 0.3 },
   { name: 'qwen2-tied', raw: tiedRaw, weights: tiedInit, biasStd: 0.3 },
   { name: 'qwen3', raw: familyConfigJson('qwen3'), weights: llama, normJitter: 0.2 },
@@ -56,9 +58,16 @@ const SOURCES: Array<{ name: string; raw: Json; weights: Map<string, Float32Arra
   { name: 'pythia-parallel', raw: neoxConfigJson(), weights: neoxArrays(neoxConfigJson()).arrays },
   { name: 'neox-sequential', raw: neoxConfigJson({ use_parallel_residual: false }), weights: neoxArrays(neoxConfigJson()).arrays },
 ];
+// Gemma, OLMo and OLMo2 made by their own helper (Gemma's norms stored as gain - 1, OLMo2's q/k norms drawn): `own` marks them.
+for (const [name, raw] of [
+  ['gemma-tied', gemmaOlmoConfigJson('gemma', { tie_word_embeddings: true })],
+  ['olmo-tied-clip', gemmaOlmoConfigJson('olmo', { tie_word_embeddings: true, clip_qkv: 1 })],
+  ['olmo2', gemmaOlmoConfigJson('olmo2', { tie_word_embeddings: false })],
+] as const)
+  SOURCES.push({ name, raw, weights: gemmaOlmoArrays(raw, llama).arrays, own: true });
 
 for (const s of SOURCES) {
-  const { arrays } = familyArrays(s.raw, s.weights, { biasStd: s.biasStd ?? 0, normJitter: s.normJitter ?? 0 });
+  const arrays = s.own ? s.weights : familyArrays(s.raw, s.weights, { biasStd: s.biasStd ?? 0, normJitter: s.normJitter ?? 0 }).arrays;
   const src = await writeModelDir(path.join(root, `${s.name}-source`), s.raw, arrays);
   await writeCheck(src);
   const m = await loadModel(src);

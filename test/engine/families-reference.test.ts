@@ -26,6 +26,10 @@ const FAMILY_FIXTURES = [
   { name: 'qwen3-shakespeare-h64-l2', family: 'qwen3' },
   { name: 'mistral-shakespeare-h64-l2-w16', family: 'mistral' },
   { name: 'pythia-shakespeare-h64-l2', family: 'gpt_neox' },
+  { name: 'gemma-shakespeare-h64-l2', family: 'gemma' },
+  { name: 'gemma-random-h64-l2-hd32', family: 'gemma' },
+  { name: 'olmo-shakespeare-h64-l2-clip', family: 'olmo' },
+  { name: 'olmo2-shakespeare-h64-l2', family: 'olmo2' },
 ] as const;
 
 before(async () => {

@@ -9,15 +9,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type GrowOptions, type GrowthPlan, makePlan } from '../../electron/engine/growth/index.ts';
 import { type ModelConfig, isLlamaShaped } from '../../electron/engine/models/config.ts';
 import { LLAMA_FIXTURE, type Json } from '../helpers/family-models.ts';
 import { type GemmaOlmo, gemmaOlmoArrays, gemmaOlmoConfigJson } from '../helpers/gemma-olmo-models.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { findTorchPython } from '../handoff/python.ts';
+import { referenceLogits } from '../helpers/decoder-reference.ts';
+import { expectedTensors } from '../helpers/fixtures.ts';
+import { maxDiff } from '../helpers/logits.ts';
 import { checkGrown, growFolderX2, growPlanInMemory, readArrays, scaleTensors, useWasm } from './helpers.ts';
 
 type Arrays = Map<string, Float32Array>;
+const { python, skip: noPython } = findTorchPython();
 
 const SOURCES: Record<string, { family: GemmaOlmo; raw: Json }> = {
   'gemma tied': { family: 'gemma', raw: gemmaOlmoConfigJson('gemma', { tie_word_embeddings: true }) },
@@ -126,6 +133,21 @@ describe('HyperCloning x2 of a model folder keeps its family', () => {
         assert.deepEqual(q, Float32Array.from([...qs, ...qs]), 'q norm tiled with the heads, unscaled');
       }
     });
+
+    test(
+      `${name}: the numpy reference (transformers semantics) reads the grown folder's config.json and tensors as the source's function`,
+      { skip: noPython },
+      async () => {
+        const work = path.join(tmp.dir, `ref-${family}`);
+        await mkdir(work, { recursive: true });
+        const { source: srcDir, out } = await growFolderX2(work, family, SOURCES[name]!.raw, source(name).arrays);
+        const e = await expectedTensors('llama-shakespeare-h64-l2');
+        const before = referenceLogits(python!, srcDir, e.probeIds, e.probeShape, work);
+        const after = referenceLogits(python!, out, e.probeIds, e.probeShape, work);
+        const d = maxDiff(before, after);
+        assert.ok(d <= 1e-4, `grown vs source under the reference: max |dlogit| ${d}`);
+      },
+    );
   }
 });
 

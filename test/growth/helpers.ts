@@ -141,5 +141,5 @@ export async function growFolderX2(dir: string, family: string, raw: Record<stri
   assert.equal(written['head_dim'], 16, 'head_dim is kept');
   const grown = await readArrays(out);
   assert.deepEqual(grown.config, parseHFConfig(written));
-  return { report, written, grown };
+  return { report, written, grown, source: src, out };
 }
