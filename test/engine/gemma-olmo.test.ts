@@ -14,6 +14,7 @@ import { main } from '../../electron/cli/main.ts';
 import { initBackend } from '../../electron/engine/backend.ts';
 import { parseHFConfig } from '../../electron/engine/models/config.ts';
 import { parameterCount, tensorSpecs } from '../../electron/engine/models/family.ts';
+import { initArrays } from '../../electron/engine/train/init.ts';
 import { ensureGradients } from '../../electron/engine/train/gradients.ts';
 import { findTorchPython } from '../handoff/python.ts';
 import { referenceLogits } from '../helpers/decoder-reference.ts';
@@ -64,6 +65,17 @@ describe('config.json of Gemma, OLMo and OLMo2', () => {
       false,
       "OLMo's LayerNorms have no tensors",
     );
+  });
+
+  test("a from-scratch Gemma starts with norm gains 1: stored weights 0, as transformers' GemmaRMSNorm init", () => {
+    const init = initArrays(parseHFConfig(gemmaOlmoConfigJson('gemma')), 1);
+    for (const name of ['model.norm.weight', 'model.layers.1.input_layernorm.weight'])
+      assert.ok(
+        init.get(name)!.data.every((v) => v === 0),
+        name,
+      );
+    const llamaInit = initArrays(parseHFConfig(gemmaOlmoConfigJson('olmo2')), 1);
+    assert.ok(llamaInit.get('model.norm.weight')!.data.every((v) => v === 1));
   });
 
   const refusals: Array<[string, Json, RegExp]> = [

@@ -41,6 +41,20 @@ const CONFIGS: [string, ModelConfig][] = [
   ['gpt2', { ...PRESETS['gpt2-tiny']!, nLayer: 3, nEmbd: 64, nInner: 128, vocabSize: 200 } as ModelConfig],
   ['llama', { ...PRESETS['llama-tiny']!, numHiddenLayers: 2 } as ModelConfig],
   ['gpt_neox', NEOX],
+  [
+    'gemma',
+    {
+      ...PRESETS['llama-tiny']!,
+      family: 'gemma',
+      numHiddenLayers: 2,
+      normGainOffset: 1,
+      embedScale: true,
+      mlpActivation: 'gelu_tanh',
+      tieWordEmbeddings: true,
+    } as ModelConfig,
+  ],
+  ['olmo', { ...PRESETS['llama-tiny']!, family: 'olmo', numHiddenLayers: 2, nonParametricNorm: true, clipQkv: 0.05 } as ModelConfig],
+  ['olmo2', { ...PRESETS['llama-tiny']!, family: 'olmo2', numHiddenLayers: 2, postNorm: true, qkNormFull: true } as ModelConfig],
 ];
 
 /** The training loss as it was: the whole forward pass recorded, the logits [B*T, V] of the batch at once. */
