@@ -26,6 +26,10 @@ scripts/make-fixtures.py --families with transformers; same form as the other fo
     gemma-random-h64-l2-hd32         the same with head_dim 32 (heads x head_dim = 128 != 64)
                                      and an untied head; random init with the norm weights
                                      drawn N(0, 0.2) (transformers initialises them to 0)
+    gemma3-shakespeare-h64-l2-w16    Gemma3ForCausalLM (text: sandwich norms, per-head q/k norms,
+                                     query_pre_attn_scalar 24, layer 0 sliding with window 16
+                                     and RoPE base 1000, layer 1 full with 10000), tied;
+                                     trained 1000 steps
     olmo-shakespeare-h64-l2-clip     OlmoForCausalLM (LayerNorm without weights, clip_qkv 1.0),
                                      same sizes, tied head (as OLMo-1B); trained 1000 steps
     olmo2-shakespeare-h64-l2         Olmo2ForCausalLM (post-sublayer RMSNorms, q/k norm over the
@@ -46,9 +50,14 @@ def family_models():
         GPTNeoXConfig, GPTNeoXForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM,
     )
     from transformers import GemmaConfig, GemmaForCausalLM, Olmo2Config, Olmo2ForCausalLM, OlmoConfig, OlmoForCausalLM
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     # Gemma: both activation fields set, so old transformers (hidden_activation) and new (hidden_act) run the same tanh GELU
     gemma = dict(SIZES, hidden_act='gelu_pytorch_tanh', hidden_activation='gelu_pytorch_tanh')
+    gemma3 = dict(
+        gemma, layer_types=['sliding_attention', 'full_attention'], sliding_window=16, query_pre_attn_scalar=24,
+        rope_theta=10000.0, rope_local_base_freq=1000.0, attn_logit_softcapping=None, final_logit_softcapping=None,
+    )
     olmo = {k: v for k, v in SIZES.items() if k != 'rms_norm_eps'}  # OlmoLayerNorm's eps is fixed at 1e-5
 
     neox = GPTNeoXConfig(
@@ -65,6 +74,7 @@ def family_models():
         ('pythia-shakespeare-h64-l2', lambda: GPTNeoXForCausalLM(neox), 1000),
         ('gemma-shakespeare-h64-l2', lambda: GemmaForCausalLM(GemmaConfig(**gemma, tie_word_embeddings=True)), 1000),
         ('gemma-random-h64-l2-hd32', lambda: GemmaForCausalLM(GemmaConfig(**dict(gemma, head_dim=32), tie_word_embeddings=False)), 0),
+        ('gemma3-shakespeare-h64-l2-w16', lambda: Gemma3ForCausalLM(Gemma3TextConfig(**gemma3, tie_word_embeddings=True)), 1000),
         ('olmo-shakespeare-h64-l2-clip', lambda: OlmoForCausalLM(OlmoConfig(**olmo, clip_qkv=1.0, tie_word_embeddings=True)), 1000),
         ('olmo2-shakespeare-h64-l2', lambda: Olmo2ForCausalLM(Olmo2Config(**SIZES, tie_word_embeddings=False)), 1000),
     ]

@@ -61,6 +61,7 @@ const SOURCES: Array<{ name: string; raw: Json; weights: Map<string, Float32Arra
 // Gemma, OLMo and OLMo2 made by their own helper (Gemma's norms stored as gain - 1, OLMo2's q/k norms drawn): `own` marks them.
 for (const [name, raw] of [
   ['gemma-tied', gemmaOlmoConfigJson('gemma', { tie_word_embeddings: true })],
+  ['gemma3-tied-w16', gemmaOlmoConfigJson('gemma3_text', { tie_word_embeddings: true })],
   ['olmo-tied-clip', gemmaOlmoConfigJson('olmo', { tie_word_embeddings: true, clip_qkv: 1 })],
   ['olmo2', gemmaOlmoConfigJson('olmo2', { tie_word_embeddings: false })],
 ] as const)

@@ -28,6 +28,7 @@ const FAMILY_FIXTURES = [
   { name: 'pythia-shakespeare-h64-l2', family: 'gpt_neox' },
   { name: 'gemma-shakespeare-h64-l2', family: 'gemma' },
   { name: 'gemma-random-h64-l2-hd32', family: 'gemma' },
+  { name: 'gemma3-shakespeare-h64-l2-w16', family: 'gemma3_text' },
   { name: 'olmo-shakespeare-h64-l2-clip', family: 'olmo' },
   { name: 'olmo2-shakespeare-h64-l2', family: 'olmo2' },
 ] as const;

@@ -67,7 +67,7 @@ describe('config.json of the Llama-shaped families', () => {
     ['Llama with attention biases', familyConfigJson('llama', { attention_bias: true }), /attention_bias = true/],
     ['GPT-NeoX without hidden_size', { architectures: ['GPTNeoXForCausalLM'] }, /required field hidden_size is missing/],
     ['OPT', { architectures: ['OPTForCausalLM'] }, /architectures = \["OPTForCausalLM"\] is not supported: OPT is a family Scion does not read yet/],
-    ['Gemma 3', { architectures: ['Gemma3ForCausalLM'] }, /Gemma 2 \/ Gemma 3 is a family/],
+    ['Gemma 3 with vision', { architectures: ['Gemma3ForConditionalGeneration'] }, /Gemma 3 with vision/],
     ['Phi-3', { architectures: ['Phi3ForCausalLM'] }, /Phi-3 is a family/],
     [
       'an unknown architecture',

@@ -20,7 +20,7 @@ import { findTorchPython } from '../handoff/python.ts';
 import { referenceLogits } from '../helpers/decoder-reference.ts';
 import { expectedTensors } from '../helpers/fixtures.ts';
 import { LLAMA_FIXTURE, type Json, writeModelDir } from '../helpers/family-models.ts';
-import { GEMMA_OLMO, type GemmaOlmo, gemmaOlmoArrays, gemmaOlmoConfigJson } from '../helpers/gemma-olmo-models.ts';
+import { ARCH, GEMMA_OLMO, type GemmaOlmo, gemmaOlmoArrays, gemmaOlmoConfigJson } from '../helpers/gemma-olmo-models.ts';
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { logitsOf, maxDiff } from '../helpers/logits.ts';
@@ -48,6 +48,14 @@ describe('config.json of Gemma, OLMo and OLMo2', () => {
     assert.equal(g.tieWordEmbeddings, true, 'Gemma ties its head unless told otherwise');
     const legacy = parseHFConfig({ ...gemmaOlmoConfigJson('gemma'), hidden_activation: undefined, hidden_act: 'gelu' });
     assert.ok(legacy.family === 'gemma' && legacy.mlpActivation === 'gelu_tanh', "gemma-2b's legacy hidden_act 'gelu' still runs the tanh GELU");
+    const g3 = parseHFConfig({ ...gemmaOlmoConfigJson('gemma3_text'), layer_types: undefined, num_hidden_layers: 7 });
+    assert.ok(g3.family === 'gemma3_text' && g3.sandwichNorm === true && g3.qkNorm === true && g3.queryPreAttnScalar === 24);
+    assert.deepEqual(g3.slidingLayers, [true, true, true, true, true, false, true], 'no layer_types: every 6th layer full (sliding_window_pattern 6)');
+    const nested = parseHFConfig({
+      ...gemmaOlmoConfigJson('gemma3_text'),
+      rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } },
+    });
+    assert.ok(nested.family === 'gemma3_text' && nested.ropeTheta === 1e6 && nested.ropeLocalTheta === 1e4, "transformers 5's rope_parameters per layer type");
     const o = parseHFConfig(gemmaOlmoConfigJson('olmo', { clip_qkv: 8 }));
     assert.ok(o.family === 'olmo' && o.nonParametricNorm === true && o.clipQkv === 8 && o.rmsNormEps === 1e-5);
     const oNull = parseHFConfig(gemmaOlmoConfigJson('olmo', { clip_qkv: null }));
@@ -90,12 +98,26 @@ describe('config.json of Gemma, OLMo and OLMo2', () => {
     [
       'Gemma 2 by architecture',
       gemmaOlmoConfigJson('gemma', { architectures: ['Gemma2ForCausalLM'] }),
-      /architectures = \["Gemma2ForCausalLM"\].*Gemma 2 \/ Gemma 3/,
+      /architectures = \["Gemma2ForCausalLM"\].*Gemma 2 is a family/,
     ],
     [
-      'Gemma 3 text by model_type',
-      { ...gemmaOlmoConfigJson('gemma'), architectures: undefined, model_type: 'gemma3_text' },
-      /model_type = "gemma3_text".*Gemma 2 \/ Gemma 3/,
+      'Gemma 2 by model_type',
+      { ...gemmaOlmoConfigJson('gemma'), architectures: undefined, model_type: 'gemma2' },
+      /model_type = "gemma2".*Gemma 2 is a family/,
+    ],
+    ['Gemma 3 with vision', { ...gemmaOlmoConfigJson('gemma'), architectures: undefined, model_type: 'gemma3' }, /model_type = "gemma3".*Gemma 3 with vision/],
+    ['Gemma 3 with attention soft-capping', gemmaOlmoConfigJson('gemma3_text', { attn_logit_softcapping: 50 }), /attn_logit_softcapping = 50/],
+    ['Gemma 3 with final soft-capping', gemmaOlmoConfigJson('gemma3_text', { final_logit_softcapping: 30 }), /final_logit_softcapping = 30/],
+    ['Gemma 3 bidirectional', gemmaOlmoConfigJson('gemma3_text', { use_bidirectional_attention: true }), /use_bidirectional_attention = true/],
+    [
+      'Gemma 3 with linear RoPE scaling',
+      gemmaOlmoConfigJson('gemma3_text', { rope_scaling: { rope_type: 'linear', factor: 8 } }),
+      /rope_scaling\.rope_type = "linear"/,
+    ],
+    [
+      'Gemma 3 with a chunked layer',
+      gemmaOlmoConfigJson('gemma3_text', { layer_types: ['sliding_attention', 'chunked_attention'] }),
+      /layer_types\[1\] = "chunked_attention"/,
     ],
     ['OLMo with attention biases', gemmaOlmoConfigJson('olmo', { attention_bias: true }), /attention_bias = true/],
     ['OLMo with a negative clip_qkv', gemmaOlmoConfigJson('olmo', { clip_qkv: -1 }), /clip_qkv = -1/],
@@ -116,6 +138,16 @@ describe('config.json of Gemma, OLMo and OLMo2', () => {
 const VARIANTS: Array<{ label: string; family: GemmaOlmo; extra: Json }> = [
   { label: 'Gemma, tied head', family: 'gemma', extra: { tie_word_embeddings: true } },
   { label: 'Gemma, untied head, head_dim 32 (heads x head_dim != hidden)', family: 'gemma', extra: { tie_word_embeddings: false, head_dim: 32 } },
+  {
+    label: 'Gemma 3 text, tied, layer 0 sliding (window 16) and layer 1 full, query_pre_attn_scalar 24',
+    family: 'gemma3_text',
+    extra: { tie_word_embeddings: true },
+  },
+  {
+    label: 'Gemma 3 text, untied, both layers full',
+    family: 'gemma3_text',
+    extra: { tie_word_embeddings: false, layer_types: ['full_attention', 'full_attention'] },
+  },
   { label: 'OLMo, tied head, clip_qkv 0.5', family: 'olmo', extra: { tie_word_embeddings: true, clip_qkv: 0.5 } },
   { label: 'OLMo, untied head, no clipping', family: 'olmo', extra: { tie_word_embeddings: false } },
   { label: 'OLMo2, untied head', family: 'olmo2', extra: { tie_word_embeddings: false } },
@@ -170,20 +202,26 @@ describe('logits against the float64 numpy reference (transformers semantics)', 
 describe('export round trips and scion info', () => {
   for (const family of GEMMA_OLMO) {
     test(`${family}: a downloaded folder loads, exports with transformers' names, and reloads bit for bit`, async () => {
-      const own: Json = { olmo: { clip_qkv: 4 }, gemma: { tie_word_embeddings: undefined }, olmo2: {} }[family];
+      const own: Json = { olmo: { clip_qkv: 4 }, gemma: { tie_word_embeddings: undefined }, gemma3_text: {}, olmo2: {} }[family];
       const raw = { ...gemmaOlmoConfigJson(family, own), initializer_range: 0.02 };
       const { config, arrays } = gemmaOlmoArrays(raw, llama);
       const dir = await writeModelDir(path.join(tmp.dir, `${family}-src`), raw, arrays);
       const out = path.join(tmp.dir, `${family}-export`);
       const written = await exportRoundTrip(dir, out, config, arrays);
-      assert.deepEqual(written['architectures'], [{ gemma: 'GemmaForCausalLM', olmo: 'OlmoForCausalLM', olmo2: 'Olmo2ForCausalLM' }[family]]);
+      assert.deepEqual(written['architectures'], [ARCH[family]]);
       assert.equal(written['model_type'], family);
       assert.equal(written['initializer_range'], 0.02, 'fields Scion does not model survive');
-      if (family === 'gemma') {
+      if (family === 'gemma') assert.equal(written['tie_word_embeddings'], true, "absent in the source: Gemma's default, tied, written out");
+      if (family === 'gemma' || family === 'gemma3_text') {
         assert.equal(written['hidden_activation'], 'gelu_pytorch_tanh');
         assert.equal(written['hidden_act'], 'gelu_pytorch_tanh', 'both activation fields agree, for old and new transformers');
-        assert.equal(written['tie_word_embeddings'], true, "absent in the source: Gemma's default, tied, written out");
       } else assert.equal(written['hidden_act'], 'silu');
+      if (family === 'gemma3_text') {
+        assert.deepEqual(written['layer_types'], ['sliding_attention', 'full_attention']);
+        assert.equal(written['query_pre_attn_scalar'], 24);
+        assert.equal(written['rope_local_base_freq'], 1000);
+        assert.equal(written['sliding_window'], 16);
+      }
       if (family === 'olmo') {
         assert.equal(written['clip_qkv'], 4);
         assert.equal('rms_norm_eps' in written, false, 'OlmoConfig has no rms_norm_eps');
@@ -198,7 +236,8 @@ describe('export round trips and scion info', () => {
       );
       assert.equal(parsed.parameters, parameterCount(config));
       const text = await runCommand(main, ['info', out]);
-      assert.match(text.stdout, new RegExp(`family: +${{ gemma: 'Gemma', olmo: 'OLMo', olmo2: 'OLMo 2' }[family]} \\(${family}\\)`));
+      const shown = { gemma: 'Gemma', gemma3_text: 'Gemma 3 \\(text\\)', olmo: 'OLMo', olmo2: 'OLMo 2' }[family];
+      assert.match(text.stdout, new RegExp(`family: +${shown} \\(${family}\\)`));
     });
   }
 });

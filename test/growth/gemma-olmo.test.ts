@@ -29,6 +29,7 @@ const { python, skip: noPython } = findTorchPython();
 const SOURCES: Record<string, { family: GemmaOlmo; raw: Json }> = {
   'gemma tied': { family: 'gemma', raw: gemmaOlmoConfigJson('gemma', { tie_word_embeddings: true }) },
   'gemma untied': { family: 'gemma', raw: gemmaOlmoConfigJson('gemma', { tie_word_embeddings: false }) },
+  'gemma3 tied': { family: 'gemma3_text', raw: gemmaOlmoConfigJson('gemma3_text', { tie_word_embeddings: true }) },
   'olmo tied': { family: 'olmo', raw: gemmaOlmoConfigJson('olmo', { tie_word_embeddings: true }) },
   'olmo untied, clip_qkv 2': { family: 'olmo', raw: gemmaOlmoConfigJson('olmo', { tie_word_embeddings: false, clip_qkv: 2 }) },
   'olmo2 untied': { family: 'olmo2', raw: gemmaOlmoConfigJson('olmo2', { tie_word_embeddings: false }) },
@@ -38,31 +39,39 @@ const SOURCES: Record<string, { family: GemmaOlmo; raw: Json }> = {
 type Expect = 'exact' | 'zero' | 'approximate';
 /** Each case and what it does per family: exact, exactly zero change, or approximate (the plan says so and the check sees it). */
 const CASES: Array<{ label: string; opts: GrowOptions; expect: Record<GemmaOlmo, Expect> }> = [
-  { label: 'hypercloning x2', opts: { method: 'hypercloning', widthMult: 2 }, expect: { gemma: 'exact', olmo: 'exact', olmo2: 'exact' } },
+  { label: 'hypercloning x2', opts: { method: 'hypercloning', widthMult: 2 }, expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'exact', olmo2: 'exact' } },
   {
     label: 'hypercloning x3, 10 dB noise',
     opts: { method: 'hypercloning', widthMult: 3, noiseDb: 10, seed: 2 },
-    expect: { gemma: 'exact', olmo: 'exact', olmo2: 'exact' },
+    expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'exact', olmo2: 'exact' },
   },
-  { label: 'hypercloning heads only x2', opts: { method: 'hypercloning', heads: 8 }, expect: { gemma: 'exact', olmo: 'exact', olmo2: 'exact' } },
+  {
+    label: 'hypercloning heads only x2',
+    opts: { method: 'hypercloning', heads: 8 },
+    expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'exact', olmo2: 'exact' },
+  },
   {
     label: 'zero-pad hidden 128 (heads kept)',
     opts: { method: 'zero-pad', hidden: 128, heads: 4 },
-    expect: { gemma: 'exact', olmo: 'approximate', olmo2: 'approximate' },
+    expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'approximate', olmo2: 'approximate' },
   },
   {
     label: 'zero-pad hidden 128, heads 8, ffn 300',
     opts: { method: 'zero-pad', hidden: 128, heads: 8, ffn: 300 },
-    expect: { gemma: 'exact', olmo: 'approximate', olmo2: 'approximate' },
+    expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'approximate', olmo2: 'approximate' },
   },
-  { label: 'add-heads 8', opts: { method: 'add-heads', heads: 8 }, expect: { gemma: 'zero', olmo: 'zero', olmo2: 'approximate' } },
-  { label: 'mlp-zero ffn 200', opts: { method: 'mlp-zero', ffn: 200 }, expect: { gemma: 'zero', olmo: 'zero', olmo2: 'zero' } },
-  { label: 'net2net MLP 200', opts: { method: 'net2net', ffn: 200, seed: 4 }, expect: { gemma: 'exact', olmo: 'exact', olmo2: 'exact' } },
-  { label: 'net2net heads 16', opts: { method: 'net2net', heads: 16, seed: 4 }, expect: { gemma: 'exact', olmo: 'exact', olmo2: 'approximate' } },
+  { label: 'add-heads 8', opts: { method: 'add-heads', heads: 8 }, expect: { gemma: 'zero', gemma3_text: 'zero', olmo: 'zero', olmo2: 'approximate' } },
+  { label: 'mlp-zero ffn 200', opts: { method: 'mlp-zero', ffn: 200 }, expect: { gemma: 'zero', gemma3_text: 'zero', olmo: 'zero', olmo2: 'zero' } },
+  { label: 'net2net MLP 200', opts: { method: 'net2net', ffn: 200, seed: 4 }, expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'exact', olmo2: 'exact' } },
+  {
+    label: 'net2net heads 16',
+    opts: { method: 'net2net', heads: 16, seed: 4 },
+    expect: { gemma: 'exact', gemma3_text: 'exact', olmo: 'exact', olmo2: 'approximate' },
+  },
   {
     label: 'identity blocks at 0 and 2',
     opts: { method: 'identity', layers: 4, insertAt: [0, 2] },
-    expect: { gemma: 'zero', olmo: 'zero', olmo2: 'zero' },
+    expect: { gemma: 'zero', gemma3_text: 'zero', olmo: 'zero', olmo2: 'zero' },
   },
 ];
 
@@ -105,7 +114,7 @@ for (const name of Object.keys(SOURCES)) {
 describe('HyperCloning x2 of a model folder keeps its family', () => {
   const tmp = tempDir();
   after(() => tmp.cleanup());
-  for (const name of ['gemma tied', 'olmo tied', 'olmo2 untied']) {
+  for (const name of ['gemma tied', 'gemma3 tied', 'olmo tied', 'olmo2 untied']) {
     const family = SOURCES[name]!.family;
     test(`${name}: scion's grow writes a ${family} folder that reloads and checks exact`, async () => {
       const src = source(name);
@@ -113,7 +122,7 @@ describe('HyperCloning x2 of a model folder keeps its family', () => {
       const embed = 'model.embed_tokens.weight';
       const e = grown.arrays.get(embed)!;
       const s = src.arrays.get(embed)!;
-      if (family === 'gemma') {
+      if (family === 'gemma' || family === 'gemma3_text') {
         // x sqrt(128) of the grown embedding equals x sqrt(64) of the source's
         assert.ok(Math.abs(e[0]! * Math.fround(Math.sqrt(128)) - s[0]! * 8) < 1e-6, 'embedding rescaled by sqrt(d/D)');
         const n0 = src.arrays.get('model.norm.weight')![0]!;
@@ -183,6 +192,13 @@ const CONTROLS: Array<{
           );
         }
     },
+  },
+  {
+    // Gemma 3's layer types are a per-block property: re-applying the sliding/full pattern by position after an inserted block moves it.
+    label: 'Gemma 3 layer types by position after an identity block, not following their source blocks',
+    source: 'gemma3 tied',
+    opts: { method: 'identity', layers: 3, insertAt: [0] },
+    plan: (p) => setTarget(p, (t) => (isLlamaShaped(t) ? { ...t, slidingLayers: [true, false, true] } : t)),
   },
   {
     // A tied head behind a weightless LayerNorm, kept tied: the tiled embedding counts each logit twice.

@@ -38,6 +38,7 @@ export function llamaRule(plan: GrowthPlan, name: string): TensorRule {
     case 'input_layernorm.weight':
     case 'post_attention_layernorm.weight':
     case 'post_feedforward_layernorm.weight':
+    case 'pre_feedforward_layernorm.weight':
       return vectorRule(src, hidden, gain);
     case 'self_attn.q_proj.weight':
       return matrixRule(src, q, hidden, 'cols');

@@ -121,7 +121,9 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   const ctx = contextLength(source);
   const embedScale = isLlamaShaped(source) && source.embedScale ? Math.fround(Math.sqrt(s.hidden)) / Math.fround(Math.sqrt(D)) : 1;
   const untieHead = tied && isLlamaShaped(source) && source.nonParametricNorm === true && planner.tiedHeadRescale && D > s.hidden;
-  const target = targetConfig(source, s, t, rmsGainScale);
+  const sized = targetConfig(source, s, t, rmsGainScale);
+  // Gemma 3: each target block attends as the source block it comes from (sliding or full)
+  const target = isLlamaShaped(sized) && sized.slidingLayers ? { ...sized, slidingLayers: layers.map((l) => sized.slidingLayers![l.src]!) } : sized;
   const plan: GrowthPlan = {
     method: spec.info.name,
     spec,

@@ -10,6 +10,7 @@ import { llamaFamily } from './llama.ts';
 import { mistralFamily } from './mistral.ts';
 import { neoxFamily } from './neox.ts';
 import { gemmaFamily } from './gemma.ts';
+import { gemma3Family } from './gemma3.ts';
 import { olmoFamily } from './olmo.ts';
 import { olmo2Family } from './olmo2.ts';
 import { qwen2Family } from './qwen2.ts';
@@ -68,6 +69,14 @@ export interface LlamaConfig {
   postNorm?: boolean;
   /** OLMo2: RMSNorm over the whole q and k projections (weights [heads x head_dim], [kv_heads x head_dim]), before RoPE. */
   qkNormFull?: boolean;
+  /** Gemma 3: a norm before and after each sublayer (post_attention_layernorm on the attention output, pre_/post_feedforward_layernorm around the MLP). */
+  sandwichNorm?: boolean;
+  /** Gemma 3: attention scores scaled by query_pre_attn_scalar^-1/2 instead of head_dim^-1/2. */
+  queryPreAttnScalar?: number;
+  /** Gemma 3: which layers use `slidingWindow` (the others attend to everything before); absent: all (Mistral). */
+  slidingLayers?: boolean[];
+  /** Gemma 3: the RoPE base of the sliding layers (rope_local_base_freq). */
+  ropeLocalTheta?: number;
 }
 
 /** Llama 3.1's frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
@@ -184,6 +193,7 @@ const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [
   mistralFamily,
   neoxFamily,
   gemmaFamily,
+  gemma3Family,
   olmoFamily,
   olmo2Family,
 ];
@@ -191,11 +201,8 @@ const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [
 /** Families people own that Scion does not read yet: refused by name. */
 const NOT_YET: Array<{ name: string; architectures: string[]; modelTypes: string[] }> = [
   { name: 'OPT', architectures: ['OPTForCausalLM'], modelTypes: ['opt'] },
-  {
-    name: 'Gemma 2 / Gemma 3',
-    architectures: ['Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Gemma3ForConditionalGeneration'],
-    modelTypes: ['gemma2', 'gemma3', 'gemma3_text'],
-  },
+  { name: 'Gemma 2', architectures: ['Gemma2ForCausalLM'], modelTypes: ['gemma2'] },
+  { name: 'Gemma 3 with vision (Gemma3ForCausalLM, the text model, is read)', architectures: ['Gemma3ForConditionalGeneration'], modelTypes: ['gemma3'] },
   { name: 'Phi-3', architectures: ['Phi3ForCausalLM'], modelTypes: ['phi3'] },
 ];
 

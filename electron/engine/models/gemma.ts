@@ -12,11 +12,20 @@
  * Reference: transformers `modeling_gemma.py`, `configuration_gemma.py`.
  */
 import type { LlamaConfig } from './config.ts';
-import { bad, requireValue } from './config-fields.ts';
+import { type Json, bad, requireValue } from './config-fields.ts';
 import { type FamilyConfigSpec, decoderHF, parseDecoder } from './decoder-config.ts';
 
 /** Names transformers' ACT2FN gives the tanh GELU. */
 const TANH_GELU = ['gelu_pytorch_tanh', 'gelu_new'];
+
+/** Gemma's MLP activation: `hidden_activation`, else the legacy `hidden_act`, must be the tanh GELU. */
+export function requireTanhGelu(raw: Json, file: string): void {
+  const act = raw['hidden_activation'];
+  if (act !== undefined && act !== null && !TANH_GELU.includes(String(act)))
+    bad(file, 'hidden_activation', act, 'only the tanh GELU (gelu_pytorch_tanh) of Gemma is implemented');
+  if ((act === undefined || act === null) && raw['hidden_act'] !== undefined && !['gelu', ...TANH_GELU].includes(String(raw['hidden_act'])))
+    bad(file, 'hidden_act', raw['hidden_act'], 'Gemma runs the tanh GELU (gelu_pytorch_tanh); set hidden_activation');
+}
 
 export const gemmaFamily: FamilyConfigSpec<LlamaConfig> = {
   family: 'gemma',
@@ -24,11 +33,7 @@ export const gemmaFamily: FamilyConfigSpec<LlamaConfig> = {
   architecture: 'GemmaForCausalLM',
   modelType: 'gemma',
   parse(raw, file) {
-    const act = raw['hidden_activation'];
-    if (act !== undefined && act !== null && !TANH_GELU.includes(String(act)))
-      bad(file, 'hidden_activation', act, 'only the tanh GELU (gelu_pytorch_tanh) of Gemma is implemented');
-    if ((act === undefined || act === null) && raw['hidden_act'] !== undefined && !['gelu', ...TANH_GELU].includes(String(raw['hidden_act'])))
-      bad(file, 'hidden_act', raw['hidden_act'], 'Gemma runs the tanh GELU (gelu_pytorch_tanh); set hidden_activation');
+    requireTanhGelu(raw, file);
     requireValue(raw, file, 'attention_bias', [false], 'attention biases in Gemma are not implemented');
     requireValue(raw, file, 'use_adarms', [false], 'adaptive RMSNorm (use_adarms) is not implemented');
     const cfg = parseDecoder({ ...raw, hidden_act: undefined, tie_word_embeddings: raw['tie_word_embeddings'] ?? true }, file, 'gemma', {

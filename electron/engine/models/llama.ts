@@ -6,7 +6,8 @@
  * The same decoder runs the Llama-shaped families with their switches: Qwen2's q/k/v biases
  * (qwen2.ts), Qwen3's per-head q/k RMSNorm (qwen3.ts), Mistral's sliding window (mistral.ts),
  * Gemma's (1 + weight) norms, GeGLU and sqrt(d) embedding scale (gemma.ts), OLMo's weightless
- * LayerNorm and clip_qkv (olmo.ts), OLMo2's post-sublayer norms and full-width q/k norm (olmo2.ts).
+ * LayerNorm and clip_qkv (olmo.ts), OLMo2's post-sublayer norms and full-width q/k norm (olmo2.ts),
+ * Gemma 3's sandwich norms, query_pre_attn_scalar and per-layer sliding windows with their own RoPE base (gemma3.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
@@ -66,10 +67,11 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
         : []),
       { name: p + 'self_attn.o_proj.weight', shape: [d, qd] },
       ...norm(p + 'post_attention_layernorm.weight'),
+      ...(c.sandwichNorm ? norm(p + 'pre_feedforward_layernorm.weight') : []),
       { name: p + 'mlp.gate_proj.weight', shape: [c.intermediateSize, d] },
       { name: p + 'mlp.up_proj.weight', shape: [c.intermediateSize, d] },
       { name: p + 'mlp.down_proj.weight', shape: [d, c.intermediateSize] },
-      ...(c.postNorm ? norm(p + 'post_feedforward_layernorm.weight') : []),
+      ...(c.postNorm || c.sandwichNorm ? norm(p + 'post_feedforward_layernorm.weight') : []),
     );
   }
   specs.push(...norm('model.norm.weight'));
@@ -177,12 +179,18 @@ function familyNorm(c: LlamaConfig, x: tf.Tensor2D, weight: () => tf.Tensor1D, p
 export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): DecoderStages {
   const [b, t] = ids.shape;
   const hd = c.headDim;
+  // Mistral: every layer sliding; Gemma 3: the layers `slidingLayers` names (their own RoPE base), the others full
+  const slides = (i: number) => c.slidingWindow !== undefined && (c.slidingLayers?.[i] ?? true);
+  const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // the window masks something
   const mask = causalMask(t, c.slidingWindow); // [T, T]
-  const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // Mistral's window masks something
+  const fullMask = c.slidingLayers ? causalMask(t) : mask; // [T, T]
   const { cos, sin } = ropeTables(t, hd, c.ropeTheta, c.ropeScaling);
+  const local = c.ropeLocalTheta !== undefined ? ropeTables(t, hd, c.ropeLocalTheta) : { cos, sin };
   const rot = rotateHalfMatrix(hd);
   const rotT = tf.transpose(rot); // [hd, hd]
-  const ropeHeads = (x: tf.Tensor2D, heads: number) => ropeSplitHeads(x, heads, b, t, { cos, sin, rot, rotT });
+  const ropeHeads = (x: tf.Tensor2D, heads: number, i: number) => ropeSplitHeads(x, heads, b, t, { ...(slides(i) ? local : { cos, sin }), rot, rotT });
+  // causalAttention scales by head_dim^-1/2; Gemma 3's query_pre_attn_scalar^-1/2 is that times this factor on q
+  const qScale = c.queryPreAttnScalar !== undefined && c.queryPreAttnScalar !== hd ? Math.sqrt(hd / c.queryPreAttnScalar) : 1;
   const qd = c.numAttentionHeads * hd;
   const kvd = c.numKeyValueHeads * hd;
   const plain = { ones: tf.ones([c.hiddenSize]) as tf.Tensor1D, zeros: tf.zeros([c.hiddenSize]) as tf.Tensor1D }; // OLMo's LayerNorm has no weight or bias
@@ -212,27 +220,30 @@ export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): Decode
       }
       if (c.clipQkv !== undefined) qkv = tf.clipByValue(qkv, -c.clipQkv, c.clipQkv); // OLMo's clip_qkv
       const [qp, kp, vf] = tf.split(qkv, [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
-      let qf = c.qkNorm ? headNorm(qp, v1('self_attn.q_norm.weight'), hd, c.rmsNormEps) : qp; // [B*T, qd]
-      let kf = c.qkNorm ? headNorm(kp, v1('self_attn.k_norm.weight'), hd, c.rmsNormEps) : kp; // [B*T, kvd]
+      const gain = (n: string) => (c.normGainOffset ? (tf.add(v1(n), c.normGainOffset) as tf.Tensor1D) : v1(n)); // Gemma 3: 1 + weight
+      let qf = c.qkNorm ? headNorm(qp, gain('self_attn.q_norm.weight'), hd, c.rmsNormEps) : qp; // [B*T, qd]
+      let kf = c.qkNorm ? headNorm(kp, gain('self_attn.k_norm.weight'), hd, c.rmsNormEps) : kp; // [B*T, kvd]
       if (c.qkNormFull) {
         qf = rmsNorm(qp, v1('self_attn.q_norm.weight'), c.rmsNormEps); // OLMo2: over all heads at once, [B*T, qd]
         kf = rmsNorm(kp, v1('self_attn.k_norm.weight'), c.rmsNormEps); // [B*T, kvd]
       }
-      const q = ropeHeads(qf, c.numAttentionHeads); // [B, H, T, hd]
-      const k = ropeHeads(kf, c.numKeyValueHeads); // [B, K, T, hd]
+      const qr = ropeHeads(qf, c.numAttentionHeads, i); // [B, H, T, hd]
+      const q = qScale === 1 ? qr : (tf.mul(qr, qScale) as tf.Tensor4D);
+      const k = ropeHeads(kf, c.numKeyValueHeads, i); // [B, K, T, hd]
       const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
-      const a = causalAttention(q, k, v, mask, !windowed); // [B*T, H*hd]
+      const a = slides(i) ? causalAttention(q, k, v, mask, !windowed) : causalAttention(q, k, v, fullMask); // [B*T, H*hd]
       const attnOut = matmulOI(a, w('self_attn.o_proj.weight')); // [B*T, D]
-      const x = tf.add(x0, c.postNorm ? norm(attnOut, pre + 'post_attention_layernorm.weight') : attnOut) as tf.Tensor2D;
-      const h2 = c.postNorm ? x : norm(x, pre + 'post_attention_layernorm.weight');
+      const afterNorm = c.postNorm || c.sandwichNorm; // OLMo2, Gemma 3: the sublayer outputs are normed before the residual add
+      const x = tf.add(x0, afterNorm ? norm(attnOut, pre + 'post_attention_layernorm.weight') : attnOut) as tf.Tensor2D;
+      const h2 = c.postNorm ? x : norm(x, pre + (c.sandwichNorm ? 'pre_feedforward_layernorm.weight' : 'post_attention_layernorm.weight'));
       const gate = matmulOI(h2, w('mlp.gate_proj.weight')); // [B*T, F]
       const up = matmulOI(h2, w('mlp.up_proj.weight')); // [B*T, F]
       const m = (c.mlpActivation === 'gelu_tanh' ? tf.mul(geluTanh(gate), up) : siluMul(gate, up)) as tf.Tensor2D; // act(gate) * up, [B*T, F]
       const mlpOut = matmulOI(m, w('mlp.down_proj.weight')); // [B*T, D]
-      return tf.add(x, c.postNorm ? norm(mlpOut, pre + 'post_feedforward_layernorm.weight') : mlpOut) as tf.Tensor2D;
+      return tf.add(x, afterNorm ? norm(mlpOut, pre + 'post_feedforward_layernorm.weight') : mlpOut) as tf.Tensor2D;
     },
     final: (x) => norm(x, 'model.norm.weight'),
-    dispose: () => tf.dispose([mask, cos, sin, rot, rotT, plain.ones, plain.zeros]),
+    dispose: () => tf.dispose([...new Set([mask, fullMask, cos, sin, local.cos, local.sin]), rot, rotT, plain.ones, plain.zeros]),
   };
 }
 
