@@ -31,6 +31,21 @@ scripts/make-fixtures.py --families with transformers; same form as the other fo
     phi3-shakespeare-h64-l2-w16      Phi3ForCausalLM (fused qkv_proj and gate_up_proj), the Llama
                                      sizes with partial_rotary_factor 0.5 and sliding_window 16;
                                      trained 1000 steps
+    gemma-shakespeare-h64-l2         GemmaForCausalLM ((1 + weight) RMSNorm, GeGLU tanh,
+                                     embedding x sqrt(64)), same sizes as Qwen2, head_dim 16
+                                     set explicitly (Gemma's default is 256), tied head;
+                                     trained 1000 steps
+    gemma-random-h64-l2-hd32         the same with head_dim 32 (heads x head_dim = 128 != 64)
+                                     and an untied head; random init with the norm weights
+                                     drawn N(0, 0.2) (transformers initialises them to 0)
+    gemma3-shakespeare-h64-l2-w16    Gemma3ForCausalLM (text: sandwich norms, per-head q/k norms,
+                                     query_pre_attn_scalar 24, layer 0 sliding with window 16
+                                     and RoPE base 1000, layer 1 full with 10000), tied;
+                                     trained 1000 steps
+    olmo-shakespeare-h64-l2-clip     OlmoForCausalLM (LayerNorm without weights, clip_qkv 1.0),
+                                     same sizes, tied head (as OLMo-1B); trained 1000 steps
+    olmo2-shakespeare-h64-l2         Olmo2ForCausalLM (post-sublayer RMSNorms, q/k norm over the
+                                     full projection width), same sizes, untied; trained 1000 steps
 
 test/engine/families-reference.test.ts lights up for every folder present.
 """
@@ -47,6 +62,16 @@ def family_models():
         GPTNeoXConfig, GPTNeoXForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM,
     )
     from transformers import OPTConfig, OPTForCausalLM, Phi3Config, Phi3ForCausalLM
+    from transformers import GemmaConfig, GemmaForCausalLM, Olmo2Config, Olmo2ForCausalLM, OlmoConfig, OlmoForCausalLM
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    # Gemma: both activation fields set, so old transformers (hidden_activation) and new (hidden_act) run the same tanh GELU
+    gemma = dict(SIZES, hidden_act='gelu_pytorch_tanh', hidden_activation='gelu_pytorch_tanh')
+    gemma3 = dict(
+        gemma, layer_types=['sliding_attention', 'full_attention'], sliding_window=16, query_pre_attn_scalar=24,
+        rope_theta=10000.0, rope_local_base_freq=1000.0, attn_logit_softcapping=None, final_logit_softcapping=None,
+    )
+    olmo = {k: v for k, v in SIZES.items() if k != 'rms_norm_eps'}  # OlmoLayerNorm's eps is fixed at 1e-5
 
     neox = GPTNeoXConfig(
         vocab_size=512, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128,
@@ -73,11 +98,16 @@ def family_models():
         ('qwen3-shakespeare-h64-l2', lambda: Qwen3ForCausalLM(Qwen3Config(**SIZES, tie_word_embeddings=False, attention_bias=False, use_sliding_window=False)), 1000),
         ('mistral-shakespeare-h64-l2-w16', lambda: MistralForCausalLM(MistralConfig(**SIZES, tie_word_embeddings=False, sliding_window=16)), 1000),
         ('pythia-shakespeare-h64-l2', lambda: GPTNeoXForCausalLM(neox), 1000),
+        ('gemma-shakespeare-h64-l2', lambda: GemmaForCausalLM(GemmaConfig(**gemma, tie_word_embeddings=True)), 1000),
+        ('gemma-random-h64-l2-hd32', lambda: GemmaForCausalLM(GemmaConfig(**dict(gemma, head_dim=32), tie_word_embeddings=False)), 0),
+        ('gemma3-shakespeare-h64-l2-w16', lambda: Gemma3ForCausalLM(Gemma3TextConfig(**gemma3, tie_word_embeddings=True)), 1000),
+        ('olmo-shakespeare-h64-l2-clip', lambda: OlmoForCausalLM(OlmoConfig(**olmo, clip_qkv=1.0, tie_word_embeddings=True)), 1000),
+        ('olmo2-shakespeare-h64-l2', lambda: Olmo2ForCausalLM(Olmo2Config(**SIZES, tie_word_embeddings=False)), 1000),
     ]
 
 
 def draw_biases_and_norms(model, seed):
-    """Biases N(0, 0.3) and q/k norm gains 1 + N(0, 0.2) (OPT: every bias, LayerNorm gains): the family's own tensors, away from their neutral init."""
+    """Biases N(0, 0.3) and q/k norm gains 1 + N(0, 0.2) (OPT: every bias, LayerNorm gains; Gemma: stored norm weights N(0, 0.2)): the family's own tensors, away from their neutral init."""
     import torch
 
     g = torch.Generator().manual_seed(seed)
@@ -91,6 +121,8 @@ def draw_biases_and_norms(model, seed):
                 p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
             elif model.config.model_type == 'opt' and name.endswith('.bias'):
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
+            elif 'Gemma' in type(model).__name__ and name.endswith('norm.weight'):
+                p.copy_(0.2 * torch.randn(p.shape, generator=g))  # Gemma stores gain - 1: zero would not test the offset
 
 
 def make_family_fixtures(out, tok, train_ids, windows, device, seed, lr, warmup, train, write_folder, corpus):

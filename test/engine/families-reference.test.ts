@@ -29,6 +29,11 @@ const FAMILY_FIXTURES = [
   { name: 'opt-shakespeare-h64-l2', family: 'opt' },
   { name: 'opt-random-h64-l2-postln-proj', family: 'opt' },
   { name: 'phi3-shakespeare-h64-l2-w16', family: 'phi3' },
+  { name: 'gemma-shakespeare-h64-l2', family: 'gemma' },
+  { name: 'gemma-random-h64-l2-hd32', family: 'gemma' },
+  { name: 'gemma3-shakespeare-h64-l2-w16', family: 'gemma3_text' },
+  { name: 'olmo-shakespeare-h64-l2-clip', family: 'olmo' },
+  { name: 'olmo2-shakespeare-h64-l2', family: 'olmo2' },
 ] as const;
 
 before(async () => {

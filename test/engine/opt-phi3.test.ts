@@ -17,23 +17,24 @@ import { main } from '../../electron/cli/main.ts';
 import { initBackend } from '../../electron/engine/backend.ts';
 import { parseHFConfig } from '../../electron/engine/models/config.ts';
 import { forward, parameterCount, tensorSpecs } from '../../electron/engine/models/family.ts';
-import { disposeParams, loadModel, saveModel } from '../../electron/engine/models/model.ts';
+import { disposeParams, loadModel } from '../../electron/engine/models/model.ts';
 import { writeSafetensors } from '../../electron/engine/io/safetensors.ts';
 import { ensureGradients } from '../../electron/engine/train/gradients.ts';
 import type { Json } from '../helpers/family-models.ts';
 import { NUMPY_MODELS, type NumpyModel, numpyModelDir, numpyProbe } from '../helpers/numpy-families.ts';
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { logitsOf, readArrays } from '../growth/helpers.ts';
+import { readArrays } from '../growth/helpers.ts';
+import { logitsOf, maxDiff } from '../helpers/logits.ts';
 import { expectedTensors, fixtureDir } from '../helpers/fixtures.ts';
-import { assertTrainsOnWasm } from '../helpers/train-check.ts';
+import { checkTrains } from '../helpers/train-check.ts';
+import { exportRoundTrip } from '../helpers/export-check.ts';
 
 before(async () => {
   await initBackend(process.env['SCION_BACKEND'] ?? 'wasm');
   await ensureGradients();
 });
 
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 const configOf = (name: NumpyModel): Json => JSON.parse(readFileSync(path.join(numpyModelDir(name), 'config.json'), 'utf8')) as Json;
 
 describe('OPT and Phi-3 logits against the numpy reference (transformers semantics)', () => {
@@ -308,15 +309,9 @@ describe('OPT and Phi-3 folders', () => {
     test(`${name}: exports with transformers' names and fields, reloads bit for bit; scion info`, async () => {
       const dir = numpyModelDir(name);
       const src = await readArrays(dir);
-      const model = await loadModel(dir);
       const out = path.join(tmp.dir, `${name}-export`);
-      await saveModel(out, model.config, model.params, model.rawConfig);
-      disposeParams(model.params);
-      const written = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) as Json;
+      const written = await exportRoundTrip(dir, out, src.config, src.arrays);
       for (const [k, v] of Object.entries(fields)) assert.deepEqual(written[k], v, k);
-      const again = await readArrays(out);
-      assert.deepEqual(again.config, src.config);
-      for (const [n, a] of src.arrays) assert.deepEqual(again.arrays.get(n), a, n);
       const info = await runCommand(main, ['info', out, '--json']);
       assert.equal(info.code, 0, info.stderr);
       const parsed = JSON.parse(info.stdout) as { family: string; familyName: string; parameters: number };
@@ -351,6 +346,6 @@ describe('OPT and Phi-3 training on wasm', () => {
   for (const name of ['opt-post-proj', 'opt-plain-untied', 'phi3-gqa-partial-w6'] as const)
     test(`${name}: every tensor gets a finite, non-zero gradient, and AdamW lowers the loss`, async () => {
       const { config, arrays } = await readArrays(numpyModelDir(name));
-      await assertTrainsOnWasm(config, new Map([...arrays].map(([n, a]) => [n, a.map((x) => x * 0.5)] as const)), 96);
+      await checkTrains(config, new Map([...arrays].map(([n, a]) => [n, a.map((x) => x * 0.5)] as const)), 96);
     });
 });

@@ -8,15 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type GrowOptions, type GrowthPlan, growModelDir, makePlan } from '../../electron/engine/growth/index.ts';
-import { type ModelConfig, parseHFConfig } from '../../electron/engine/models/config.ts';
+import { type GrowOptions, type GrowthPlan, makePlan } from '../../electron/engine/growth/index.ts';
+import type { ModelConfig } from '../../electron/engine/models/config.ts';
 import { mapVector } from '../../electron/engine/growth/primitives.ts';
-import { LLAMA_FIXTURE, type Json, type LlamaShaped, familyArrays, familyConfigJson, writeModelDir } from '../helpers/family-models.ts';
+import { LLAMA_FIXTURE, type Json, type LlamaShaped, familyArrays, familyConfigJson } from '../helpers/family-models.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { checkGrown, growPlanInMemory, readArrays, useWasm } from './helpers.ts';
+import { checkGrown, growFolderX2, growPlanInMemory, readArrays, scaleTensors, useWasm } from './helpers.ts';
 
 type Arrays = Map<string, Float32Array>;
 
@@ -74,19 +72,7 @@ describe('HyperCloning x2 of a model folder keeps its family', () => {
   for (const family of Object.keys(SOURCES) as Array<keyof typeof SOURCES>) {
     test(`${family}: scion's grow writes a ${family} folder that reloads and checks exact`, async () => {
       const src = source(family);
-      const dir = await writeModelDir(path.join(tmp.dir, family), SOURCES[family].raw, src.arrays);
-      const out = path.join(tmp.dir, `${family}-x2`);
-      const report = await growModelDir(dir, out, { method: 'hypercloning', widthMult: 2, checkLength: 128 });
-      assert.equal(report.verdict, 'exact');
-      assert.ok(Math.abs(report.check!.lossGrown - report.check!.lossSource) <= 1e-5);
-      const written = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) as Json;
-      assert.equal(written['model_type'], family);
-      assert.equal(written['hidden_size'], 128);
-      assert.equal(written['num_attention_heads'], 8);
-      assert.equal(written['num_key_value_heads'], 4);
-      assert.equal(written['head_dim'], 16, 'head_dim is kept');
-      const grown = await readArrays(out);
-      assert.deepEqual(grown.config, parseHFConfig(written));
+      const { written, grown } = await growFolderX2(tmp.dir, family, SOURCES[family].raw, src.arrays);
       if (family === 'mistral') assert.equal(written['sliding_window'], 16);
       if (family === 'qwen3')
         assert.deepEqual(grown.arrays.get('model.layers.1.self_attn.k_norm.weight'), src.arrays.get('model.layers.1.self_attn.k_norm.weight'));
@@ -112,29 +98,14 @@ const CONTROLS: Array<{
     label: 'Qwen2 q/k/v biases scaled 1/n like the tiled weights',
     family: 'qwen2',
     opts: { method: 'hypercloning', widthMult: 2 },
-    tensors: (p, grown) => {
-      const n = p.targetDims.hidden / p.sourceDims.hidden;
-      for (const [name, a] of grown)
-        if (name.endsWith('_proj.bias'))
-          grown.set(
-            name,
-            a.map((v) => v / n),
-          );
-    },
+    tensors: (p, grown) => scaleTensors(grown, /_proj\.bias$/, p.sourceDims.hidden / p.targetDims.hidden),
   },
   {
     // Under zero pad the residual RMSNorm gains take sqrt(d/D); the per-head q/k norms must not (head_dim is unchanged).
     label: 'Qwen3 q/k norm gains rescaled by sqrt(d/D) like the residual norms',
     family: 'qwen3',
     opts: { method: 'zero-pad', hidden: 128 },
-    tensors: (p, grown) => {
-      for (const [name, a] of grown)
-        if (/self_attn\.[qk]_norm\.weight$/.test(name))
-          grown.set(
-            name,
-            a.map((v) => v * p.rmsGainScale),
-          );
-    },
+    tensors: (p, grown) => scaleTensors(grown, /self_attn\.[qk]_norm\.weight$/, p.rmsGainScale),
   },
   {
     // The q/k norm gains treated as hidden-sized vectors: tiled over the heads and cut back to head_dim, they land shifted.

@@ -1,5 +1,7 @@
 /** Shared helpers for the growth tests: fixtures, in-memory growth, random models. */
 import * as tf from '@tensorflow/tfjs-core';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../electron/engine/backend.ts';
@@ -9,14 +11,16 @@ import {
   type GrowthPlan,
   checkFunctionPreservation,
   growArrays,
+  growModelDir,
   growPlanArrays,
   makePlan,
 } from '../../electron/engine/growth/index.ts';
 import { SafetensorsFile } from '../../electron/engine/io/safetensors.ts';
-import type { ModelConfig } from '../../electron/engine/models/config.ts';
-import { forward, tensorSpecs } from '../../electron/engine/models/family.ts';
+import { type ModelConfig, parseHFConfig } from '../../electron/engine/models/config.ts';
+import { tensorSpecs } from '../../electron/engine/models/family.ts';
 import { readWeightArrays, readModelConfig } from '../../electron/engine/models/model.ts';
 import type { Params } from '../../electron/engine/models/params.ts';
+import { writeModelDir } from '../helpers/family-models.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hf');
 export const fixture = (name: string): string => path.join(FIXTURES, name);
@@ -80,17 +84,6 @@ export function randomArrays(config: ModelConfig, seed = 1): Map<string, Float32
   return out;
 }
 
-/** Logits [B, T, V] of `ids` (int32, [B, T]) as a flat array. */
-export async function logitsOf(config: ModelConfig, arrays: Map<string, Float32Array>, ids: Int32Array, shape: [number, number]): Promise<Float32Array> {
-  const p = toParams(config, arrays);
-  const x = tf.tensor2d(ids, shape, 'int32');
-  const { logits } = forward(config, p, x);
-  const out = (await logits.data()) as Float32Array;
-  tf.dispose([logits, x]);
-  disposeAll(p);
-  return out;
-}
-
 export function disposeAll(p: Params): void {
   for (const t of Object.values(p)) t.dispose();
 }
@@ -118,4 +111,36 @@ export async function checkGrown(
     disposeAll(a);
     disposeAll(b);
   }
+}
+
+/** Multiplies every tensor of `grown` whose name matches `names` by `factor` (the negative controls' wrong rescales). */
+export function scaleTensors(grown: Map<string, Float32Array>, names: RegExp, factor: number): void {
+  for (const [name, a] of grown)
+    if (names.test(name))
+      grown.set(
+        name,
+        a.map((v) => v * factor),
+      );
+}
+
+/**
+ * Writes `raw` + `arrays` as a model folder under `dir`, grows it with `scion grow`'s
+ * HyperCloning x2 (hidden 64 -> 128, heads 4 -> 8, KV 2 -> 4) and checks the folder: verdict
+ * exact, dloss <= 1e-5, `family` kept, head_dim 16 kept, and it reloads. Returns what was written.
+ */
+export async function growFolderX2(dir: string, family: string, raw: Record<string, unknown>, arrays: Map<string, Float32Array>) {
+  const src = await writeModelDir(path.join(dir, family), raw, arrays);
+  const out = path.join(dir, `${family}-x2`);
+  const report = await growModelDir(src, out, { method: 'hypercloning', widthMult: 2, checkLength: 128 });
+  assert.equal(report.verdict, 'exact');
+  assert.ok(Math.abs(report.check!.lossGrown - report.check!.lossSource) <= 1e-5);
+  const written = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(written['model_type'], family);
+  assert.equal(written['hidden_size'], 128);
+  assert.equal(written['num_attention_heads'], 8);
+  assert.equal(written['num_key_value_heads'], 4);
+  assert.equal(written['head_dim'], 16, 'head_dim is kept');
+  const grown = await readArrays(out);
+  assert.deepEqual(grown.config, parseHFConfig(written));
+  return { report, written, grown, source: src, out };
 }

@@ -63,6 +63,38 @@ const CONFIGS: [string, ModelConfig][] = [
     'phi3 (fused, partial rotary, window 8)',
     { ...PRESETS['llama-tiny']!, family: 'phi3', numHiddenLayers: 2, fusedProjections: true, rotaryDims: 16, slidingWindow: 8 } as ModelConfig,
   ],
+  [
+    'gemma',
+    {
+      ...PRESETS['llama-tiny']!,
+      family: 'gemma',
+      numHiddenLayers: 2,
+      normGainOffset: 1,
+      embedScale: true,
+      mlpActivation: 'gelu_tanh',
+      tieWordEmbeddings: true,
+    } as ModelConfig,
+  ],
+  [
+    'gemma3_text',
+    {
+      ...PRESETS['llama-tiny']!,
+      family: 'gemma3_text',
+      numHiddenLayers: 2,
+      normGainOffset: 1,
+      embedScale: true,
+      mlpActivation: 'gelu_tanh',
+      tieWordEmbeddings: true,
+      qkNorm: true,
+      sandwichNorm: true,
+      queryPreAttnScalar: 24,
+      slidingWindow: 4,
+      slidingLayers: [true, false],
+      ropeLocalTheta: 1000,
+    } as ModelConfig,
+  ],
+  ['olmo', { ...PRESETS['llama-tiny']!, family: 'olmo', numHiddenLayers: 2, nonParametricNorm: true, clipQkv: 0.05 } as ModelConfig],
+  ['olmo2', { ...PRESETS['llama-tiny']!, family: 'olmo2', numHiddenLayers: 2, postNorm: true, qkNormFull: true } as ModelConfig],
 ];
 
 /** The training loss as it was: the whole forward pass recorded, the logits [B*T, V] of the batch at once. */

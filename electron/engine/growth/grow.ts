@@ -87,6 +87,7 @@ export async function growTensor(plan: GrowthPlan, name: string, get: SourceGett
     const expect = rule.maps.rows.sourceSize * rule.maps.cols.sourceSize;
     if (w.length !== expect) throw new ScionError(`growth: source tensor '${rule.source}' has ${w.length} values, expected ${expect}`, 'E_GROW');
     const out = mapMatrix(w, rule.maps, fillFor(plan, rule), rng, next, pool?.take(size));
+    if (rule.scale !== undefined) for (let i = 0; i < out.length; i++) out[i]! *= rule.scale;
     const inMap = rule.maps.inAxis === 'rows' ? rule.maps.rows : rule.maps.cols;
     if (plan.noiseDb !== undefined && !zeroNew && (inMap.tiles ?? 1) >= 2) {
       addPairedNoise(out, rule.maps, rms(out) * Math.pow(10, -plan.noiseDb / 20), rngFor(plan.resolved.seed, `noise:${name}`));
@@ -96,9 +97,10 @@ export async function growTensor(plan: GrowthPlan, name: string, get: SourceGett
   if (w.length !== rule.map.sourceSize)
     throw new ScionError(`growth: source tensor '${rule.source}' has ${w.length} values, expected ${rule.map.sourceSize}`, 'E_GROW');
   const randomPad = plan.spec.pad === 'random' && !zeroNew;
-  const out = mapVector(w, rule.map, zeroNew ? 0 : rule.newValue, randomPad ? plan.resolved.padStd : 0, rng, next);
+  const off = rule.offset ?? 0; // Gemma: stored = gain - 1, and the rule speaks of the gain
+  const out = mapVector(w, rule.map, (zeroNew ? 0 : rule.newValue) - off, randomPad ? plan.resolved.padStd : 0, rng, next);
   if (rule.scale !== 1 || rule.fanInScale) {
-    for (let j = 0; j < out.length; j++) if (rule.map.src[j]! >= 0) out[j]! *= rule.scale * (rule.fanInScale ? rule.map.scale[j]! : 1);
+    for (let j = 0; j < out.length; j++) if (rule.map.src[j]! >= 0) out[j] = (out[j]! + off) * rule.scale * (rule.fanInScale ? rule.map.scale[j]! : 1) - off;
   }
   return out;
 }

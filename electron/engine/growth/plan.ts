@@ -34,6 +34,17 @@ export interface GrowthPlan {
    * tiling, 1/copies for Net2Net), so the logits are not counted n times.
    */
   tiedHeadRescale: boolean;
+  /**
+   * Multiplier on the copied embedding (Gemma: sqrt(d) / sqrt(D), both rounded to float32 as
+   * transformers casts them, so x sqrt(D) of the grown embedding equals x sqrt(d) of the
+   * source's); 1 for every other family. A tied head reads it too: the final norm divides it out.
+   */
+  embedScale: number;
+  /**
+   * The grown model unties its head (lm_head = the tiled embedding, fan-in scaled): a tied head
+   * behind a final norm without a gain (OLMo) has nowhere else to take the 1/n of n-fold tiling.
+   */
+  untieHead: boolean;
   /** HyperCloning noise level in dB, if asked for. */
   noiseDb?: number;
   theory: { verdict: Verdict; why: string };
@@ -119,20 +130,29 @@ export function makePlan(source: ModelConfig, opts: GrowOptions): GrowthPlan {
   const rmsGainScale = isLlamaShaped(source) ? planner.rmsGainScale(s, t) : 1;
   const tied = source.family === 'gpt2' || ((isLlamaShaped(source) || source.family === 'opt') && source.tieWordEmbeddings);
   const ctx = contextLength(source);
+  const embedScale = isLlamaShaped(source) && source.embedScale ? Math.fround(Math.sqrt(s.hidden)) / Math.fround(Math.sqrt(D)) : 1;
+  const untieHead = tied && isLlamaShaped(source) && source.nonParametricNorm === true && planner.tiedHeadRescale && D > s.hidden;
+  const sized = targetConfig(source, s, t, rmsGainScale);
+  // Gemma 3: each target block attends as the source block it comes from (sliding or full)
+  const target = isLlamaShaped(sized) && sized.slidingLayers ? { ...sized, slidingLayers: layers.map((l) => sized.slidingLayers![l.src]!) } : sized;
   const plan: GrowthPlan = {
     method: spec.info.name,
     spec,
     resolved: { ...pickGrowOptions(opts), method: spec.info.name, seed, padStd, hidden: D, ffn: F, heads, kvHeads, layers: L2, ...(depth ? { depth } : {}) },
     source,
-    target: targetConfig(source, s, t, rmsGainScale),
+    target: untieHead && isLlamaShaped(target) ? { ...target, tieWordEmbeddings: false } : target,
     sourceDims: s,
     targetDims: t,
     maps: { ...planner.maps(s, t, seed), vocab: identityMap(source.vocabSize), positions: identityMap(ctx) },
     layers,
     rmsGainScale,
-    tiedHeadRescale: tied && planner.tiedHeadRescale,
+    tiedHeadRescale: tied && planner.tiedHeadRescale && !untieHead,
+    embedScale,
+    untieHead,
     theory: theoryOf(spec, source, s, t, depth, widthGrows),
   };
+  if (untieHead)
+    plan.theory.why += "; the tied head is untied (lm_head = the widened embedding, fan-in scaled): OLMo's final LayerNorm has no gain to take the copies' 1/n";
   if (opts.noiseDb !== undefined) plan.noiseDb = opts.noiseDb;
   return plan;
 }

@@ -19,6 +19,8 @@ export interface MatrixRule {
   writer: boolean;
   /** All zero (a residual writer of a new identity block). */
   zero: boolean;
+  /** Multiplier on every entry (Gemma's embedding: sqrt(d/D), as its sqrt(hidden) scale grows). */
+  scale?: number;
 }
 
 export interface VectorRule {
@@ -32,6 +34,8 @@ export interface VectorRule {
   scale: number;
   /** Also multiply copied entries by the map's fan-in scale (final norm before a tied head). */
   fanInScale?: boolean;
+  /** Gemma's norms store gain - 1: `newValue` and `scale` act on the gain (stored + offset). */
+  offset?: number;
   zero: boolean;
 }
 
@@ -46,12 +50,23 @@ export interface RuleSource {
 const sourceOf = (s: RuleSource): RuleSource => (s.next === undefined ? { source: s.source } : { source: s.source, next: s.next });
 
 /** A [rows, cols] weight read from `s`, `inAxis` its fan-in; a reader of the residual stream unless `writer`. */
-export function matrixRule(s: RuleSource, rows: AxisMap, cols: AxisMap, inAxis: 'rows' | 'cols', opts: { writer?: boolean; zero?: boolean } = {}): MatrixRule {
-  return { type: 'matrix', ...sourceOf(s), maps: { rows, cols, inAxis }, writer: opts.writer ?? false, zero: opts.zero ?? false };
+export function matrixRule(
+  s: RuleSource,
+  rows: AxisMap,
+  cols: AxisMap,
+  inAxis: 'rows' | 'cols',
+  opts: { writer?: boolean; zero?: boolean; scale?: number } = {},
+): MatrixRule {
+  const rule: MatrixRule = { type: 'matrix', ...sourceOf(s), maps: { rows, cols, inAxis }, writer: opts.writer ?? false, zero: opts.zero ?? false };
+  return opts.scale !== undefined && opts.scale !== 1 ? { ...rule, scale: opts.scale } : rule;
 }
 
 /** A vector read from `s` along `map`: new entries `newValue` (default 0), copies times `scale` (default 1). */
-export function vectorRule(s: RuleSource, map: AxisMap, opts: { newValue?: number; scale?: number; fanInScale?: boolean; zero?: boolean } = {}): VectorRule {
+export function vectorRule(
+  s: RuleSource,
+  map: AxisMap,
+  opts: { newValue?: number; scale?: number; fanInScale?: boolean; offset?: number; zero?: boolean } = {},
+): VectorRule {
   return {
     type: 'vector',
     ...sourceOf(s),
@@ -59,6 +74,7 @@ export function vectorRule(s: RuleSource, map: AxisMap, opts: { newValue?: numbe
     newValue: opts.newValue ?? 0,
     scale: opts.scale ?? 1,
     ...(opts.fanInScale !== undefined ? { fanInScale: opts.fanInScale } : {}),
+    ...(opts.offset ? { offset: opts.offset } : {}),
     zero: opts.zero ?? false,
   };
 }

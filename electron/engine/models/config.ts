@@ -9,6 +9,10 @@ import type { FamilyConfigSpec } from './decoder-config.ts';
 import { llamaFamily } from './llama.ts';
 import { mistralFamily } from './mistral.ts';
 import { neoxFamily } from './neox.ts';
+import { gemmaFamily } from './gemma.ts';
+import { gemma3Family } from './gemma3.ts';
+import { olmoFamily } from './olmo.ts';
+import { olmo2Family } from './olmo2.ts';
 import { optFamily } from './opt.ts';
 import { phi3Family } from './phi3.ts';
 import { qwen2Family } from './qwen2.ts';
@@ -57,6 +61,28 @@ export interface LlamaConfig {
   fusedProjections?: boolean;
   /** Phi-3: partial_rotary_factor < 1 rotates only the first rotaryDims of each head (the rest pass through). */
   rotaryDims?: number;
+  /** Gemma: RMSNorm gains stored as weight - 1 (the norm multiplies by 1 + weight). */
+  normGainOffset?: 1;
+  /** Gemma: the embedding output times sqrt(hidden_size) (rounded to float32, as transformers casts it). */
+  embedScale?: boolean;
+  /** Gemma: GeGLU with the tanh GELU (gelu_pytorch_tanh) instead of SwiGLU. */
+  mlpActivation?: 'gelu_tanh';
+  /** OLMo: LayerNorm without weight or bias (eps 1e-5) in place of every RMSNorm; no norm tensors. */
+  nonParametricNorm?: boolean;
+  /** OLMo: q, k and v clamped to [-clip_qkv, clip_qkv] after their projections. */
+  clipQkv?: number;
+  /** OLMo2: RMSNorm on the attention and MLP outputs before the residual add, none on their inputs. */
+  postNorm?: boolean;
+  /** OLMo2: RMSNorm over the whole q and k projections (weights [heads x head_dim], [kv_heads x head_dim]), before RoPE. */
+  qkNormFull?: boolean;
+  /** Gemma 3: a norm before and after each sublayer (post_attention_layernorm on the attention output, pre_/post_feedforward_layernorm around the MLP). */
+  sandwichNorm?: boolean;
+  /** Gemma 3: attention scores scaled by query_pre_attn_scalar^-1/2 instead of head_dim^-1/2. */
+  queryPreAttnScalar?: number;
+  /** Gemma 3: which layers use `slidingWindow` (the others attend to everything before); absent: all (Mistral). */
+  slidingLayers?: boolean[];
+  /** Gemma 3: the RoPE base of the sliding layers (rope_local_base_freq). */
+  ropeLocalTheta?: number;
 }
 
 /** Llama 3.1's frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
@@ -180,17 +206,26 @@ const gpt2Family: FamilyConfigSpec<GPT2Config> = {
   toHF: gpt2HF,
 };
 
-/** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts, neox.ts, opt.ts, phi3.ts). */
-const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [gpt2Family, llamaFamily, qwen2Family, qwen3Family, mistralFamily, neoxFamily, optFamily, phi3Family];
+/** The families Scion reads, each from its own file (gpt2 above; llama.ts, qwen2.ts, qwen3.ts, mistral.ts, neox.ts, opt.ts, phi3.ts, gemma.ts, gemma3.ts, olmo.ts, olmo2.ts). */
+const FAMILIES: FamilyConfigSpec<ModelConfig>[] = [
+  gpt2Family,
+  llamaFamily,
+  qwen2Family,
+  qwen3Family,
+  mistralFamily,
+  neoxFamily,
+  optFamily,
+  phi3Family,
+  gemmaFamily,
+  gemma3Family,
+  olmoFamily,
+  olmo2Family,
+];
 
 /** Families people own that Scion does not read yet: refused by name. */
 const NOT_YET: Array<{ name: string; architectures: string[]; modelTypes: string[] }> = [
-  {
-    name: 'Gemma',
-    architectures: ['GemmaForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Gemma3ForConditionalGeneration'],
-    modelTypes: ['gemma', 'gemma2', 'gemma3', 'gemma3_text'],
-  },
-  { name: 'OLMo', architectures: ['OlmoForCausalLM', 'Olmo2ForCausalLM'], modelTypes: ['olmo', 'olmo2'] },
+  { name: 'Gemma 2', architectures: ['Gemma2ForCausalLM'], modelTypes: ['gemma2'] },
+  { name: 'Gemma 3 with vision (Gemma3ForCausalLM, the text model, is read)', architectures: ['Gemma3ForConditionalGeneration'], modelTypes: ['gemma3'] },
 ];
 
 /** The family's name as people say it ("Qwen2"), for `scion info` and the app. */
@@ -247,14 +282,14 @@ export function modelShape(cfg: ModelConfig): ModelShape {
       };
 }
 
-/** Llama-shaped (Llama, Qwen2, Qwen3, Mistral): RMSNorm, RoPE, grouped KV heads, SwiGLU. */
+/** Llama-shaped (Llama, Qwen2, Qwen3, Mistral, Phi-3, Gemma, OLMo, OLMo2): one decoder (llama.ts), RoPE, grouped KV heads, gated MLP. */
 export function isLlamaShaped(cfg: ModelConfig): cfg is LlamaConfig {
   return cfg.family !== 'gpt2' && cfg.family !== 'gpt_neox' && cfg.family !== 'opt';
 }
 
-/** LayerNorm families (GPT-2, GPT-NeoX, OPT): zero padding the hidden size is approximate, new gains are 0. */
-export function usesLayerNorm(cfg: ModelConfig): cfg is GPT2Config | NeoXConfig | OPTConfig {
-  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox' || cfg.family === 'opt';
+/** LayerNorm families (GPT-2, GPT-NeoX, OPT, OLMo's non-parametric one): zero padding the hidden size is approximate. */
+export function usesLayerNorm(cfg: ModelConfig): boolean {
+  return cfg.family === 'gpt2' || cfg.family === 'gpt_neox' || cfg.family === 'opt' || (isLlamaShaped(cfg) && cfg.nonParametricNorm === true);
 }
 
 /** Width of one attention head (GPT-2: hidden / heads; Llama: head_dim). */

@@ -5,14 +5,18 @@
  * torch layout [out, in]. References: Touvron et al. 2023; transformers `modeling_llama.py`.
  * The same decoder runs the Llama-shaped families with their switches: Qwen2's q/k/v biases
  * (qwen2.ts), Qwen3's per-head q/k RMSNorm (qwen3.ts), Mistral's sliding window (mistral.ts),
- * Phi-3's fused qkv_proj / gate_up_proj and partial rotary (phi3.ts).
+ * Phi-3's fused qkv_proj / gate_up_proj and partial rotary (phi3.ts),
+ * Gemma's (1 + weight) norms, GeGLU and sqrt(d) embedding scale (gemma.ts), OLMo's weightless
+ * LayerNorm and clip_qkv (olmo.ts), OLMo2's post-sublayer norms and full-width q/k norm (olmo2.ts),
+ * Gemma 3's sandwich norms, query_pre_attn_scalar and per-layer sliding windows with their own RoPE base (gemma3.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
 import { ropeHeads as webgpuRopeHeads, webgpuKernelsOn } from '../webgpu/ops.ts';
 import { requireValue } from './config-fields.ts';
 import { type FamilyConfigSpec, decoderHF, parseDecoder } from './decoder-config.ts';
-import { causalAttention, causalMask, embed, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
+import { causalAttention, causalMask, embed, geluTanh, layerNorm, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
+import { OLMO_LAYER_NORM_EPS } from './olmo.ts';
 import { type DecoderStages, namesUnder, runStages } from './stages.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
 
@@ -34,12 +38,13 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
   const d = c.hiddenSize;
   const qd = c.numAttentionHeads * c.headDim;
   const kvd = c.numKeyValueHeads * c.headDim;
+  const norm = (name: string): TensorSpec[] => (c.nonParametricNorm ? [] : [{ name, shape: [d] }]); // OLMo's norms have no tensors
   const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, d] }];
   const f = c.intermediateSize;
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}.`;
     specs.push(
-      { name: p + 'input_layernorm.weight', shape: [d] },
+      ...(c.postNorm ? [] : norm(p + 'input_layernorm.weight')),
       ...(c.fusedProjections
         ? [{ name: p + 'self_attn.qkv_proj.weight', shape: [qd + 2 * kvd, d] }]
         : [
@@ -60,8 +65,15 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
             { name: p + 'self_attn.k_norm.weight', shape: [c.headDim] },
           ]
         : []),
+      ...(c.qkNormFull
+        ? [
+            { name: p + 'self_attn.q_norm.weight', shape: [qd] },
+            { name: p + 'self_attn.k_norm.weight', shape: [kvd] },
+          ]
+        : []),
       { name: p + 'self_attn.o_proj.weight', shape: [d, qd] },
-      { name: p + 'post_attention_layernorm.weight', shape: [d] },
+      ...norm(p + 'post_attention_layernorm.weight'),
+      ...(c.sandwichNorm ? norm(p + 'pre_feedforward_layernorm.weight') : []),
       ...(c.fusedProjections
         ? [{ name: p + 'mlp.gate_up_proj.weight', shape: [2 * f, d] }]
         : [
@@ -69,9 +81,10 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
             { name: p + 'mlp.up_proj.weight', shape: [f, d] },
           ]),
       { name: p + 'mlp.down_proj.weight', shape: [d, f] },
+      ...(c.postNorm || c.sandwichNorm ? norm(p + 'post_feedforward_layernorm.weight') : []),
     );
   }
-  specs.push({ name: 'model.norm.weight', shape: [d] });
+  specs.push(...norm('model.norm.weight'));
   if (!c.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, d] });
   return specs;
 }
@@ -182,32 +195,56 @@ function headNorm(x: tf.Tensor2D, weight: tf.Tensor1D, hd: number, eps: number):
   return tf.reshape(rmsNorm(tf.reshape(x, [-1, hd]) as tf.Tensor2D, weight, eps), [n, width]); // via [N*heads, hd]
 }
 
+/**
+ * The family's norm over the last axis of x [N, D]: RMSNorm with gain `weight` (Gemma: 1 +
+ * weight, in float32 as transformers), or OLMo's LayerNorm without weight or bias (`ones`,
+ * `zeros` [D] stand in for them). Returns [N, D].
+ */
+function familyNorm(c: LlamaConfig, x: tf.Tensor2D, weight: () => tf.Tensor1D, plain: { ones: tf.Tensor1D; zeros: tf.Tensor1D }): tf.Tensor2D {
+  if (c.nonParametricNorm) return layerNorm(x, plain.ones, plain.zeros, OLMO_LAYER_NORM_EPS);
+  return rmsNorm(x, c.normGainOffset ? (tf.add(weight(), c.normGainOffset) as tf.Tensor1D) : weight(), c.rmsNormEps);
+}
+
 /** The stages of the Llama-shaped forward pass over token ids [B, T] (stages.ts). */
 export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): DecoderStages {
   const [b, t] = ids.shape;
   const hd = c.headDim;
+  // Mistral: every layer sliding; Gemma 3: the layers `slidingLayers` names (their own RoPE base), the others full
+  const slides = (i: number) => c.slidingWindow !== undefined && (c.slidingLayers?.[i] ?? true);
+  const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // the window masks something
   const mask = causalMask(t, c.slidingWindow); // [T, T]
-  const windowed = c.slidingWindow !== undefined && c.slidingWindow < t; // Mistral's window masks something
+  const fullMask = c.slidingLayers ? causalMask(t) : mask; // [T, T]
   const rd = c.rotaryDims ?? hd; // Phi-3's partial rotary: the first rd dims of each head rotate
   const { cos, sin } = ropeTables(t, rd, c.ropeTheta, c.ropeScaling);
+  const local = c.ropeLocalTheta !== undefined ? ropeTables(t, rd, c.ropeLocalTheta) : { cos, sin };
   const rot = rotateHalfMatrix(rd);
-  const tables = { cos, sin, rot, rotT: tf.transpose(rot) }; // rot, rotT [rd, rd]
-  const ropeHeads = (x: tf.Tensor2D, heads: number) =>
-    rd === hd ? ropeSplitHeads(x, heads, b, t, tables) : applyPartialRope(splitHeads(x, b, t, heads, hd), rd, tables);
+  const rotT = tf.transpose(rot); // [rd, rd]
+  const ropeHeads = (x: tf.Tensor2D, heads: number, i: number) => {
+    const tables = { ...(slides(i) ? local : { cos, sin }), rot, rotT };
+    return rd === hd ? ropeSplitHeads(x, heads, b, t, tables) : applyPartialRope(splitHeads(x, b, t, heads, hd), rd, tables);
+  };
+  // causalAttention scales by head_dim^-1/2; Gemma 3's query_pre_attn_scalar^-1/2 is that times this factor on q
+  const qScale = c.queryPreAttnScalar !== undefined && c.queryPreAttnScalar !== hd ? Math.sqrt(hd / c.queryPreAttnScalar) : 1;
   const qd = c.numAttentionHeads * hd;
   const kvd = c.numKeyValueHeads * hd;
+  const plain = { ones: tf.ones([c.hiddenSize]) as tf.Tensor1D, zeros: tf.zeros([c.hiddenSize]) as tf.Tensor1D }; // OLMo's LayerNorm has no weight or bias
+  const norm = (z: tf.Tensor2D, name: string) => familyNorm(c, z, () => param(p, name) as tf.Tensor1D, plain);
   return {
     layers: c.numHiddenLayers,
     embedParams: ['model.embed_tokens.weight'],
     blockParams: (i) => namesUnder(p, `model.layers.${i}.`),
-    finalParams: ['model.norm.weight'],
+    finalParams: c.nonParametricNorm ? [] : ['model.norm.weight'],
     head: c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
-    embed: () => tf.tidy(() => embed(param(p, 'model.embed_tokens.weight') as tf.Tensor2D, tf.reshape(ids, [-1]) as tf.Tensor1D)), // [B*T, D]
+    embed: () =>
+      tf.tidy(() => {
+        const x = embed(param(p, 'model.embed_tokens.weight') as tf.Tensor2D, tf.reshape(ids, [-1]) as tf.Tensor1D); // [B*T, D]
+        return c.embedScale ? (tf.mul(x, Math.fround(Math.sqrt(c.hiddenSize))) as tf.Tensor2D) : x; // Gemma: x sqrt(d) as a float32 scalar
+      }),
     block: (i, x0) => {
       const pre = `model.layers.${i}.`;
       const w = (n: string) => param(p, pre + n) as tf.Tensor2D;
       const v1 = (n: string) => param(p, pre + n) as tf.Tensor1D;
-      const h1 = rmsNorm(x0, v1('input_layernorm.weight'), c.rmsNormEps);
+      const h1 = c.postNorm ? x0 : norm(x0, pre + 'input_layernorm.weight'); // OLMo2 attends to the raw residual stream
       // q, k and v from one product with the three weights stacked by rows: [qd + 2 kvd, D]
       const wqkv = c.fusedProjections
         ? w('self_attn.qkv_proj.weight') // Phi-3 stores them stacked
@@ -217,23 +254,33 @@ export function llamaStages(c: LlamaConfig, p: Params, ids: tf.Tensor2D): Decode
         const bias = tf.concat([v1('self_attn.q_proj.bias'), v1('self_attn.k_proj.bias'), v1('self_attn.v_proj.bias')]); // [qd + 2 kvd]
         qkv = tf.add(qkv, bias);
       }
+      if (c.clipQkv !== undefined) qkv = tf.clipByValue(qkv, -c.clipQkv, c.clipQkv); // OLMo's clip_qkv
       const [qp, kp, vf] = tf.split(qkv, [qd, kvd, kvd], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [B*T, qd], [B*T, kvd] x2
-      const qf = c.qkNorm ? headNorm(qp, v1('self_attn.q_norm.weight'), hd, c.rmsNormEps) : qp; // [B*T, qd]
-      const kf = c.qkNorm ? headNorm(kp, v1('self_attn.k_norm.weight'), hd, c.rmsNormEps) : kp; // [B*T, kvd]
-      const q = ropeHeads(qf, c.numAttentionHeads); // [B, H, T, hd]
-      const k = ropeHeads(kf, c.numKeyValueHeads); // [B, K, T, hd]
+      const gain = (n: string) => (c.normGainOffset ? (tf.add(v1(n), c.normGainOffset) as tf.Tensor1D) : v1(n)); // Gemma 3: 1 + weight
+      let qf = c.qkNorm ? headNorm(qp, gain('self_attn.q_norm.weight'), hd, c.rmsNormEps) : qp; // [B*T, qd]
+      let kf = c.qkNorm ? headNorm(kp, gain('self_attn.k_norm.weight'), hd, c.rmsNormEps) : kp; // [B*T, kvd]
+      if (c.qkNormFull) {
+        qf = rmsNorm(qp, v1('self_attn.q_norm.weight'), c.rmsNormEps); // OLMo2: over all heads at once, [B*T, qd]
+        kf = rmsNorm(kp, v1('self_attn.k_norm.weight'), c.rmsNormEps); // [B*T, kvd]
+      }
+      const qr = ropeHeads(qf, c.numAttentionHeads, i); // [B, H, T, hd]
+      const q = qScale === 1 ? qr : (tf.mul(qr, qScale) as tf.Tensor4D);
+      const k = ropeHeads(kf, c.numKeyValueHeads, i); // [B, K, T, hd]
       const v = splitHeads(vf, b, t, c.numKeyValueHeads, hd); // [B, K, T, hd]
-      const a = causalAttention(q, k, v, mask, !windowed); // [B*T, H*hd]
-      const x = tf.add(x0, matmulOI(a, w('self_attn.o_proj.weight'))) as tf.Tensor2D;
-      const h2 = rmsNorm(x, v1('post_attention_layernorm.weight'), c.rmsNormEps);
+      const a = slides(i) ? causalAttention(q, k, v, mask, !windowed) : causalAttention(q, k, v, fullMask); // [B*T, H*hd]
+      const attnOut = matmulOI(a, w('self_attn.o_proj.weight')); // [B*T, D]
+      const afterNorm = c.postNorm || c.sandwichNorm; // OLMo2, Gemma 3: the sublayer outputs are normed before the residual add
+      const x = tf.add(x0, afterNorm ? norm(attnOut, pre + 'post_attention_layernorm.weight') : attnOut) as tf.Tensor2D;
+      const h2 = c.postNorm ? x : norm(x, pre + (c.sandwichNorm ? 'pre_feedforward_layernorm.weight' : 'post_attention_layernorm.weight'));
       const [gate, up] = c.fusedProjections
         ? (tf.split(matmulOI(h2, w('mlp.gate_up_proj.weight')), 2, 1) as [tf.Tensor2D, tf.Tensor2D]) // Phi-3: gate rows, then up rows
         : [matmulOI(h2, w('mlp.gate_proj.weight')), matmulOI(h2, w('mlp.up_proj.weight'))]; // each [B*T, F]
-      const m = siluMul(gate, up) as tf.Tensor2D; // SiLU(gate) * up, [B*T, F]
-      return tf.add(x, matmulOI(m, w('mlp.down_proj.weight'))) as tf.Tensor2D;
+      const m = (c.mlpActivation === 'gelu_tanh' ? tf.mul(geluTanh(gate), up) : siluMul(gate, up)) as tf.Tensor2D; // act(gate) * up, [B*T, F]
+      const mlpOut = matmulOI(m, w('mlp.down_proj.weight')); // [B*T, D]
+      return tf.add(x, afterNorm ? norm(mlpOut, pre + 'post_feedforward_layernorm.weight') : mlpOut) as tf.Tensor2D;
     },
-    final: (x) => rmsNorm(x, param(p, 'model.norm.weight') as tf.Tensor1D, c.rmsNormEps),
-    dispose: () => tf.dispose([mask, cos, sin, rot, tables.rotT]),
+    final: (x) => norm(x, 'model.norm.weight'),
+    dispose: () => tf.dispose([...new Set([mask, fullMask, cos, sin, local.cos, local.sin]), rot, rotT, plain.ones, plain.zeros]),
   };
 }
 

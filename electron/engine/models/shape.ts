@@ -4,7 +4,7 @@
  * `modelShape` in config.ts is the one projection of a config to it.
  */
 /** Every family Scion reads, by its config.json `model_type` (the store's schema and the app list them). */
-export const FAMILY_IDS = ['gpt2', 'llama', 'qwen2', 'qwen3', 'mistral', 'gpt_neox', 'opt', 'phi3'] as const;
+export const FAMILY_IDS = ['gpt2', 'llama', 'qwen2', 'qwen3', 'mistral', 'gpt_neox', 'opt', 'phi3', 'gemma', 'gemma3_text', 'olmo', 'olmo2'] as const;
 
 export interface ModelShape {
   family: (typeof FAMILY_IDS)[number];

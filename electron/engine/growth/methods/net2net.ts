@@ -9,7 +9,7 @@ import { unitMap } from '../axis.ts';
 import { rngFor } from '../../rng.ts';
 import type { Dims } from '../sizes.ts';
 import { gpt2Heads, groupedHeadMaps, groupedHeads, proportionalHeads } from './heads.ts';
-import { PLANNER_DEFAULTS, type Planner } from './planner.ts';
+import { PLANNER_DEFAULTS, type Planner, fullWidthQkNormChange } from './planner.ts';
 
 /** Units 0..d-1 kept, then random source units for the rest (the stream named by `axis`). */
 function copies(d: number, size: number, seed: number, axis: string): Int32Array {
@@ -30,10 +30,12 @@ export const net2netPlanner: Planner = {
     };
   },
   tiedHeadRescale: true,
-  theory: (_source, s, t) =>
-    t.hidden > s.hidden
-      ? { verdict: 'approximate', why: ['uneven duplication of hidden units changes the norm statistics (approximate)'] }
-      : { verdict: 'exact', why: ['duplicated MLP units/heads with fan-out divided by the copy count (exact)'] },
+  theory(source, s, t) {
+    if (t.hidden > s.hidden) return { verdict: 'approximate', why: ['uneven duplication of hidden units changes the norm statistics (approximate)'] };
+    const qkNorm = fullWidthQkNormChange(source, s, t);
+    if (qkNorm) return { verdict: 'approximate', why: [qkNorm] };
+    return { verdict: 'exact', why: ['duplicated MLP units/heads with fan-out divided by the copy count (exact)'] };
+  },
 };
 
 export const akiPlanner: Planner = {

@@ -10,7 +10,7 @@ import { type ModelConfig, familyName, isLlamaShaped, usesLayerNorm } from '../.
 import type { GrowOptions, Verdict } from '../options.ts';
 import { type Dims, refuse } from '../sizes.ts';
 import { gpt2Heads, groupedHeadMaps, groupedHeads, proportionalHeads } from './heads.ts';
-import { PLANNER_DEFAULTS, type Planner } from './planner.ts';
+import { PLANNER_DEFAULTS, type Planner, fullWidthQkNormChange } from './planner.ts';
 
 const LAYERNORM_PAD = "zero-padded hidden units change LayerNorm's mean and variance (approximate)";
 
@@ -18,6 +18,8 @@ const LAYERNORM_PAD = "zero-padded hidden units change LayerNorm's mean and vari
 function zeroPadTheory(source: ModelConfig, s: Dims, t: Dims): { verdict: Verdict; why: string[] } {
   const hiddenGrows = t.hidden > s.hidden;
   if (hiddenGrows && usesLayerNorm(source)) return { verdict: 'approximate', why: [LAYERNORM_PAD] };
+  const qkNorm = fullWidthQkNormChange(source, s, t, true);
+  if (qkNorm) return { verdict: 'approximate', why: [qkNorm] };
   return {
     verdict: 'exact',
     why: [hiddenGrows ? 'zero pad under RMSNorm with gains x sqrt(d/D) and eps x d/D (exact)' : 'new units have zero fan-out (exact)'],
@@ -58,6 +60,8 @@ export const maskedPadPlanner: Planner = {
     const at0 = 'masked growth: at ramp 0 every new entry is masked to zero, so the masked model is the zero-pad function';
     const ramp = 'during the ramp (scion train --mask-ramp K) the new entries are scaled by min(1, step/K); after it the model is the random-pad model';
     const hiddenGrows = t.hidden > s.hidden;
+    const qkNorm = fullWidthQkNormChange(source, s, t, true);
+    if (qkNorm) return { verdict: 'approximate', why: [`${at0}; ${qkNorm}`, ramp] };
     if (hiddenGrows && usesLayerNorm(source))
       return {
         verdict: 'approximate',

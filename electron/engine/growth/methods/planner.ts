@@ -5,7 +5,7 @@
  * target, then maps, norm rescaling and the theory.
  */
 import type { AxisMap } from '../axis.ts';
-import type { ModelConfig } from '../../models/config.ts';
+import { type ModelConfig, isLlamaShaped } from '../../models/config.ts';
 import type { DepthMode, GrowOptions, Verdict } from '../options.ts';
 import type { Dims } from '../sizes.ts';
 
@@ -54,3 +54,16 @@ export const PLANNER_DEFAULTS = {
   tiedHeadRescale: false,
   identityBlocks: 'new blocks have zero residual writers (exact)',
 } satisfies Partial<Planner>;
+
+/**
+ * OLMo2's q/k norms take one RMS over all heads: heads added by padding or uneven copies change
+ * it for every head (HyperCloning's whole copies keep it); and under a zero pad of the hidden
+ * size (`epsScaled`) the eps x d/D that keeps the residual norms exact also reaches the q/k
+ * norms, whose width is unchanged (OLMo2 has one rms_norm_eps). The reason, or undefined.
+ */
+export function fullWidthQkNormChange(source: ModelConfig, s: Dims, t: Dims, epsScaled = false): string | undefined {
+  if (!isLlamaShaped(source) || !source.qkNormFull) return undefined;
+  if (t.heads !== s.heads || t.kvHeads !== s.kvHeads) return "added heads change the RMS of OLMo 2's q/k norm, taken over all heads at once (approximate)";
+  if (epsScaled && t.hidden > s.hidden) return "the eps x d/D of the residual norms also reaches OLMo 2's q/k norms, whose width does not grow (approximate)";
+  return undefined;
+}
