@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { currentBackend } from '../backend.ts';
 import { ScionError } from '../errors.ts';
-import type { ModelConfig } from '../models/config.ts';
+import { type ModelConfig, familyName } from '../models/config.ts';
 import {
   type MemoryEstimate,
   type Shape,
@@ -198,11 +198,14 @@ export function planWork(work: Work, cfg: ModelConfig, batch: number, ctx: numbe
     return { ok: true, estimate: e, capacity: cap, threads: 1, ...(note ? { note } : {}) };
   }
   const verb = work === 'train' ? 'training' : 'evaluating';
-  const head = `${verb} this ${formatParameters(e.parameters)}-parameter ${cfg.family === 'gpt2' ? 'GPT-2' : 'Llama'} at batch ${batch}, ctx ${ctx}${recompute ? ' with --recompute' : ''} needs about ${formatBytes(e.total)} (${breakdown(e)}); ${cap.what} holds about ${formatBytes(cap.bytes)}`;
+  const head = `${verb} this ${formatParameters(e.parameters)}-parameter ${familyName(cfg.family)} at batch ${batch}, ctx ${ctx}${recompute ? ' with --recompute' : ''} needs about ${formatBytes(e.total)} (${breakdown(e)}); ${cap.what} holds about ${formatBytes(cap.bytes)}`;
   const here = whatFits(work, cfg.family, s, batch, ctx, cap, recompute);
+  const weightsTensor = 4 * Math.max(s.vocab * s.hidden, s.hidden * s.ffn);
   const what = here
     ? `on ${backend} the largest that fits is ${here}`
-    : `on ${backend} no batch or ctx fits (the model alone needs ${formatBytes(e.total - e.activations)})`;
+    : cap.maxTensor !== undefined && weightsTensor > cap.maxTensor
+      ? `on ${backend} no batch or ctx fits: its largest weight (${formatBytes(weightsTensor)}) is bigger than the largest buffer this adapter allows (${formatBytes(cap.maxTensor)})`
+      : `on ${backend} no batch or ctx fits (the model alone needs ${formatBytes(e.total - e.activations)})`;
   const withRecompute = work === 'train' && !recompute ? trainEstimate(cfg.family, s, batch, ctx, true) : undefined;
   const hint =
     withRecompute && fits(withRecompute, s, batch, ctx, cap)
