@@ -11,21 +11,10 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tempDir } from '../helpers/tmp.ts';
 import { exited, lastStep, metrics, SCION, waitFor } from '../helpers/train-cli.ts';
-import { makeText, makeTinyModel } from './tiny.ts';
-import type { GPT2Config } from '../../electron/engine/models/config.ts';
+import { CLI_RUN, makeText, makeTinyModel } from './tiny.ts';
 
 const env = { ...process.env, SCION_BACKEND: 'wasm' };
-const CFG: GPT2Config = {
-  family: 'gpt2',
-  vocabSize: 256,
-  nPositions: 32,
-  nEmbd: 64,
-  nLayer: 2,
-  nHead: 2,
-  nInner: 128,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const CFG = CLI_RUN;
 const STEPS = 24;
 
 describe('scion train --recompute', () => {

@@ -22,6 +22,9 @@ export const TINY: GPT2Config = {
 };
 
 /** A tiny Llama: grouped KV heads (4 query heads on 2), untied head. */
+/** The GPT-2 of the CLI run tests (child processes): big enough that a run is caught mid-way. */
+export const CLI_RUN: GPT2Config = { ...TINY, nPositions: 32, nEmbd: 64, nLayer: 2, nHead: 2, nInner: 128 };
+
 export const TINY_LLAMA: LlamaConfig = {
   family: 'llama',
   vocabSize: 256,
