@@ -145,11 +145,12 @@ function presetFromFlags(values: ExperimentValues, flags: ReturnType<typeof trai
     if (values[k] !== undefined)
       throw new ScionError(`scion experiment: --${k} cannot be combined with --preset (the preset trains its own source on slices of --corpus)`, 'E_USAGE');
   }
-  const { rewarm, ...training } = flags;
+  const { rewarm, hold, ...training } = flags;
   return presetExperiment(values.preset!, requireOption('experiment', 'corpus', values.corpus), requireOption('experiment', 'out', values.out), {
     training,
     ...(values.methods !== undefined ? { methods: values.methods } : {}),
     ...(rewarm !== undefined ? { rewarm } : {}),
+    ...(hold !== undefined ? { hold } : {}),
     ...(values['source-steps'] !== undefined ? { sourceSteps: intOption('experiment', 'source-steps', values['source-steps'])! } : {}),
     ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
     ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
@@ -179,7 +180,7 @@ export const experimentCommand: Command = {
     const depth = values.depth;
     if (depth !== undefined && !(DEPTH_MODES as readonly string[]).includes(depth))
       throw new ScionError(`scion experiment: --depth must be one of ${DEPTH_MODES.join(', ')}, got '${depth}'`, 'E_USAGE');
-    const { rewarm, ...training } = flags;
+    const { rewarm, hold, ...training } = flags;
     const opts: ExperimentOptions =
       values.preset !== undefined
         ? presetFromFlags(values, flags)
@@ -193,6 +194,7 @@ export const experimentCommand: Command = {
             out: requireOption('experiment', 'out', values.out),
             ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
             ...(rewarm !== undefined ? { rewarm } : {}),
+            ...(hold !== undefined ? { hold } : {}),
             ...(depth !== undefined ? { depth: depth as DepthMode } : {}),
             ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
             ...(values['growth-seed'] !== undefined ? { growthSeed: intOption('experiment', 'growth-seed', values['growth-seed'], 0, 0)! } : {}),

@@ -34,7 +34,7 @@ export interface Comparison {
 }
 
 export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResults {
-  const { opts, r0, steps, tokensPerStep, rewarm } = x;
+  const { opts, r0, steps, tokensPerStep, rewarm, hold } = x;
   const valName = c.sets[0]!.name;
   const curveOf = (label: string) =>
     c.trained
@@ -80,6 +80,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       curve,
       train_curve: trainLines.map((m) => ({ step: m.step, train_loss: m.train_loss! })),
       warmup: t.warmup,
+      ...(t.hold > 0 ? { hold: t.hold } : {}),
       lr: c.planned.find((p) => p.spec.label === s.label)?.train.lr ?? r0.lr,
       ...(g
         ? {
@@ -97,7 +98,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     `Target: the scratch run's final validation loss on ${valName} (${targetVal.toFixed(4)}), which it first reached at step ${scratchSteps}.`,
     `Validation every ${r0.evalEvery} steps: steps-to-target is the first evaluated step at or below the target, so it is exact to ${r0.evalEvery} steps and an upper bound (speed-ups are conservative).`,
     "A run already at or below the target before training claims no speed-up: this budget says nothing about its speed (its curve and its loss at equal steps are what was measured; a budget at which scratch passes the source's loss, as npm run demo:long, measures it).",
-    `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.`,
+    `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.${x.specs.some((s) => s.after.includes('hold')) ? ` +hold runs stay at their peak rate for ${hold} steps after growth (after the re-warm-up of +rewarm), then decay over the remaining steps to the same final rate at the same last step as scratch.` : ''}`,
     ...(c.tuning
       ? [
           `Learning rates tuned (--tune-lr): every run trained ${c.tuning.steps} steps (its schedule shrunk to that length, on the first ${c.tuning.steps} steps' tokens) at each of ${c.tuning.lrs.join(', ')}; each run above uses the rate whose tuning run ended lowest: ${Object.entries(
@@ -151,6 +152,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       sampler: r0.sampler ?? 'random',
       warmup: r0.warmup,
       rewarm,
+      ...(x.specs.some((s) => s.after.includes('hold')) ? { hold } : {}),
       weight_decay: r0.weightDecay,
       clip: r0.clip,
       seed: x.seed,

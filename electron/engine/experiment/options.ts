@@ -6,7 +6,7 @@ import type { TargetShape } from './target.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { TuneLr } from './tune-lr.ts';
 
-export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'force'>;
+export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'hold' | 'force'>;
 
 export interface ExperimentOptions {
   /** The source model folder; absent when `sourceRecipe` trains it. */
@@ -25,6 +25,8 @@ export interface ExperimentOptions {
   tuneLr?: TuneLr;
   /** Warm-up of the `+rewarm` runs (default: max(--warmup, steps / 10)). */
   rewarm?: number;
+  /** Steps at the peak rate of the `+hold` runs after growth (after the re-warm-up of `+rewarm`), before the decay (default: steps / 10). */
+  hold?: number;
   /** Depth operator when the target has more layers (default identity). */
   depth?: DepthMode;
   /**

@@ -43,6 +43,8 @@ export interface RunResult {
   growth?: { verdict?: string; loss_change?: number; max_abs_logit_diff?: number };
   moments?: { source: string; scale: number; t: number };
   warmup: number;
+  /** Steps at the peak rate after the warm-up before the decay (+hold runs; absent otherwise). */
+  hold?: number;
   /** The run's peak learning rate (tuned, or the shared one; `+lowlr` included). */
   lr?: number;
 }

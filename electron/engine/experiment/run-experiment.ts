@@ -22,7 +22,7 @@ import { trainSource } from './train-source.ts';
 import { ScionError } from '../errors.ts';
 import type { ExperimentResults, ModelScores } from './results.ts';
 import { loadEvalSets, scoreModel } from './score.ts';
-import { setUpExperiment } from './setup.ts';
+import { checkHold, setUpExperiment } from './setup.ts';
 import { planRuns, readTrainedRuns, trainRuns } from './train-runs.ts';
 import { tuneLearningRates, tuningSteps } from './tune-lr.ts';
 
@@ -34,6 +34,7 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   const started = Date.now();
   const specs = parseRunSpecs(given.methods);
   if (given.tuneLr) tuningSteps(given.tuneLr, given.training.steps); // a bad --tune-steps is refused before anything runs
+  checkHold(given, specs);
   if ((given.source === undefined) === (given.sourceRecipe === undefined))
     throw new ScionError('experiment: give either a source model (--source) or a source recipe (--preset), not both or neither', 'E_USAGE');
   const recipeData = given.sourceRecipe ? [given.sourceRecipe.data] : [];

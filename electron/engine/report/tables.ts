@@ -37,7 +37,7 @@ export function runsTable(r: ExperimentResults): Table {
       formatFlops(x.flops_to_target),
       formatFlops(x.flops_to_target_with_source),
       x.speedup_with_source === null || x.speedup_with_source === undefined ? '-' : `${x.speedup_with_source.toFixed(2)}x`,
-      String(x.warmup),
+      x.hold ? `${x.warmup}, then ${x.hold} at peak` : String(x.warmup),
       x.lr === undefined ? '-' : String(+x.lr.toPrecision(4)),
       x.growth
         ? `${x.growth.verdict ?? ''}${x.growth.loss_change !== undefined ? ` (loss ${x.growth.loss_change >= 0 ? '+' : ''}${x.growth.loss_change.toExponential(2)})` : ''}`
