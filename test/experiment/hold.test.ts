@@ -14,19 +14,14 @@ import { experimentCommand } from '../../electron/cli/commands/experiment.ts';
 import { main } from '../../electron/cli/main.ts';
 import { LOW_LR_FACTOR } from '../../electron/engine/experiment/methods.ts';
 import type { ExperimentResults } from '../../electron/engine/experiment/results.ts';
-import type { MetricLine } from '../../electron/engine/train/metrics.ts';
 import { resolveTrainOptions, type TrainOptions } from '../../electron/engine/train/options.ts';
 import { readRunConfig, resumeRun, trainRun } from '../../electron/engine/train/run.ts';
 import { runCommand } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { metrics, type MetricLine } from '../helpers/train-cli.ts';
 import { makeText, makeTinyModel, TINY } from '../train/tiny.ts';
 
 const readJson = <T>(file: string) => JSON.parse(readFileSync(file, 'utf8')) as T;
-const metricsOf = (runDir: string) =>
-  readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as MetricLine);
 
 /** The intended rate of update i (0-based): linear warm-up over W, H steps at the peak, cosine to the minimum at `steps`. */
 function intended(i: number, s: { lr: number; minLr: number; warmup: number; hold: number; steps: number }): number {
@@ -79,7 +74,7 @@ describe('+hold: a constant phase at the peak rate after growth', () => {
     assert.equal(ref.status, 'completed');
     assert.equal((await readRunConfig(path.join(tmp.dir, 'reference'))).options.hold, 3);
     const s = { lr: 1e-2, minLr: 1e-3, warmup: 2, hold: 3, steps: 10 };
-    assertSchedule(metricsOf(path.join(tmp.dir, 'reference')), s, 'reference');
+    assertSchedule(metrics(path.join(tmp.dir, 'reference')), s, 'reference');
 
     const out = path.join(tmp.dir, 'stopped');
     const controller = new AbortController();
@@ -89,7 +84,7 @@ describe('+hold: a constant phase at the peak rate after growth', () => {
     const second = await resumeRun(out);
     assert.equal(second.status, 'completed');
     const pick = (l: MetricLine[]) => l.map((m) => [m.step, m.lr, m.train_loss, m.val_loss]);
-    assert.deepEqual(pick(metricsOf(out)), pick(metricsOf(path.join(tmp.dir, 'reference'))));
+    assert.deepEqual(pick(metrics(out)), pick(metrics(path.join(tmp.dir, 'reference'))));
     assert.deepEqual(readFileSync(path.join(out, 'final', 'model.safetensors')), readFileSync(path.join(tmp.dir, 'reference', 'final', 'model.safetensors')));
   });
 
@@ -115,11 +110,11 @@ describe('+hold: a constant phase at the peak rate after growth', () => {
     assert.equal(hold.hold, 3);
     assert.equal(hold.warmup, 0);
     const h = { lr: lrOf('hypercloning+hold'), minLr: lrOf('hypercloning+hold') / 10, warmup: 0, hold: 3, steps: 12 };
-    assertSchedule(metricsOf(hold.run_dir), h, 'hypercloning+hold');
+    assertSchedule(metrics(hold.run_dir), h, 'hypercloning+hold');
     const low = lrOf('hypercloning+rewarm+hold+lowlr') * LOW_LR_FACTOR;
-    assertSchedule(metricsOf(run('hypercloning+rewarm+hold+lowlr').run_dir), { lr: low, minLr: low / 10, warmup: 2, hold: 3, steps: 12 }, '+rewarm+hold+lowlr');
+    assertSchedule(metrics(run('hypercloning+rewarm+hold+lowlr').run_dir), { lr: low, minLr: low / 10, warmup: 2, hold: 3, steps: 12 }, '+rewarm+hold+lowlr');
     // scratch's last rate, relative to its own peak, equals the +hold run's (the same decay span)
-    const last = (dir: string) => metricsOf(dir).at(-1)!.lr!;
+    const last = (dir: string) => metrics(dir).at(-1)!.lr!;
     const scratch = run('scratch');
     assert.ok(Math.abs(last(hold.run_dir) / h.lr - last(scratch.run_dir) / lrOf('scratch')) < 1e-12);
 
@@ -128,7 +123,7 @@ describe('+hold: a constant phase at the peak rate after growth', () => {
       const o = (await readRunConfig(t.run_dir)).options;
       assert.equal(o.hold, 2, `${t.run_dir}: round(3 x 6 / 12)`);
       const peak = t.lr * (t.run.endsWith('+lowlr') ? LOW_LR_FACTOR : 1);
-      assertSchedule(metricsOf(t.run_dir), { lr: peak, minLr: peak / 10, warmup: t.run.includes('+rewarm') ? 1 : 0, hold: 2, steps: 6 }, t.run_dir);
+      assertSchedule(metrics(t.run_dir), { lr: peak, minLr: peak / 10, warmup: t.run.includes('+rewarm') ? 1 : 0, hold: 2, steps: 6 }, t.run_dir);
     }
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     assert.match(md, /\| hypercloning\+hold \|[^\n]*\| 0, then 3 at peak \|/);

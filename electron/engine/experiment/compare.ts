@@ -10,7 +10,10 @@ import type { MomentFiles } from './carry-moments.ts';
 import { formatFlops, trainFlops, trainFlopsPerStep } from './flops.ts';
 import type { GrownModels } from './grow-models.ts';
 import { LOW_LR_FACTOR } from './methods.ts';
-import type { ExperimentResults, ModelScores, RunResult } from './results.ts';
+import type { ExperimentResults, ModelScores, RunResult, SourceAgeResult } from './results.ts';
+import type { RunSpec } from './methods.ts';
+import type { AgeModels } from './age-runs.ts';
+import { ageLabel, type AgePlan } from './source-ages.ts';
 import type { EvalSet } from './score.ts';
 import type { ExperimentSetup } from './setup.ts';
 import { speedupOf, stepsToTarget } from './speedup.ts';
@@ -31,6 +34,8 @@ export interface Comparison {
   planned: PlannedRun[];
   started: number;
   tuning?: TuningResults;
+  /** The runs grown at earlier source ages (`--source-ages`); their trained runs are in `trained` and `planned`. */
+  ages?: { plan: AgePlan; grown: AgeModels[] };
 }
 
 export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResults {
@@ -45,21 +50,23 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
   const targetVal = scratchCurve[scratchCurve.length - 1]!.val_loss;
   const scratchSteps = stepsToTarget(scratchCurve, targetVal)!;
   const sourceTokens = opts.sourceTokens ?? null;
-  const sourceTrainFlops = sourceTokens !== null ? trainFlops(x.sourceConfig, contextLength(x.sourceConfig), sourceTokens) : null;
+  const sourceFlopsOf = (tokens: number) => trainFlops(x.sourceConfig, contextLength(x.sourceConfig), tokens);
+  const sourceTrainFlops = sourceTokens !== null ? sourceFlopsOf(sourceTokens) : null;
   const flopsPerStep = trainFlopsPerStep(x.targetConfig, r0.ctx, tokensPerStep);
-  const runs: RunResult[] = x.specs.map((s) => {
-    const t = c.trained.get(s.label)!;
-    const curve = curveOf(s.label);
+  /** The run `label` of spec `s`, grown into `models`, from a source whose training cost `sourceFlops`. */
+  const runOf = (s: RunSpec, label: string, models: GrownModels, sourceFlops: number | null): RunResult => {
+    const t = c.trained.get(label)!;
+    const curve = curveOf(label);
     const sp = speedupOf(curve, targetVal, scratchSteps, steps);
     const trainLines = t.metrics.filter((m) => m.train_loss !== undefined);
     const isScratch = s.method === 'scratch';
     const gFlops = s.after.includes('moments') && !opts.sourceMoments ? c.moments.growthFlops : 0;
     const toTarget = sp.stepsToTarget === null ? null : sp.stepsToTarget * flopsPerStep;
-    const withSource = toTarget === null ? null : isScratch ? toTarget : sourceTrainFlops === null ? null : toTarget + sourceTrainFlops + gFlops;
-    const g = c.models.grown.get(s.method)?.report;
+    const withSource = toTarget === null ? null : isScratch ? toTarget : sourceFlops === null ? null : toTarget + sourceFlops + gFlops;
+    const g = models.grown.get(s.method)?.report;
     const mf = c.moments.files.get(s.method);
     return {
-      label: s.label,
+      label,
       method: s.method,
       after: s.after,
       initial_val_loss: curve[0]!.val_loss,
@@ -81,7 +88,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       train_curve: trainLines.map((m) => ({ step: m.step, train_loss: m.train_loss! })),
       warmup: t.warmup,
       ...(t.hold > 0 ? { hold: t.hold } : {}),
-      lr: c.planned.find((p) => p.spec.label === s.label)?.train.lr ?? r0.lr,
+      lr: c.planned.find((p) => p.spec.label === label)?.train.lr ?? r0.lr,
       ...(g
         ? {
             growth: {
@@ -92,7 +99,24 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
         : {}),
       ...(mf ? { moments: { source: c.moments.origin, scale: mf.scale, t: mf.t } } : {}),
     };
-  });
+  };
+  const runs = x.specs.map((s) => runOf(s, s.label, c.models, sourceTrainFlops));
+  const ages: SourceAgeResult[] | undefined = c.ages && [
+    ...c.ages.grown.map((a) => {
+      const flops = sourceFlopsOf(a.age.tokens);
+      const runsAt = c.ages!.plan.specs.map((s) => runOf(s, ageLabel(s.label, a.age.step), a.models, flops));
+      return { step: a.age.step, tokens: a.age.tokens, training_flops: flops, val_loss: a.valLoss, model: a.age.dir, final: false, runs: runsAt };
+    }),
+    {
+      step: c.sourceRun!.steps,
+      tokens: sourceTokens!,
+      training_flops: sourceTrainFlops!,
+      val_loss: c.sourceValLoss,
+      model: path.resolve(opts.source),
+      final: true,
+      runs: c.ages.plan.specs.map((s) => runs.find((r) => r.label === s.label)!),
+    },
+  ];
 
   const notes: string[] = [
     `Target: the scratch run's final validation loss on ${valName} (${targetVal.toFixed(4)}), which it first reached at step ${scratchSteps}.`,
@@ -106,6 +130,11 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
           )
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')}. The tuning runs' cost is not in the FLOPs columns (every arm paid the same ${c.tuning.lrs.length} x ${c.tuning.steps} steps).`,
+        ]
+      : []),
+    ...(c.ages
+      ? [
+          `Source ages (--source-ages): the source run's own model at step(s) ${c.ages.grown.map((a) => a.age.step).join(', ')} (kept from its checkpoint as it trained: the same run mid-schedule, not a shorter source with its own schedule), grown with ${c.ages.plan.specs.map((s) => s.label).join(', ')} and trained like the other runs (same data, order and budget${c.tuning ? ", each at its arm's tuned rate" : ''}); "incl. source" counts the source's training up to that age. The last age is the experiment's own runs.`,
         ]
       : []),
     `FLOPs: 3 x forward FLOPs per token x tokens (${tokensPerStep} tokens per step); "with source" adds the source's training${sourceTokens !== null ? ` (${sourceTokens} tokens, ${formatFlops(sourceTrainFlops)})` : ' (unknown here: pass --source-tokens)'} and the moment estimate.`,
@@ -172,6 +201,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     runs,
     evaluations: c.evaluations,
     ...(c.tuning ? { tuning: c.tuning } : {}),
+    ...(ages ? { ages } : {}),
     notes,
     seconds: (Date.now() - c.started) / 1000,
   };

@@ -23,6 +23,13 @@ export interface ExperimentOptions {
   training: TrainingSettings;
   /** Tune every arm's peak rate on a short budget first (each tuning run recorded), then train each at its best rate. */
   tuneLr?: TuneLr;
+  /**
+   * Source steps at which to grow too (`--source-ages`, with a source recipe): the source run keeps
+   * its model at each, and each earlier age is grown with `ageMethods` and trained like the other runs.
+   */
+  sourceAges?: number[];
+  /** Comma list of the --methods runs grown at each source age (default: the first grown one). */
+  ageMethods?: string;
   /** Warm-up of the `+rewarm` runs (default: max(--warmup, steps / 10)). */
   rewarm?: number;
   /** Steps at the peak rate of the `+hold` runs after growth (after the re-warm-up of `+rewarm`), before the decay (default: steps / 10). */
