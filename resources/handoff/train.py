@@ -77,8 +77,11 @@ def learning_rate(step, o, warmup):
         return o["lr"] * (step + 1) / warmup
     if o["schedule"] == "constant":
         return o["lr"]
-    span = max(1, o["steps"] - warmup)
-    progress = min(1.0, max(0.0, (step - warmup) / span))
+    decay_start = warmup + (o.get("hold") or 0)  # a constant phase at the peak (after growth: +hold)
+    if step < decay_start:
+        return o["lr"]
+    span = max(1, o["steps"] - decay_start)
+    progress = min(1.0, max(0.0, (step - decay_start) / span))
     shape = 0.5 * (1 + math.cos(math.pi * progress)) if o["schedule"] == "cosine" else 1 - progress
     return o["minLr"] + (o["lr"] - o["minLr"]) * shape
 

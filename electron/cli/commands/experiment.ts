@@ -11,6 +11,7 @@ import { parseTarget } from '../../engine/experiment/target.ts';
 import { measuredLines } from '../../engine/report/measured.ts';
 import { presetExperiment } from '../../engine/experiment/presets.ts';
 import { parseTuneLr, type TuneLr } from '../../engine/experiment/tune-lr.ts';
+import { parseSourceAges } from '../../engine/experiment/source-ages.ts';
 import { DEPTH_MODES, type DepthMode } from '../../engine/growth/index.ts';
 import * as path from 'node:path';
 import { COMMON_OPTIONS, type Command, type CommandIO, intOption, log, numberOption, parseCommandArgs, requireOption, writeJson } from '../command.ts';
@@ -41,6 +42,8 @@ export const EXPERIMENT_FLAGS = {
   'tune-lr': { type: 'string' },
   tokenizer: { type: 'string' },
   'tune-steps': { type: 'string' },
+  'source-ages': { type: 'string' },
+  'age-methods': { type: 'string' },
 } as const;
 
 /** The one JSON object `--json` prints. */
@@ -65,6 +68,24 @@ export function experimentJson(r: ExperimentResults, outDir: string): Record<str
       flops_to_target_with_source: x.flops_to_target_with_source,
       speedup_with_source: x.speedup_with_source ?? null,
     })),
+    ...(r.ages
+      ? {
+          source_ages: r.ages.map((a) => ({
+            step: a.step,
+            tokens: a.tokens,
+            training_flops: a.training_flops,
+            val_loss: a.val_loss,
+            runs: a.runs.map((x) => ({
+              run: x.label,
+              initial_val_loss: x.initial_val_loss,
+              final_val_loss: x.final_val_loss,
+              steps_to_target: x.steps_to_target,
+              speedup: x.speedup,
+              speedup_with_source: x.speedup_with_source ?? null,
+            })),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -145,11 +166,12 @@ function presetFromFlags(values: ExperimentValues, flags: ReturnType<typeof trai
     if (values[k] !== undefined)
       throw new ScionError(`scion experiment: --${k} cannot be combined with --preset (the preset trains its own source on slices of --corpus)`, 'E_USAGE');
   }
-  const { rewarm, ...training } = flags;
+  const { rewarm, hold, ...training } = flags;
   return presetExperiment(values.preset!, requireOption('experiment', 'corpus', values.corpus), requireOption('experiment', 'out', values.out), {
     training,
     ...(values.methods !== undefined ? { methods: values.methods } : {}),
     ...(rewarm !== undefined ? { rewarm } : {}),
+    ...(hold !== undefined ? { hold } : {}),
     ...(values['source-steps'] !== undefined ? { sourceSteps: intOption('experiment', 'source-steps', values['source-steps'])! } : {}),
     ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
     ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
@@ -163,15 +185,22 @@ export const experimentCommand: Command = {
   summary: 'grow a model with several methods, train each next to a scratch baseline, report the speed-ups',
   usage:
     'scion experiment --source <dir> --data <train> --val <val> [--eval-data a,b,...] --target hidden=D[,layers=L,ffn=F,heads=H] ' +
-    '--methods hypercloning,zero-pad[+rewarm][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] ' +
+    '--methods hypercloning,zero-pad[+rewarm][+hold][+lowlr][+moments],...,scratch --steps N [training flags of scion train] [--rewarm W] [--hold H] ' +
     '[--depth identity|stack|interpolate] [--noise-db X] [--source-moments <optimizer.safetensors>] [--moment-steps K] [--source-tokens N] [--jobs N] [--threads N] --out <dir> [--json]\n' +
-    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [--tokenizer <dir>] [training flags]\n' +
+    '  or: scion experiment --preset papers-cpu|papers-gpu|papers-smoke --corpus <text file> --out <dir> [--jobs N] [--steps N] [--source-steps N] [--methods ...] [--tokenizer <dir>]\n' +
+    '      [--source-ages a,b,c [--age-methods m1,m2]] [training flags]\n' +
     '    trains the source on the corpus first (its cost is counted), then grows it to a target 4x its size; every run reads fresh tokens in order (scripts/make-corpus.sh builds the corpus).\n' +
     '    --tokenizer <dir>: read the corpus with that tokenizer (scion tokenizer train --data corpus#0-0.97 ...) instead of bytes.\n' +
     '  --jobs N: train up to N runs at a time, each in its own process (default 1); the results are the same as with 1 at the same threads per run.\n' +
     '  --threads N: CPU threads for the whole experiment (default every core), split evenly between the --jobs runs.\n' +
     '  --tune-lr a,b,c [--tune-steps K]: first train every run (scratch and each grown one) K steps (default a tenth of --steps) at each peak rate,\n' +
     '    record every tuning run in the report, and train each run at the rate whose tuning run ended at the lowest validation loss.\n' +
+    '  After-growth options of a grown run (--methods m+opt+...): +rewarm: a fresh warm-up over --rewarm W steps (default max(--warmup, steps/10));\n' +
+    '    +hold: --hold H steps (default steps/10) at the peak rate after growth (after the re-warm-up with +rewarm), then the decay over the remaining\n' +
+    "    steps to the same final rate as scratch; +lowlr: a third of the rates; +moments: the source's AdamW moments carried through the operator; msg+ramp.\n" +
+    '  --source-ages a,b,c (with --preset): the source run keeps its model at those steps (each <= --source-steps; a re-run reuses them), and each age\n' +
+    '    before the last is grown with --age-methods (runs of --methods; default the first grown one) and trained like the other runs, labelled\n' +
+    "    e.g. zero-pad@src250; the report's table 'Growing at several source ages' gives each age's speed-up with the source free and with its training to that age paid.\n" +
     '  --noise-db X: grow the hypercloning runs with symmetry-breaking noise at X dB (function kept); without it the clones stay identical in training.',
   async run(argv, io) {
     const { values } = parseCommandArgs('experiment', argv, { ...COMMON_OPTIONS, ...EXPERIMENT_FLAGS }, false);
@@ -179,7 +208,7 @@ export const experimentCommand: Command = {
     const depth = values.depth;
     if (depth !== undefined && !(DEPTH_MODES as readonly string[]).includes(depth))
       throw new ScionError(`scion experiment: --depth must be one of ${DEPTH_MODES.join(', ')}, got '${depth}'`, 'E_USAGE');
-    const { rewarm, ...training } = flags;
+    const { rewarm, hold, ...training } = flags;
     const opts: ExperimentOptions =
       values.preset !== undefined
         ? presetFromFlags(values, flags)
@@ -193,6 +222,7 @@ export const experimentCommand: Command = {
             out: requireOption('experiment', 'out', values.out),
             ...(values['eval-data'] ? { evalData: values['eval-data'].split(',').filter(Boolean) } : {}),
             ...(rewarm !== undefined ? { rewarm } : {}),
+            ...(hold !== undefined ? { hold } : {}),
             ...(depth !== undefined ? { depth: depth as DepthMode } : {}),
             ...(values['noise-db'] !== undefined ? { noiseDb: numberOption('experiment', 'noise-db', values['noise-db'])! } : {}),
             ...(values['growth-seed'] !== undefined ? { growthSeed: intOption('experiment', 'growth-seed', values['growth-seed'], 0, 0)! } : {}),
@@ -204,6 +234,15 @@ export const experimentCommand: Command = {
           };
     const tuneLr = tuneLrFromFlags(values);
     if (tuneLr) opts.tuneLr = tuneLr;
+    if (values['source-ages'] !== undefined) {
+      if (values.preset === undefined)
+        throw new ScionError(
+          'scion experiment: --source-ages grows the source at earlier steps of its training: use it with --preset (which trains it)',
+          'E_USAGE',
+        );
+      opts.sourceAges = parseSourceAges(values['source-ages']);
+    }
+    if (values['age-methods'] !== undefined) opts.ageMethods = values['age-methods'];
     if (values.preset === undefined && values['source-steps'] !== undefined)
       throw new ScionError("scion experiment: --source-steps changes a preset's source training: use it with --preset", 'E_USAGE');
     if (values.preset === undefined && values.tokenizer !== undefined)

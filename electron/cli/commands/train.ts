@@ -24,6 +24,7 @@ export const TRAINING_FLAGS = {
   'min-lr': { type: 'string' },
   warmup: { type: 'string' },
   rewarm: { type: 'string' },
+  hold: { type: 'string' },
   schedule: { type: 'string' },
   'weight-decay': { type: 'string' },
   clip: { type: 'string' },
@@ -38,7 +39,7 @@ export const TRAINING_FLAGS = {
 
 /** The usage text of the training flags (`--steps` and `--threads` aside: each command places those). */
 export const TRAINING_USAGE =
-  '[--batch B] [--ctx T] [--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--schedule cosine|linear|constant] [--sampler random|sequential] ' +
+  '[--batch B] [--ctx T] [--lr X] [--min-lr X] [--warmup W] [--rewarm W] [--hold H] [--schedule cosine|linear|constant] [--sampler random|sequential] ' +
   '[--weight-decay X] [--clip X] [--grad-accum K] [--seed S] [--eval-every K] [--eval-windows N] [--checkpoint-every K]';
 
 /** The flags of a training session on a model besides the training flags (`scion train`, `scion handoff`). */
@@ -90,6 +91,7 @@ export function trainingFlags(command: string, v: FlagValues): Omit<TrainOptions
   set('minLr', numberOption(command, 'min-lr', v['min-lr']));
   set('warmup', intOption(command, 'warmup', v.warmup, undefined, 0));
   set('rewarm', intOption(command, 'rewarm', v.rewarm, undefined, 0));
+  set('hold', intOption(command, 'hold', v.hold, undefined, 0));
   if (v.schedule !== undefined) {
     if (!(SCHEDULES as readonly string[]).includes(v.schedule))
       throw new ScionError(`scion ${command}: --schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'`, 'E_USAGE');
@@ -165,6 +167,7 @@ export const trainCommand: Command = {
     '--threads N: CPU threads for the wasm and cpu backends (default: SCION_THREADS, else every core).\n' +
     "--recompute: keep only each block's input and recompute the block in the backward pass: much less activation memory\n" +
     '             (GPT-2 small at ctx 256 on wasm) for about a third more compute; the losses are those of a run without it.\n' +
+    '--hold H: after the warm-up (or --rewarm), H steps at the peak rate before the decay, which then spans the remaining steps (same final rate at the last step).\n' +
     'Datasets may name a fraction of a file: data.txt#0-0.9 (first 90%), data.txt#0.9-1 (last 10%).\n' +
     '--force replaces an existing run folder only when Scion wrote it; a run that fails before its first checkpoint leaves --out as it was.\n' +
     '--mask-ramp K: for a model grown with --method msg: its new parts (growth-mask.safetensors) ramp in over K steps,\n' +

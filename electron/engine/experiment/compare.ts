@@ -10,7 +10,10 @@ import type { MomentFiles } from './carry-moments.ts';
 import { formatFlops, trainFlops, trainFlopsPerStep } from './flops.ts';
 import type { GrownModels } from './grow-models.ts';
 import { LOW_LR_FACTOR } from './methods.ts';
-import type { ExperimentResults, ModelScores, RunResult } from './results.ts';
+import type { ExperimentResults, ModelScores, RunResult, SourceAgeResult } from './results.ts';
+import type { RunSpec } from './methods.ts';
+import type { AgeModels } from './age-runs.ts';
+import { ageLabel, type AgePlan } from './source-ages.ts';
 import type { EvalSet } from './score.ts';
 import type { ExperimentSetup } from './setup.ts';
 import { speedupOf, stepsToTarget } from './speedup.ts';
@@ -31,10 +34,12 @@ export interface Comparison {
   planned: PlannedRun[];
   started: number;
   tuning?: TuningResults;
+  /** The runs grown at earlier source ages (`--source-ages`); their trained runs are in `trained` and `planned`. */
+  ages?: { plan: AgePlan; grown: AgeModels[] };
 }
 
 export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResults {
-  const { opts, r0, steps, tokensPerStep, rewarm } = x;
+  const { opts, r0, steps, tokensPerStep, rewarm, hold } = x;
   const valName = c.sets[0]!.name;
   const curveOf = (label: string) =>
     c.trained
@@ -45,21 +50,23 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
   const targetVal = scratchCurve[scratchCurve.length - 1]!.val_loss;
   const scratchSteps = stepsToTarget(scratchCurve, targetVal)!;
   const sourceTokens = opts.sourceTokens ?? null;
-  const sourceTrainFlops = sourceTokens !== null ? trainFlops(x.sourceConfig, contextLength(x.sourceConfig), sourceTokens) : null;
+  const sourceFlopsOf = (tokens: number) => trainFlops(x.sourceConfig, contextLength(x.sourceConfig), tokens);
+  const sourceTrainFlops = sourceTokens !== null ? sourceFlopsOf(sourceTokens) : null;
   const flopsPerStep = trainFlopsPerStep(x.targetConfig, r0.ctx, tokensPerStep);
-  const runs: RunResult[] = x.specs.map((s) => {
-    const t = c.trained.get(s.label)!;
-    const curve = curveOf(s.label);
+  /** The run `label` of spec `s`, grown into `models`, from a source whose training cost `sourceFlops`. */
+  const runOf = (s: RunSpec, label: string, models: GrownModels, sourceFlops: number | null): RunResult => {
+    const t = c.trained.get(label)!;
+    const curve = curveOf(label);
     const sp = speedupOf(curve, targetVal, scratchSteps, steps);
     const trainLines = t.metrics.filter((m) => m.train_loss !== undefined);
     const isScratch = s.method === 'scratch';
     const gFlops = s.after.includes('moments') && !opts.sourceMoments ? c.moments.growthFlops : 0;
     const toTarget = sp.stepsToTarget === null ? null : sp.stepsToTarget * flopsPerStep;
-    const withSource = toTarget === null ? null : isScratch ? toTarget : sourceTrainFlops === null ? null : toTarget + sourceTrainFlops + gFlops;
-    const g = c.models.grown.get(s.method)?.report;
+    const withSource = toTarget === null ? null : isScratch ? toTarget : sourceFlops === null ? null : toTarget + sourceFlops + gFlops;
+    const g = models.grown.get(s.method)?.report;
     const mf = c.moments.files.get(s.method);
     return {
-      label: s.label,
+      label,
       method: s.method,
       after: s.after,
       initial_val_loss: curve[0]!.val_loss,
@@ -80,7 +87,8 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       curve,
       train_curve: trainLines.map((m) => ({ step: m.step, train_loss: m.train_loss! })),
       warmup: t.warmup,
-      lr: c.planned.find((p) => p.spec.label === s.label)?.train.lr ?? r0.lr,
+      ...(t.hold > 0 ? { hold: t.hold } : {}),
+      lr: c.planned.find((p) => p.spec.label === label)?.train.lr ?? r0.lr,
       ...(g
         ? {
             growth: {
@@ -91,13 +99,30 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
         : {}),
       ...(mf ? { moments: { source: c.moments.origin, scale: mf.scale, t: mf.t } } : {}),
     };
-  });
+  };
+  const runs = x.specs.map((s) => runOf(s, s.label, c.models, sourceTrainFlops));
+  const ages: SourceAgeResult[] | undefined = c.ages && [
+    ...c.ages.grown.map((a) => {
+      const flops = sourceFlopsOf(a.age.tokens);
+      const runsAt = c.ages!.plan.specs.map((s) => runOf(s, ageLabel(s.label, a.age.step), a.models, flops));
+      return { step: a.age.step, tokens: a.age.tokens, training_flops: flops, val_loss: a.valLoss, model: a.age.dir, final: false, runs: runsAt };
+    }),
+    {
+      step: c.sourceRun!.steps,
+      tokens: sourceTokens!,
+      training_flops: sourceTrainFlops!,
+      val_loss: c.sourceValLoss,
+      model: path.resolve(opts.source),
+      final: true,
+      runs: c.ages.plan.specs.map((s) => runs.find((r) => r.label === s.label)!),
+    },
+  ];
 
   const notes: string[] = [
     `Target: the scratch run's final validation loss on ${valName} (${targetVal.toFixed(4)}), which it first reached at step ${scratchSteps}.`,
     `Validation every ${r0.evalEvery} steps: steps-to-target is the first evaluated step at or below the target, so it is exact to ${r0.evalEvery} steps and an upper bound (speed-ups are conservative).`,
     "A run already at or below the target before training claims no speed-up: this budget says nothing about its speed (its curve and its loss at equal steps are what was measured; a budget at which scratch passes the source's loss, as npm run demo:long, measures it).",
-    `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.`,
+    `Grown runs start at the peak learning rate; +rewarm runs warm it up again over ${rewarm} steps; scratch warms up over ${r0.warmup} steps. +moments runs start from the source's AdamW moments mapped through the operator. +lowlr runs use ${+LOW_LR_FACTOR.toFixed(3)} x the learning rates. msg+ramp runs ramp the new parts in over ${rewarm} steps.${x.specs.some((s) => s.after.includes('hold')) ? ` +hold runs stay at their peak rate for ${hold} steps after growth (after the re-warm-up of +rewarm), then decay over the remaining steps to the same final rate at the same last step as scratch.` : ''}`,
     ...(c.tuning
       ? [
           `Learning rates tuned (--tune-lr): every run trained ${c.tuning.steps} steps (its schedule shrunk to that length, on the first ${c.tuning.steps} steps' tokens) at each of ${c.tuning.lrs.join(', ')}; each run above uses the rate whose tuning run ended lowest: ${Object.entries(
@@ -105,6 +130,11 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
           )
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')}. The tuning runs' cost is not in the FLOPs columns (every arm paid the same ${c.tuning.lrs.length} x ${c.tuning.steps} steps).`,
+        ]
+      : []),
+    ...(c.ages
+      ? [
+          `Source ages (--source-ages): the source run's own model at step(s) ${c.ages.grown.map((a) => a.age.step).join(', ')} (kept from its checkpoint as it trained: the same run mid-schedule, not a shorter source with its own schedule), grown with ${c.ages.plan.specs.map((s) => s.label).join(', ')} and trained like the other runs (same data, order and budget${c.tuning ? ", each at its arm's tuned rate" : ''}); "incl. source" counts the source's training up to that age. The last age is the experiment's own runs.`,
         ]
       : []),
     `FLOPs: 3 x forward FLOPs per token x tokens (${tokensPerStep} tokens per step); "with source" adds the source's training${sourceTokens !== null ? ` (${sourceTokens} tokens, ${formatFlops(sourceTrainFlops)})` : ' (unknown here: pass --source-tokens)'} and the moment estimate.`,
@@ -151,6 +181,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       sampler: r0.sampler ?? 'random',
       warmup: r0.warmup,
       rewarm,
+      ...(x.specs.some((s) => s.after.includes('hold')) ? { hold } : {}),
       weight_decay: r0.weightDecay,
       clip: r0.clip,
       seed: x.seed,
@@ -170,6 +201,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
     runs,
     evaluations: c.evaluations,
     ...(c.tuning ? { tuning: c.tuning } : {}),
+    ...(ages ? { ages } : {}),
     notes,
     seconds: (Date.now() - c.started) / 1000,
   };

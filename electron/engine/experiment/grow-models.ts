@@ -11,6 +11,7 @@ import { type GrowthReport, growModelDir } from '../growth/index.ts';
 import { toHFConfig } from '../models/config.ts';
 import { copySideFiles } from '../models/model.ts';
 import { parseDataSpec } from '../train/data.ts';
+import type { RunSpec } from './methods.ts';
 import type { ModelScores } from './results.ts';
 import { type EvalSet, scoreModel } from './score.ts';
 import type { ExperimentSetup } from './setup.ts';
@@ -39,15 +40,26 @@ async function scratchFiles(dir: string): Promise<string | undefined> {
   return config === '' ? undefined : JSON.stringify([config, await read('tokenizer.json')]);
 }
 
-export async function growModels(x: ExperimentSetup, sets: EvalSet[], evaluations: ModelScores[]): Promise<GrownModels> {
+/**
+ * Grows `source` once per method of `specs` into models/<name(method)>/ and scores each grown
+ * model (recorded as run `name(method)`); a method grown differently than last time is in `regrown`.
+ */
+export async function growFrom(
+  x: ExperimentSetup,
+  source: string,
+  specs: RunSpec[],
+  name: (method: string) => string,
+  sets: EvalSet[],
+  evaluations: ModelScores[],
+): Promise<GrownModels> {
   const grown = new Map<string, { dir: string; report: GrowthReport }>();
   const regrown = new Set<string>();
-  for (const s of x.specs) {
+  for (const s of specs) {
     if (s.method === 'scratch' || grown.has(s.method)) continue;
-    const dir = path.join(x.out, 'models', s.method);
+    const dir = path.join(x.out, 'models', name(s.method));
     const before = await growthOptionsIn(dir);
-    x.log(`growing with ${s.method} -> ${dir}`);
-    const report = await growModelDir(x.opts.source, dir, {
+    x.log(`growing ${source === x.opts.source ? '' : `${source} `}with ${s.method} -> ${dir}`);
+    const report = await growModelDir(source, dir, {
       ...x.growOptions(s.method),
       checkData: parseDataSpec(x.opts.val).file,
       force: true,
@@ -55,8 +67,13 @@ export async function growModels(x: ExperimentSetup, sets: EvalSet[], evaluation
     });
     grown.set(s.method, { dir, report });
     if (before !== undefined && before !== (await growthOptionsIn(dir))) regrown.add(s.method);
-    evaluations.push({ model: dir, stage: 'grown', run: s.method, scores: await scoreModel(dir, sets, x.evalCtx) });
+    evaluations.push({ model: dir, stage: 'grown', run: name(s.method), scores: await scoreModel(dir, sets, x.evalCtx) });
   }
+  return { grown, regrown };
+}
+
+export async function growModels(x: ExperimentSetup, sets: EvalSet[], evaluations: ModelScores[]): Promise<GrownModels> {
+  const { grown, regrown } = await growFrom(x, x.opts.source, x.specs, (m) => m, sets, evaluations);
   await fs.mkdir(x.scratchDir, { recursive: true });
   const scratchBefore = await scratchFiles(x.scratchDir);
   await fs.writeFile(path.join(x.scratchDir, 'config.json'), JSON.stringify(toHFConfig(x.targetConfig, x.sourceRaw), null, 2) + '\n');

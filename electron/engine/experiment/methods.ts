@@ -3,13 +3,15 @@
  * by '+': `hypercloning`, `hypercloning+rewarm` (a fresh LR warm-up), `hypercloning+moments`
  * (the source run's AdamW moments carried through the operator), `+lowlr` (a third of the
  * peak and final learning rate: a trained model restarted at a from-scratch rate first
- * forgets), `msg+ramp` (MSG: the new parts ramp in over the re-warm-up length), or several.
+ * forgets), `msg+ramp` (MSG: the new parts ramp in over the re-warm-up length), `+hold` (a
+ * constant phase at the peak rate after growth, after the re-warm-up if any, then the decay over
+ * the remaining steps), or several.
  */
 import { ScionError } from '../errors.ts';
 import { growthMethods } from '../growth/index.ts';
 
-export type AfterGrowth = 'rewarm' | 'moments' | 'lowlr' | 'ramp';
-const AFTER: readonly AfterGrowth[] = ['rewarm', 'moments', 'lowlr', 'ramp'];
+export type AfterGrowth = 'rewarm' | 'moments' | 'lowlr' | 'ramp' | 'hold';
+const AFTER: readonly AfterGrowth[] = ['rewarm', 'moments', 'lowlr', 'ramp', 'hold'];
 /** The learning-rate factor of `+lowlr` runs. */
 export const LOW_LR_FACTOR = 1 / 3;
 

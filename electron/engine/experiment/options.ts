@@ -6,7 +6,7 @@ import type { TargetShape } from './target.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { TuneLr } from './tune-lr.ts';
 
-export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'force'>;
+export type TrainingSettings = Omit<TrainOptions, 'model' | 'data' | 'val' | 'out' | 'init' | 'moments' | 'rewarm' | 'hold' | 'force'>;
 
 export interface ExperimentOptions {
   /** The source model folder; absent when `sourceRecipe` trains it. */
@@ -23,8 +23,17 @@ export interface ExperimentOptions {
   training: TrainingSettings;
   /** Tune every arm's peak rate on a short budget first (each tuning run recorded), then train each at its best rate. */
   tuneLr?: TuneLr;
+  /**
+   * Source steps at which to grow too (`--source-ages`, with a source recipe): the source run keeps
+   * its model at each, and each earlier age is grown with `ageMethods` and trained like the other runs.
+   */
+  sourceAges?: number[];
+  /** Comma list of the --methods runs grown at each source age (default: the first grown one). */
+  ageMethods?: string;
   /** Warm-up of the `+rewarm` runs (default: max(--warmup, steps / 10)). */
   rewarm?: number;
+  /** Steps at the peak rate of the `+hold` runs after growth (after the re-warm-up of `+rewarm`), before the decay (default: steps / 10). */
+  hold?: number;
   /** Depth operator when the target has more layers (default identity). */
   depth?: DepthMode;
   /**

@@ -116,6 +116,8 @@ export interface PresetOverrides {
   sourceSteps?: number;
   noiseDb?: number;
   rewarm?: number;
+  /** The +hold runs' constant phase (default a tenth of the target budget, as without a preset). */
+  hold?: number;
   evalData?: string[];
   jobs?: number;
   /** A tokenizer folder to read the corpus with instead of bytes (`scion tokenizer train` on the corpus's training part). */
@@ -142,6 +144,7 @@ export function presetExperiment(name: string, corpus: string, out: string, o: P
     training: { ...p.training, ...o.training },
     noiseDb: o.noiseDb ?? p.noiseDb,
     rewarm: o.rewarm ?? p.rewarm,
+    ...(o.hold !== undefined ? { hold: o.hold } : {}),
     out,
     ...(o.evalData ? { evalData: o.evalData } : {}),
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),

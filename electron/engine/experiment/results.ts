@@ -43,8 +43,25 @@ export interface RunResult {
   growth?: { verdict?: string; loss_change?: number; max_abs_logit_diff?: number };
   moments?: { source: string; scale: number; t: number };
   warmup: number;
+  /** Steps at the peak rate after the warm-up before the decay (+hold runs; absent otherwise). */
+  hold?: number;
   /** The run's peak learning rate (tuned, or the shared one; `+lowlr` included). */
   lr?: number;
+}
+
+/** The source at one age (`--source-ages`) and the runs grown from it; the last age is the source the experiment grew, and its runs are the experiment's own. */
+export interface SourceAgeResult {
+  /** The source run's step. */
+  step: number;
+  /** Tokens the source had trained on at that step, and their FLOPs (what "incl. source" adds). */
+  tokens: number;
+  training_flops: number;
+  /** The source model's validation loss at that step (the first eval dataset). */
+  val_loss: number;
+  model: string;
+  /** The source's last step: its runs are in `runs` too. */
+  final: boolean;
+  runs: RunResult[];
 }
 
 export interface ExperimentResults {
@@ -70,6 +87,8 @@ export interface ExperimentResults {
   evaluations: ModelScores[];
   /** Present when the rates were tuned (`--tune-lr`): every tuning run and each arm's chosen rate. */
   tuning?: TuningResults;
+  /** Present with `--source-ages`: the source at each age and the runs grown from it, the last age last. */
+  ages?: SourceAgeResult[];
   notes: string[];
   seconds: number;
 }

@@ -22,7 +22,9 @@ import { trainSource } from './train-source.ts';
 import { ScionError } from '../errors.ts';
 import type { ExperimentResults, ModelScores } from './results.ts';
 import { loadEvalSets, scoreModel } from './score.ts';
-import { setUpExperiment } from './setup.ts';
+import { checkHold, setUpExperiment } from './setup.ts';
+import { checkSourceAges } from './source-ages.ts';
+import { growAtAges, planAgeRuns } from './age-runs.ts';
 import { planRuns, readTrainedRuns, trainRuns } from './train-runs.ts';
 import { tuneLearningRates, tuningSteps } from './tune-lr.ts';
 
@@ -34,6 +36,8 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   const started = Date.now();
   const specs = parseRunSpecs(given.methods);
   if (given.tuneLr) tuningSteps(given.tuneLr, given.training.steps); // a bad --tune-steps is refused before anything runs
+  checkHold(given, specs);
+  const agePlan = checkSourceAges(given, specs); // ages beyond the source's steps are refused before anything is written
   if ((given.source === undefined) === (given.sourceRecipe === undefined))
     throw new ScionError('experiment: give either a source model (--source) or a source recipe (--preset), not both or neither', 'E_USAGE');
   const recipeData = given.sourceRecipe ? [given.sourceRecipe.data] : [];
@@ -53,11 +57,17 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
 
   // 0. the source: given, or trained by the recipe (then its tokens are its cost)
   const trainedSource = given.sourceRecipe
-    ? await trainSource(given.out, given.sourceRecipe, given.val, {
-        onLog: (l) => log(`  ${l}`),
-        ...(cb.onProgress ? { onProgress: (p) => cb.onProgress!('source', p) } : {}),
-        ...(cb.signal ? { signal: cb.signal } : {}),
-      })
+    ? await trainSource(
+        given.out,
+        given.sourceRecipe,
+        given.val,
+        {
+          onLog: (l) => log(`  ${l}`),
+          ...(cb.onProgress ? { onProgress: (p) => cb.onProgress!('source', p) } : {}),
+          ...(cb.signal ? { signal: cb.signal } : {}),
+        },
+        agePlan?.ages,
+      )
     : undefined;
   const opts: ExperimentWithSource = trainedSource
     ? { ...given, source: trainedSource.dir, sourceTokens: trainedSource.tokens }
@@ -74,6 +84,7 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
 
   // 3. grow once per method, and the scratch run's folder
   const models = await growModels(x, sets, evaluations);
+  const ageModels = agePlan ? await growAtAges(x, agePlan, trainedSource!.ages, sets, evaluations) : undefined;
 
   // 4. optimizer moments for the +moments runs
   const moments = await writeMomentFiles(x, tok);
@@ -81,7 +92,9 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
   // 5. tune each arm's rate on a short budget (when asked), then train every run (in this process,
   // or up to `jobs` at a time in other processes) at its rate
   const tuning = opts.tuneLr ? await tuneLearningRates(x, opts.tuneLr, models, moments, cb) : undefined;
-  const planned = await planRuns(x, models, moments, tuning ? new Map(Object.entries(tuning.chosen)) : undefined);
+  const lrOf = tuning ? new Map(Object.entries(tuning.chosen)) : undefined;
+  const planned = await planRuns(x, models, moments, lrOf);
+  if (agePlan) planned.push(...(await planAgeRuns(x, agePlan, ageModels!, moments, lrOf)));
   await trainRuns(x, planned, cb);
   const trained = await readTrainedRuns(x, planned, sets, evaluations);
 
@@ -97,6 +110,7 @@ export async function runExperiment(given: ExperimentOptions, cb: ExperimentCall
     planned,
     started,
     ...(tuning ? { tuning } : {}),
+    ...(agePlan ? { ages: { plan: agePlan, grown: ageModels! } } : {}),
   });
   await atomicWriteJson(path.join(opts.out, 'results.json'), results);
   await writeReports(opts.out, results);

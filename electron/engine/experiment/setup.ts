@@ -14,7 +14,8 @@ import { activeBackend, requireFits } from '../memory/fit.ts';
 import { resolveThreads, threadsPerJob } from '../train/parallel/threads.ts';
 import { type ResolvedTrainOptions, resolveTrainOptions } from '../train/options.ts';
 import type { RunSpec } from './methods.ts';
-import type { ExperimentWithSource } from './options.ts';
+import type { ExperimentOptions, ExperimentWithSource } from './options.ts';
+import { ScionError } from '../errors.ts';
 
 export interface ExperimentSetup {
   opts: ExperimentWithSource;
@@ -35,6 +36,8 @@ export interface ExperimentSetup {
   tokensPerStep: number;
   /** Warm-up of the +rewarm runs (and the ramp of msg+ramp). */
   rewarm: number;
+  /** Constant phase of the +hold runs. */
+  hold: number;
   /** Training runs at a time, and CPU threads per run (jobs x threads stays within the budget). */
   jobs: number;
   threads: number;
@@ -42,6 +45,30 @@ export interface ExperimentSetup {
   growOptions(method: string): GrowOptions;
   /** The scratch run's model folder: the target's config.json and the source's tokenizer. */
   scratchDir: string;
+}
+
+/**
+ * The re-warm-up of the +rewarm runs (default max(--warmup, steps / 10)) and the constant phase
+ * of the +hold runs (default a tenth of the budget).
+ */
+export function afterGrowthSteps(opts: Pick<ExperimentOptions, 'rewarm' | 'hold' | 'training'>): { rewarm: number; hold: number } {
+  const tenth = Math.max(1, Math.round(opts.training.steps / 10));
+  return { rewarm: opts.rewarm ?? Math.max(opts.training.warmup ?? 0, tenth), hold: opts.hold ?? tenth };
+}
+
+/** Refuses a +hold whose constant phase (after the +rewarm re-warm-up) does not fit in the budget, before anything runs. */
+export function checkHold(opts: Pick<ExperimentOptions, 'rewarm' | 'hold' | 'training'>, specs: RunSpec[]): void {
+  const { rewarm, hold } = afterGrowthSteps(opts);
+  const steps = opts.training.steps;
+  if (!Number.isInteger(hold) || hold < 0) throw new ScionError(`--hold must be an integer >= 0 (steps), got ${hold}`, 'E_USAGE');
+  for (const s of specs.filter((s) => s.after.includes('hold'))) {
+    const w = s.after.includes('rewarm') ? rewarm : 0;
+    if (w + hold > steps)
+      throw new ScionError(
+        `--methods: '${s.label}': its constant phase (--hold ${hold})${w ? ` after the re-warm-up (${w})` : ''} does not fit in --steps ${steps}`,
+        'E_USAGE',
+      );
+  }
 }
 
 export async function setUpExperiment(opts: ExperimentWithSource, specs: RunSpec[], log: (line: string) => void): Promise<ExperimentSetup> {
@@ -78,7 +105,7 @@ export async function setUpExperiment(opts: ExperimentWithSource, specs: RunSpec
     r0,
     evalCtx: Math.min(r0.ctx + 1, contextLength(targetConfig), contextLength(sourceConfig)),
     tokensPerStep: r0.batch * r0.ctx * r0.gradAccum,
-    rewarm: opts.rewarm ?? Math.max(r0.warmup, Math.round(steps / 10)),
+    ...afterGrowthSteps(opts),
     jobs,
     threads: threadsPerJob(jobs, resolveThreads(opts.threads)),
     growOptions,

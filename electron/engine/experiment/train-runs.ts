@@ -27,6 +27,8 @@ export interface PlannedRun {
   /** 'done': a finished run with the same settings (reused); 'resume': an unfinished one. */
   mode: 'done' | 'resume' | 'fresh';
   warmup: number;
+  /** Steps at the peak rate after the warm-up (+hold runs), else 0. */
+  hold: number;
 }
 
 export interface TrainedRun {
@@ -35,6 +37,7 @@ export interface TrainedRun {
   finalModel: string;
   runDir: string;
   warmup: number;
+  hold: number;
 }
 
 /** Training options that must match for a finished run to be reused. */
@@ -49,6 +52,7 @@ const SAME_RUN_KEYS: (keyof ResolvedTrainOptions)[] = [
   'minLr',
   'warmup',
   'rewarm',
+  'hold',
   'schedule',
   'weightDecay',
   'beta1',
@@ -71,7 +75,7 @@ export function sameRun(a: ResolvedTrainOptions, b: ResolvedTrainOptions): boole
 export interface RunOverride {
   /** The run's peak rate (its final rate keeps the shared min/peak ratio); `+lowlr` still scales it. */
   lr?: number;
-  /** A shorter budget: the schedule, warm-up, re-warm-up and mask ramp shrink with it. */
+  /** A shorter budget: the schedule, warm-up, re-warm-up, constant phase and mask ramp shrink with it. */
   steps?: number;
 }
 
@@ -107,6 +111,7 @@ export async function planRun(
     ...(isScratch ? {} : { rewarm: s.after.includes('rewarm') ? scale(x.rewarm) : 0 }),
     ...(s.after.includes('moments') ? { moments: moments.files.get(s.method)!.file } : {}),
     ...(s.after.includes('ramp') ? { maskRamp: scale(x.rewarm) } : {}),
+    ...(s.after.includes('hold') ? { hold: scale(x.hold) } : {}),
   };
   const wanted = resolveTrainOptions(train, x.targetConfig);
   let reuse = false;
@@ -115,7 +120,7 @@ export async function planRun(
     if (sameRun(prev.options, wanted) && !models.regrown.has(s.method)) reuse = true;
   }
   const mode = reuse && existsSync(path.join(runDir, 'result.json')) ? 'done' : reuse ? 'resume' : 'fresh';
-  return { spec: s, runDir, train, mode, warmup: isScratch ? wanted.warmup : (train.rewarm ?? 0) };
+  return { spec: s, runDir, train, mode, warmup: isScratch ? wanted.warmup : (train.rewarm ?? 0), hold: train.hold ?? 0 };
 }
 
 /** The experiment's runs, each at its own peak rate when `lrOf` names one (tuned), else the shared rate. */
@@ -205,6 +210,7 @@ export async function readTrainedRuns(
       finalModel: summary.finalModel,
       runDir: p.runDir,
       warmup: p.warmup,
+      hold: p.hold,
     });
     evaluations.push({
       model: summary.finalModel,

@@ -14,6 +14,7 @@ import { readRunConfig, resumeRun, type TrainCallbacks, trainRun } from '../trai
 import type { SourceRecipe } from './options.ts';
 import { writeSourceInit } from './source-init.ts';
 import { sameRun } from './train-runs.ts';
+import { agesRoot, type SourceAge, trainSourceWithAges } from './source-ages.ts';
 
 export interface TrainedSource {
   /** The trained source model folder. */
@@ -23,9 +24,12 @@ export interface TrainedSource {
   seconds: number;
   /** Its run folder and the settings the report shows. */
   run: { dir: string; seconds: number; data: string; steps: number; batch: number; ctx: number; lr: number; sampler: string };
+  /** Its models at the earlier ages asked for (`--source-ages`), ascending. */
+  ages: SourceAge[];
 }
 
-export async function trainSource(out: string, recipe: SourceRecipe, val: string, cb: TrainCallbacks): Promise<TrainedSource> {
+/** Trains (or reuses) the source; with `ages` (steps before its last), keeps its model at each (source-ages.ts). */
+export async function trainSource(out: string, recipe: SourceRecipe, val: string, cb: TrainCallbacks, ages: number[] = []): Promise<TrainedSource> {
   const initDir = path.join(out, 'source', 'init');
   const runDir = path.join(out, 'source', 'run');
   const changed = await writeSourceInit(initDir, recipe.config, recipe.tokenizer);
@@ -33,11 +37,15 @@ export async function trainSource(out: string, recipe: SourceRecipe, val: string
   const { config } = await readModelConfig(initDir);
   const wanted = resolveTrainOptions(train, config);
   const same = !changed && existsSync(path.join(runDir, 'run.json')) && sameRun((await readRunConfig(runDir)).options, wanted);
+  const mode = same && existsSync(path.join(runDir, 'result.json')) ? 'done' : same ? 'resume' : 'fresh';
   const log = cb.onLog ?? (() => undefined);
-  if (same && existsSync(path.join(runDir, 'result.json'))) log(`source: already trained, reusing ${runDir}`);
-  else {
-    log(`source: ${same ? 'resuming' : 'training'} ${wanted.steps} steps on ${recipe.data} -> ${runDir}`);
-    const r = same ? await resumeRun(runDir, cb) : await trainRun({ ...train, force: true }, cb);
+  if (mode === 'done') log(`source: already trained, reusing ${runDir}`);
+  else log(`source: ${mode === 'resume' ? 'resuming' : 'training'} ${wanted.steps} steps on ${recipe.data} -> ${runDir}`);
+  if (mode === 'fresh') await fs.rm(agesRoot(out), { recursive: true, force: true }); // the ages of a source trained before
+  let kept: SourceAge[] = [];
+  if (ages.length > 0) kept = await trainSourceWithAges(out, train, config, mode, ages, cb);
+  else if (mode !== 'done') {
+    const r = mode === 'resume' ? await resumeRun(runDir, cb) : await trainRun({ ...train, force: true }, cb);
     if (r.status !== 'completed')
       throw new ScionError('experiment interrupted while training the source; run the same command again to continue', 'E_INTERRUPTED', runDir);
   }
@@ -47,6 +55,7 @@ export async function trainSource(out: string, recipe: SourceRecipe, val: string
     dir: summary.finalModel,
     tokens: w.steps * w.batch * w.ctx * w.gradAccum,
     seconds: summary.seconds,
+    ages: kept,
     run: { dir: runDir, seconds: summary.seconds, data: recipe.data, steps: w.steps, batch: w.batch, ctx: w.ctx, lr: w.lr, sampler: w.sampler ?? 'random' },
   };
 }

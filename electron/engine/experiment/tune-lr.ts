@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
+import { parseNumberList } from './number-list.ts';
 import { readMetrics } from '../train/metrics.ts';
 import { metricsFile } from '../train/run.ts';
 import type { MomentFiles } from './carry-moments.ts';
@@ -54,15 +55,7 @@ export function tuningSteps(t: TuneLr, budget: number): number {
 
 /** Parses `--tune-lr 1e-3,3e-3,1e-2`: distinct positive rates. */
 export function parseTuneLr(list: string): number[] {
-  const lrs = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  if (lrs.length === 0 || lrs.some((x) => !Number.isFinite(x) || x <= 0))
-    throw new ScionError(`--tune-lr takes positive learning rates separated by commas (e.g. 1e-3,3e-3,1e-2), got '${list}'`, 'E_USAGE');
-  if (new Set(lrs).size !== lrs.length) throw new ScionError(`--tune-lr: a rate is listed twice in '${list}'`, 'E_USAGE');
-  return lrs;
+  return parseNumberList(list, 'tune-lr', (x) => Number.isFinite(x) && x > 0, 'positive learning rates separated by commas (e.g. 1e-3,3e-3,1e-2)');
 }
 
 /** Trains every arm at every rate for the tuning budget (reusing finished tuning runs), and picks each arm's rate. */

@@ -107,7 +107,7 @@ function readme(template: string, o: ResolvedTrainOptions, m: HandoffManifest): 
     accum: o.gradAccum > 1 ? `, ${o.gradAccum} accumulated` : '',
     lr: String(o.lr),
     schedule: o.schedule,
-    warmup: String(effectiveWarmup(o)),
+    warmup: String(effectiveWarmup(o)) + (o.hold ? `, then ${o.hold} steps at the peak` : ''),
     seed: String(o.seed),
   });
 }

@@ -60,11 +60,13 @@ const RUN: Layout = {
 const EXPERIMENT: Layout = {
   files: ['results.json', 'report.md', 'report.html', 'report-loss.svg'],
   dirs: [
-    ['models', { files: [/\.moments\.safetensors$/], dirs: [[/^[a-z0-9+-]+$/, MODEL]] }],
-    ['runs', { files: [], dirs: [[/^[a-z0-9+-]+$/, RUN]] }],
+    // <method> / <label>, and grown at an earlier source age (--source-ages): <method>@src<step> / <label>@src<step>
+    ['models', { files: [/\.moments\.safetensors$/], dirs: [[/^[a-z0-9+-]+(@src\d+)?$/, MODEL]] }],
+    ['runs', { files: [], dirs: [[/^[a-z0-9+-]+(@src\d+)?$/, RUN]] }],
     // learning-rate tuning runs (--tune-lr): <label>--lr-<rate>
     ['tuning', { files: [], dirs: [[/^[a-z0-9+-]+--lr-[0-9.e+-]+$/, RUN]] }],
-    // a preset's source: its config (init/) and its training run (run/)
+    // a preset's source: its config (init/), its training run (run/) and its models at earlier ages
+    // (--source-ages: ages/step-<N>/, and ages/run/ when a finished source is trained again up to one)
     [
       'source',
       {
@@ -72,6 +74,16 @@ const EXPERIMENT: Layout = {
         dirs: [
           ['init', MODEL],
           ['run', RUN],
+          [
+            'ages',
+            {
+              files: [],
+              dirs: [
+                [/^step-\d+$/, MODEL],
+                ['run', RUN],
+              ],
+            },
+          ],
         ],
       },
     ],

@@ -36,8 +36,8 @@ export function runsTable(r: ExperimentResults): Table {
       x.speedup_display,
       formatFlops(x.flops_to_target),
       formatFlops(x.flops_to_target_with_source),
-      x.speedup_with_source === null || x.speedup_with_source === undefined ? '-' : `${x.speedup_with_source.toFixed(2)}x`,
-      String(x.warmup),
+      paid(x.speedup_with_source),
+      x.hold ? `${x.warmup}, then ${x.hold} at peak` : String(x.warmup),
       x.lr === undefined ? '-' : String(+x.lr.toPrecision(4)),
       x.growth
         ? `${x.growth.verdict ?? ''}${x.growth.loss_change !== undefined ? ` (loss ${x.growth.loss_change >= 0 ? '+' : ''}${x.growth.loss_change.toExponential(2)})` : ''}`
@@ -55,6 +55,44 @@ export function tuningTable(r: ExperimentResults): Table | undefined {
     title: `Learning-rate tuning (${t.steps} steps per tuning run)`,
     head: ['run', 'lr', `val loss at step ${t.steps}`, 'chosen'],
     rows: t.runs.map((x) => [x.run, String(x.lr), f4(x.final_val_loss), t.chosen[x.run] === x.lr ? 'yes' : '']),
+  };
+}
+
+const paid = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}x`);
+
+/** `--source-ages`: per source age, the source's cost and loss there, and each run grown from it. */
+export function agesTable(r: ExperimentResults): Table | undefined {
+  if (!r.ages) return undefined;
+  return {
+    title: 'Growing at several source ages',
+    head: [
+      'source age (steps)',
+      'source tokens',
+      'source training FLOPs',
+      'source val loss',
+      'run',
+      'val loss at step 0',
+      'final val loss',
+      'steps to target',
+      'speed-up (source free)',
+      'FLOPs to target incl. source to this age',
+      'speed-up incl. source to this age (FLOPs)',
+    ],
+    rows: r.ages.flatMap((a) =>
+      a.runs.map((x) => [
+        `${a.step}${a.final ? ' (final)' : ''}`,
+        String(a.tokens),
+        formatFlops(a.training_flops),
+        f4(a.val_loss),
+        x.label,
+        f4(x.initial_val_loss),
+        f4(x.final_val_loss),
+        x.steps_to_target === null ? `never (in ${x.steps})` : String(x.steps_to_target),
+        x.speedup_display,
+        formatFlops(x.flops_to_target_with_source),
+        paid(x.speedup_with_source),
+      ]),
+    ),
   };
 }
 

@@ -7,7 +7,7 @@ import type { ExperimentResults } from '../experiment/results.ts';
 import { atomicWriteFile } from '../io/atomic.ts';
 import { escapeXml, lineChartSvg, type Series } from './svg-chart.ts';
 import { measuredLines } from './measured.ts';
-import { datasetTables, runsTable, settingsTable, type Table, tuningTable } from './tables.ts';
+import { agesTable, datasetTables, runsTable, settingsTable, type Table, tuningTable } from './tables.ts';
 
 export function lossChart(r: ExperimentResults): string {
   const series: Series[] = r.runs.map((x) => ({ name: x.label, points: x.curve.map((p) => ({ x: p.step, y: p.val_loss })), dashed: x.method === 'scratch' }));
@@ -59,7 +59,7 @@ export function reportMarkdown(r: ExperimentResults, chartFile: string): string 
     ...headline(r).map((l) => `- ${l}`),
     '',
     mdTable(runsTable(r)),
-    ...[tuningTable(r)].filter((t) => t !== undefined).map(mdTable),
+    ...[agesTable(r), tuningTable(r)].filter((t) => t !== undefined).map(mdTable),
     '## Evaluations',
     '',
     ...datasetTables(r).map(mdTable),
@@ -105,7 +105,7 @@ ${lossChart(r)}
     .map((l) => `<li>${escapeXml(l)}</li>`)
     .join('')}</ul>
 ${htmlTable(runsTable(r))}
-${[tuningTable(r)]
+${[agesTable(r), tuningTable(r)]
   .filter((t) => t !== undefined)
   .map(htmlTable)
   .join('\n')}

@@ -7,7 +7,7 @@ import { DEFAULT_ADAMW } from './adamw.ts';
 import { DEFAULT_LOSS_SCALE, DEFAULT_LOSS_SCALE_EVERY } from './loss-scale.ts';
 import { absoluteDataSpec } from './data.ts';
 import { SAMPLERS, type SamplerKind } from './batches.ts';
-import { SCHEDULES, type ScheduleKind } from './schedule.ts';
+import { SCHEDULES, type ScheduleKind, type ScheduleOptions } from './schedule.ts';
 
 export interface TrainOptions {
   /** Model folder: its weights (init 'pretrained') or only its config (init 'scratch'), and its tokenizer. */
@@ -25,6 +25,8 @@ export interface TrainOptions {
   warmup?: number;
   /** After growth: a fresh warm-up of this many steps (replaces `warmup`). */
   rewarm?: number;
+  /** Steps at the peak rate after the warm-up (or re-warm-up) before the decay starts, which then spans the remaining steps (after growth: `+hold`). */
+  hold?: number;
   schedule?: ScheduleKind;
   weightDecay?: number;
   beta1?: number;
@@ -57,7 +59,7 @@ export interface TrainOptions {
   force?: boolean;
 }
 
-type Recorded = 'val' | 'rewarm' | 'moments' | 'maskRamp' | 'sampler' | 'recompute' | 'precision' | 'lossScale' | 'lossScaleEvery';
+type Recorded = 'val' | 'rewarm' | 'hold' | 'moments' | 'maskRamp' | 'sampler' | 'recompute' | 'precision' | 'lossScale' | 'lossScaleEvery';
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, Recorded | 'force'>> & Pick<TrainOptions, Recorded>;
 
 function need(ok: boolean, field: string, why: string): void {
@@ -95,6 +97,8 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
     keepCheckpoints: o.keepCheckpoints ?? 2,
     ...(o.val !== undefined ? { val: absoluteDataSpec(o.val) } : {}),
     ...(o.rewarm !== undefined ? { rewarm: o.rewarm } : {}),
+    // only a run with a constant phase records it, so the runs of earlier versions keep their settings
+    ...(o.hold !== undefined && o.hold > 0 ? { hold: o.hold } : {}),
     ...(o.moments !== undefined ? { moments: path.resolve(o.moments) } : {}),
     ...(o.maskRamp !== undefined ? { maskRamp: o.maskRamp } : {}),
     // only a sequential run records it, so the runs of earlier versions keep their settings
@@ -123,6 +127,11 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
   }
   need(Number.isInteger(r.warmup) && r.warmup >= 0, '--warmup', `must be an integer >= 0, got ${r.warmup}`);
   if (r.rewarm !== undefined) need(Number.isInteger(r.rewarm) && r.rewarm >= 0, '--rewarm', `must be an integer >= 0, got ${r.rewarm}`);
+  if (o.hold !== undefined) {
+    need(Number.isInteger(o.hold) && o.hold >= 0, '--hold', `must be an integer >= 0 (steps), got ${o.hold}`);
+    const w = effectiveWarmup(r);
+    need(w + o.hold <= steps, '--hold', `(${o.hold} steps) plus the warm-up (${w}) must fit in --steps (${steps})`);
+  }
   need(r.lr > 0 && Number.isFinite(r.lr), '--lr', `must be a positive number, got ${r.lr}`);
   need(r.minLr >= 0 && r.minLr <= r.lr, '--min-lr', `must be between 0 and --lr (${r.lr}), got ${r.minLr}`);
   if (o.sampler !== undefined) need(SAMPLERS.includes(o.sampler), '--sampler', `must be one of ${SAMPLERS.join(', ')}, got '${String(o.sampler)}'`);
@@ -142,6 +151,11 @@ export function resolveTrainOptions(o: TrainOptions, cfg: ModelConfig): Resolved
 }
 
 /** The warm-up the schedule uses: `rewarm` (after growth) when given, else `warmup`. */
-export function effectiveWarmup(o: ResolvedTrainOptions): number {
+export function effectiveWarmup(o: Pick<ResolvedTrainOptions, 'rewarm' | 'warmup'>): number {
   return o.rewarm ?? o.warmup;
+}
+
+/** The run's learning-rate schedule (schedule.ts): its warm-up (or re-warm-up), constant phase and decay. */
+export function scheduleOf(o: ResolvedTrainOptions): ScheduleOptions {
+  return { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), hold: o.hold ?? 0, steps: o.steps, schedule: o.schedule };
 }

@@ -46,7 +46,7 @@ import { initParams } from './init.ts';
 import { adoptModelFiles, checkedModelFiles, keepModelFiles, modelFilesDir, type ModelFilesRecord } from './model-files.ts';
 import { withRunLock } from './run-lock.ts';
 import { appendMetric, type MetricLine, readMetrics, truncateMetrics } from './metrics.ts';
-import { effectiveWarmup, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
+import { resolveTrainOptions, scheduleOf, type ResolvedTrainOptions, type TrainOptions } from './options.ts';
 import { Rng, subSeed } from '../rng.ts';
 import { learningRate } from './schedule.ts';
 import { makeScaler, scaledStep } from './loss-scale.ts';
@@ -489,7 +489,7 @@ async function loop(live: Live, cb: TrainCallbacks): Promise<TrainResult> {
     const valIds = data.val ? spreadWindows(data.val, evalCtx, o.evalWindows) : undefined;
     const file = metricsFile(runDir);
     const metrics = await readMetrics(file);
-    const sched = { lr: o.lr, minLr: o.minLr, warmup: effectiveWarmup(o), steps: o.steps, schedule: o.schedule };
+    const sched = scheduleOf(o);
     const tokensPerStep = o.batch * o.ctx * o.gradAccum;
     checkSequentialData(o, trainIds.length);
     const rows = live.state.step < o.steps ? o.batch * o.gradAccum : 0; // a finished run needs no threads
