@@ -61,6 +61,19 @@ describe('experiment presets', () => {
     assert.throws(() => presetExperiment('papers-tpu', '/c.txt', '/out'), /unknown preset 'papers-tpu' \(choose from papers-cpu, papers-gpu, papers-smoke\)/);
   });
 
+  test('the cpu and gpu presets also evaluate on the three shipped corpora; --eval-data replaces them; the smoke preset skips them', () => {
+    for (const name of ['papers-cpu', 'papers-gpu']) {
+      const evalData = presetExperiment(name, '/c.txt', '/out').evalData ?? [];
+      assert.deepEqual(
+        evalData.map((f) => path.basename(f)),
+        ['python-stdlib.txt', 'tinyshakespeare.txt', 'wikitext2-valid.txt'],
+      );
+      for (const f of evalData) assert.ok(existsSync(f), f);
+      assert.deepEqual(presetExperiment(name, '/c.txt', '/out', { evalData: ['/d.txt'] }).evalData, ['/d.txt']);
+    }
+    assert.equal(presetExperiment('papers-smoke', '/c.txt', '/out').evalData, undefined);
+  });
+
   test('--preset cannot be combined with --source; a missing corpus is named before anything is written', async () => {
     await assert.rejects(
       runCli(['--preset', 'papers-smoke', '--corpus', 'x.txt', '--source', 'm', '--out', path.join(tmp.dir, 'no')]),

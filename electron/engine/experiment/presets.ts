@@ -9,6 +9,7 @@
  */
 import { ScionError } from '../errors.ts';
 import type { GPT2Config } from '../models/config.ts';
+import { shippedDatasets } from '../resources.ts';
 import type { ExperimentOptions, TrainingSettings } from './options.ts';
 import type { TargetShape } from './target.ts';
 
@@ -22,6 +23,8 @@ export interface ExperimentPreset {
   noiseDb: number;
   rewarm: number;
   training: TrainingSettings;
+  /** Also evaluate source, grown and final models on the shipped corpora (resources/data: three unlike texts). */
+  evalShipped: boolean;
   /** Corpus fractions [from, to) of the source's data, the target runs' data and validation. */
   slices: { source: [number, number]; train: [number, number]; val: [number, number] };
 }
@@ -53,6 +56,8 @@ interface PresetSpec {
   targetRun: { steps: number; warmup: number };
   /** The corpus fraction [0, sourceShare) the source reads; the target runs read up to 0.98, validation the rest. */
   sourceShare: number;
+  /** Evaluate on the shipped corpora too (default yes; the smoke preset skips them to stay quick). */
+  evalShipped?: boolean;
 }
 
 /** A preset in the papers' regime: fresh tokens in order (sequential sampler), seed 0, HyperCloning's noise at 20 dB. */
@@ -67,6 +72,7 @@ function preset(s: PresetSpec): ExperimentPreset {
     noiseDb: 20,
     rewarm: s.rewarm,
     training: training(s.targetRun),
+    evalShipped: s.evalShipped ?? true,
     slices: { source: [0, s.sourceShare], train: [s.sourceShare, 0.98], val: [0.98, 1] },
   };
 }
@@ -104,6 +110,7 @@ export const EXPERIMENT_PRESETS: Record<string, ExperimentPreset> = {
     sourceRun: { steps: 200, warmup: 20 },
     targetRun: { steps: 400, warmup: 20 },
     sourceShare: 0.01,
+    evalShipped: false,
   }),
 };
 
@@ -146,7 +153,7 @@ export function presetExperiment(name: string, corpus: string, out: string, o: P
     rewarm: o.rewarm ?? p.rewarm,
     ...(o.hold !== undefined ? { hold: o.hold } : {}),
     out,
-    ...(o.evalData ? { evalData: o.evalData } : {}),
+    ...(o.evalData ? { evalData: o.evalData } : p.evalShipped ? { evalData: shippedDatasets() } : {}),
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
   };
 }

@@ -13,7 +13,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-dir.ts';
@@ -22,6 +21,7 @@ import { contextLength, familyName, modelShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { MASK_FILE, isModelFolderFile } from '../models/folder-files.ts';
 import { readModelConfig } from '../models/model.ts';
+import { resourceDir } from '../resources.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { checkSequentialData } from '../train/batches.ts';
 import { loadTokens, parseDataSpec, spreadWindows } from '../train/data.ts';
@@ -62,9 +62,7 @@ export interface HandoffResult {
 
 /** Where train.py and its companions are: the packaged app's resources, else the repository's. */
 export function templatesDir(): string {
-  const packaged = (process as { resourcesPath?: string }).resourcesPath;
-  if (packaged && existsSync(path.join(packaged, 'handoff', 'train.py'))) return path.join(packaged, 'handoff');
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'resources', 'handoff');
+  return resourceDir('handoff', 'train.py');
 }
 
 async function sha256(file: string): Promise<string> {
