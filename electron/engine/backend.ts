@@ -10,6 +10,7 @@ import { ScionError } from './errors.ts';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/wasm-kernels.ts';
 import { installSharedCopies } from './kernels/shared-copies.ts';
 import { perOpOn } from './kernels/per-op.ts';
+import { installNormKernels } from './kernels/norm-kernels.ts';
 import { type AdapterReport, autoRefusal, probeAdapter } from './webgpu/adapter.ts';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -101,8 +102,12 @@ async function tryBackend(name: BackendName, auto: boolean): Promise<void> {
       // SCION_WASM_KERNELS=0 keeps the backend's own.
       if (process.env['SCION_WASM_KERNELS'] !== '0') installWasmKernels();
       // Identity and same-dtype Cast share the input's buffer instead of copying it
-      // (kernels/shared-copies.ts); SCION_PEROP=0 keeps the copying ones (the bench's "before").
-      if (perOpOn()) installSharedCopies();
+      // (kernels/shared-copies.ts), LayerNorm and RMSNorm run as one SIMD kernel each way
+      // (kernels/norm-kernels.ts); SCION_PEROP=0 keeps neither (the bench's "before").
+      if (perOpOn()) {
+        installSharedCopies();
+        installNormKernels();
+      }
       return;
     }
     case 'cpu': {
