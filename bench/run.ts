@@ -264,7 +264,12 @@ async function main(): Promise<void> {
     const backend = args.backends?.includes('cpu') && !args.backends.includes('wasm') ? 'cpu' : 'wasm';
     await initBackend(backend);
     selectKernels('engine', backend);
-    result.threads = await benchThreads({ steps: args.steps, budgetMs: args.budgetMs, configs: args.larger ? [...args.configs, LARGER_CPU_CONFIG] : args.configs, log });
+    result.threads = await benchThreads({
+      steps: args.steps,
+      budgetMs: args.budgetMs,
+      configs: args.larger ? [...args.configs, LARGER_CPU_CONFIG] : args.configs,
+      log,
+    });
   }
   if (args.torch && args.threads !== 'only') {
     log(`bench: PyTorch (${args.torchDevice}) on the same configs...`);
