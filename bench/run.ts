@@ -9,7 +9,9 @@
  * --no-baseline, --no-profile, --torch-device cpu|cuda, --growth (also the growth
  * benchmark), --configs a,b (by name, from configs.ts; default the two bench configs),
  * --out FILE, --json (the result object on stdout, the table on stderr), --no-threads (skip the
- * thread-scaling rows of bench/threads.ts), --threads-only (only those rows).
+ * thread-scaling rows of bench/threads.ts), --threads-only (only those rows), --no-larger (those rows
+ * without the larger config gpt2-d256-l8-ctx256). SCION_PEROP=0 times the step without issue 11's
+ * per-op savings (kernels/per-op.ts), for a before/after pair of runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';
@@ -74,6 +76,8 @@ interface Args {
   json: boolean;
   configs: BenchConfig[];
   threads: 'on' | 'off' | 'only';
+  /** The thread rows include LARGER_CPU_CONFIG (--no-larger: not). */
+  larger: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -90,6 +94,7 @@ function parseArgs(argv: string[]): Args {
     json: false,
     configs: BENCH_CONFIGS,
     threads: 'on',
+    larger: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -114,6 +119,7 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--json') a.json = true;
     else if (f === '--no-threads') a.threads = 'off';
     else if (f === '--threads-only') a.threads = 'only';
+    else if (f === '--no-larger') a.larger = false;
     else if (f === '--configs') {
       a.configs = val()
         .split(',')
@@ -258,7 +264,12 @@ async function main(): Promise<void> {
     const backend = args.backends?.includes('cpu') && !args.backends.includes('wasm') ? 'cpu' : 'wasm';
     await initBackend(backend);
     selectKernels('engine', backend);
-    result.threads = await benchThreads({ steps: args.steps, budgetMs: args.budgetMs, configs: [...args.configs, LARGER_CPU_CONFIG], log });
+    result.threads = await benchThreads({
+      steps: args.steps,
+      budgetMs: args.budgetMs,
+      configs: args.larger ? [...args.configs, LARGER_CPU_CONFIG] : args.configs,
+      log,
+    });
   }
   if (args.torch && args.threads !== 'only') {
     log(`bench: PyTorch (${args.torchDevice}) on the same configs...`);

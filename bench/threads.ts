@@ -127,7 +127,17 @@ async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<R
   return rig;
 }
 
-/** Median ms/step at each thread count for one config, after 2 warm-up steps, steps interleaved across thread counts. */
+/**
+ * Warm-up steps before timing: at least 2, then up to WARMUP_MAX_STEPS while the warm-up has used
+ * less than WARMUP_CPU_MS of process CPU. V8 keeps recompiling tfjs's code for the first tens of
+ * steps (TurboFan after deopts, on its helper threads): at gpt2-d128-l4 those threads took about
+ * 45 ms of CPU per step over steps 1-10 and 3-9 ms per step from step 11 to 60, which inflated the
+ * process CPU and so the 2-thread rows' critical CPU. Large configs stop after 2 steps.
+ */
+const WARMUP_MAX_STEPS = 20;
+const WARMUP_CPU_MS = 8000;
+
+/** Median ms/step at each thread count for one config, after the warm-up, steps interleaved across thread counts. */
 async function measureConfig(bc: BenchConfig, counts: number[], steps: number, budgetMs: number, limit: number | undefined): Promise<ThreadRow[]> {
   const { ids, starts } = tokens(bc.model.vocabSize, bc.batch, bc.ctx);
   const rigs: Rig[] = [];
@@ -149,7 +159,12 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
       r.error = (e as Error).message.split('\n')[0];
     }
   };
-  for (let i = 0; i < 2; i++) for (const r of rigs) await step(r, false);
+  const warm0 = process.cpuUsage();
+  const warmCpuMs = () => {
+    const c = process.cpuUsage(warm0);
+    return (c.user + c.system) / 1000;
+  };
+  for (let i = 0; i < WARMUP_MAX_STEPS && (i < 2 || warmCpuMs() < WARMUP_CPU_MS); i++) for (const r of rigs) await step(r, false);
   const start = performance.now();
   for (let i = 0; i < steps && (i < 2 || performance.now() - start < budgetMs); i++) for (const r of rigs) await step(r, true);
   const flopsPerStep = 3 * flopsPerToken(bc.model, bc.ctx) * bc.batch * bc.ctx;

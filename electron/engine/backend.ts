@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { ScionError } from './errors.ts';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/wasm-kernels.ts';
+import { installSharedCopies } from './kernels/shared-copies.ts';
+import { perOpOn } from './kernels/per-op.ts';
+import { installNormKernels } from './kernels/norm-kernels.ts';
 import { type AdapterReport, autoRefusal, probeAdapter } from './webgpu/adapter.ts';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -98,6 +101,13 @@ async function tryBackend(name: BackendName, auto: boolean): Promise<void> {
       // Scion's SIMD kernels for batched products and transposes (kernels/wasm-kernels.ts);
       // SCION_WASM_KERNELS=0 keeps the backend's own.
       if (process.env['SCION_WASM_KERNELS'] !== '0') installWasmKernels();
+      // Identity and same-dtype Cast share the input's buffer instead of copying it
+      // (kernels/shared-copies.ts), LayerNorm and RMSNorm run as one SIMD kernel each way
+      // (kernels/norm-kernels.ts); SCION_PEROP=0 keeps neither (the bench's "before").
+      if (perOpOn()) {
+        installSharedCopies();
+        installNormKernels();
+      }
       return;
     }
     case 'cpu': {

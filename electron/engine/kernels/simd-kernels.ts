@@ -314,7 +314,12 @@ interface WebAssemblyApi {
 
 /** Instantiates the kernels on `memory` (synchronously: the module is under 1 KB). Throws where WebAssembly SIMD is missing. */
 export function instantiateSimdKernels(memory: WasmMemory): SimdKernels {
+  return instantiateOnHeap<SimdKernels>(SIMD_MODULE_BYTES, memory);
+}
+
+/** Instantiates a module of wasm-asm.ts on `memory` (synchronously); its exports as `T`. Throws where WebAssembly SIMD is missing. */
+export function instantiateOnHeap<T>(bytes: Uint8Array, memory: WasmMemory): T {
   const wa = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-  const inst = new wa.Instance(new wa.Module(SIMD_MODULE_BYTES), { env: { memory } });
-  return inst.exports as SimdKernels;
+  const inst = new wa.Instance(new wa.Module(bytes), { env: { memory } });
+  return inst.exports as T;
 }

@@ -32,6 +32,7 @@ export function sleb(n: number): number[] {
 
 export const I32 = 0x7f;
 export const V128 = 0x7b;
+export const F32 = 0x7d;
 
 /** The instructions the kernels use, as byte sequences. */
 export const op = {
@@ -58,7 +59,17 @@ export const op = {
   /** i8x16.shuffle of two vectors, picking float lanes (0-3 from the first, 4-7 from the second). */
   f32x4Shuffle: (lanes: [number, number, number, number]) => [0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   f32x4Add: [0xfd, ...uleb(0xe4)],
+  f32x4Sub: [0xfd, ...uleb(0xe5)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
+  f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
+  f32Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
+  f32Add: [0x92],
+  f32Sub: [0x93],
+  f32Mul: [0x94],
+  f32Div: [0x95],
+  f32Sqrt: [0x91],
+  f32FromI32U: [0xb3],
+  f32FromBits: [0xbe],
 };
 
 /** `for (v = 0; v < limit; v++) body` with v and limit locals. */

@@ -8,6 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as wg from '../webgpu/ops.ts';
+import { perOpOn } from '../kernels/per-op.ts';
+import { normKernelsFit, runNorm, runNormGrad } from '../kernels/norm-kernels.ts';
 
 /** The result of a custom-gradient op's forward part. */
 interface CustomResult {
@@ -177,11 +179,32 @@ export function affineIO(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Ten
 }
 
 /**
+ * LayerNorm (with `bias`) or RMSNorm (without) of x [N, D] on the wasm backend's norm kernels
+ * (kernels/norm-kernels.ts): one kernel forward, one backward, one tape node. Returns [N, D].
+ */
+function kernelNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D | undefined, eps: number): tf.Tensor2D {
+  const forward = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor | undefined, save: tf.GradSaveFunc): CustomResult => {
+    const [y, xhat, rstd] = runNorm(xi as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D | undefined, eps);
+    save([xhat, rstd, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sxhat, srstd, sg] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        return runNormGrad(dy as tf.Tensor2D, sxhat, srstd, sg, !b); // dx, dgain (, dbias)
+      },
+    };
+  };
+  if (bias) return customOp((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => forward(xi, g, b, save))(x, gain, bias) as tf.Tensor2D;
+  return customOp((xi: tf.Tensor, g: tf.Tensor, save: tf.GradSaveFunc) => forward(xi, g, undefined, save))(x, gain) as tf.Tensor2D;
+}
+
+/**
  * LayerNorm over the last axis (biased variance, as torch). x [N, D]. The gradient is
  * written out (one tape node, row means instead of the generic broadcast reductions).
  */
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D {
   if (wg.webgpuKernelsOn()) return wg.norm(x, gain, bias, eps);
+  if (perOpOn() && normKernelsFit(x.shape[1])) return kernelNorm(x, gain, bias, eps);
   const f = customOp((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const mean = tf.mean(xi, -1, true); // [N, 1]
     const xc = tf.sub(xi, mean); // [N, D]
@@ -205,6 +228,7 @@ export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, 
 /** RMSNorm as HF Llama: x * rsqrt(mean(x^2) + eps) * weight. x [N, D]. Gradient written out. */
 export function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D, eps: number): tf.Tensor2D {
   if (wg.webgpuKernelsOn()) return wg.norm(x, weight, undefined, eps);
+  if (perOpOn() && normKernelsFit(x.shape[1])) return kernelNorm(x, weight, undefined, eps);
   const f = customOp((xi: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
     const r = tf.rsqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps)); // [N, 1]
     const xr = tf.mul(xi, r); // [N, D]
@@ -251,7 +275,23 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 /** SiLU(gate) * up (Llama's MLP), gate and up of one shape. */
 export function siluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
   if (wg.webgpuKernelsOn()) return wg.siluMul(gate, up);
-  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+  if (!perOpOn()) return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+  // One tape node (tfjs's own gradients of mul, mul and sigmoid take about 17 kernels and 5 saved copies):
+  // with s = sigmoid(g): d/dg = dy u s (1 + g (1 - s)), d/du = dy g s
+  const f = customOp((g: tf.Tensor, u: tf.Tensor, save: tf.GradSaveFunc) => {
+    const s = tf.sigmoid(g);
+    const gs = tf.mul(g, s);
+    save([g, u, s, gs]);
+    return {
+      value: tf.mul(gs, u),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sg, su, ss, sgs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const dGate = tf.mul(tf.mul(dy, su), tf.mul(ss, tf.add(tf.mul(sg, tf.sub(1, ss)), 1)));
+        return [dGate, tf.mul(dy, sgs)];
+      },
+    };
+  });
+  return f(gate, up);
 }
 
 /** GELU, exact erf form. */

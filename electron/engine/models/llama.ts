@@ -15,7 +15,8 @@ import type { Llama3RopeScaling, LlamaConfig } from './config.ts';
 import { ropeHeads as webgpuRopeHeads, webgpuKernelsOn } from '../webgpu/ops.ts';
 import { requireValue } from './config-fields.ts';
 import { type FamilyConfigSpec, decoderHF, parseDecoder } from './decoder-config.ts';
-import { causalAttention, causalMask, embed, geluTanh, layerNorm, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
+import { causalAttention, causalMask, customOp, embed, geluTanh, layerNorm, matmulConst, matmulOI, rmsNorm, siluMul, splitHeads } from './layers.ts';
+import { perOpOn } from '../kernels/per-op.ts';
 import { OLMO_LAYER_NORM_EPS } from './olmo.ts';
 import { type DecoderStages, namesUnder, runStages } from './stages.ts';
 import { type ForwardOptions, type ForwardResult, type Params, type TensorSpec, param } from './params.ts';
@@ -153,8 +154,24 @@ export function rotateHalfMatrix(hd: number): tf.Tensor2D {
 /** Applies RoPE to x [B, H, T, hd]; `rotT` is rotᵀ (= -rot), for the gradient. */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, rot: tf.Tensor2D, rotT: tf.Tensor2D): tf.Tensor4D {
   const [b, h, t, hd] = x.shape;
-  const rotated = tf.reshape(matmulConst(tf.reshape(x, [b * h * t, hd]) as tf.Tensor2D, rot, rotT), [b, h, t, hd]); // [B, H, T, hd]
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+  const rows = (z: tf.Tensor) => tf.reshape(z, [b * h * t, hd]) as tf.Tensor2D; // [B*H*T, hd]
+  if (!perOpOn()) {
+    const rotated = tf.reshape(matmulConst(rows(x), rot, rotT), [b, h, t, hd]); // [B, H, T, hd]
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+  }
+  // One tape node: y = x cos + (x R) sin, dx = dy cos + (dy sin) Rᵀ. The tables are saved
+  // (kept) for the backward pass: the caller's tidy may dispose the originals.
+  const f = customOp((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([cos, sin, rotT]);
+    return {
+      value: tf.add(tf.mul(xi, cos), tf.mul(tf.reshape(tf.matMul(rows(xi), rot), [b, h, t, hd]), sin)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sc, ss, srt] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        return [tf.add(tf.mul(dy, sc), tf.reshape(tf.matMul(rows(tf.mul(dy, ss)), srt), [b, h, t, hd]))];
+      },
+    };
+  });
+  return f(x) as tf.Tensor4D;
 }
 
 /** RoPE tables and rotate-half matrices for `rd` rotary dims (applyRope's arguments). */
