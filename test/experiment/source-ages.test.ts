@@ -93,6 +93,7 @@ describe('scion experiment --source-ages', () => {
         [12, true, ['hypercloning']],
       ],
     );
+    assert.deepEqual([res.settings['source_ages'], res.settings['age_methods']], [[4, 8, 12], ['hypercloning']]);
     const source = metrics(path.join(out, 'source', 'run'));
     assert.deepEqual(
       source.map((m) => m.step),
