@@ -4,14 +4,19 @@
  * earlier age is grown and trained like the other runs (labelled `<run>@src<N>`), the report's
  * "Growing at several source ages" table pays for the source's training up to each age (checked
  * against the tokens the source run's own metrics.jsonl records at that step), a re-run trains
- * nothing, an age the finished source did not keep is retrained beside it to the same bytes, and
- * ages beyond the source's steps are refused before anything is written.
+ * nothing, an age the finished source did not keep is retrained beside it to the same bytes, a
+ * source stopped between ages continues, and ages beyond the source's steps are refused before
+ * anything is written.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../../electron/cli/main.ts';
+import { initBackend } from '../../electron/engine/backend.ts';
+import { isScionError } from '../../electron/engine/errors.ts';
+import { presetExperiment } from '../../electron/engine/experiment/presets.ts';
+import { runExperiment } from '../../electron/engine/experiment/run-experiment.ts';
 import type { ExperimentResults } from '../../electron/engine/experiment/results.ts';
 import { runCommand, runScion } from '../helpers/run-command.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -93,6 +98,7 @@ describe('scion experiment --source-ages', () => {
         [12, true, ['hypercloning']],
       ],
     );
+    assert.deepEqual([res.settings['source_ages'], res.settings['age_methods']], [[4, 8, 12], ['hypercloning']]);
     const source = metrics(path.join(out, 'source', 'run'));
     assert.deepEqual(
       source.map((m) => m.step),
@@ -139,5 +145,39 @@ describe('scion experiment --source-ages', () => {
     assert.match(third.stderr, /source: training a copy of the source run up to step 4/);
     assert.deepEqual(readFileSync(path.join(out, 'source', 'ages', 'step-4', 'model.safetensors')), kept);
     assert.match(third.stderr, /run hypercloning@src4: already complete/, 'the same source age: its run is reused');
+  });
+
+  test('Ctrl-C while the source trains between ages: the same command continues it, keeping every age once', async () => {
+    await initBackend('wasm');
+    const out = path.join(tmp.dir, 'stopped');
+    const opts = {
+      ...presetExperiment('papers-smoke', corpus, out, {
+        methods: 'hypercloning',
+        sourceSteps: 12,
+        training: { steps: 2, batch: 2, ctx: 16, evalEvery: 2, evalWindows: 2 },
+      }),
+      sourceAges: [4, 8],
+      threads: 1,
+    };
+    const stop = new AbortController();
+    const logs: string[] = [];
+    await assert.rejects(
+      runExperiment(opts, { signal: stop.signal, onLog: (l) => logs.push(l), onProgress: (label, p) => label === 'source' && p.step === 6 && stop.abort() }),
+      (e: unknown) => isScionError(e) && e.code === 'E_INTERRUPTED',
+    );
+    assert.ok(existsSync(path.join(out, 'source', 'ages', 'step-4', 'config.json')), 'age 4 kept before the stop');
+    assert.equal(existsSync(path.join(out, 'source', 'ages', 'step-8')), false);
+    const res = await runExperiment(opts, { onLog: (l) => logs.push(l) });
+    assert.deepEqual(
+      res.ages!.map((a) => a.step),
+      [4, 8, 12],
+    );
+    assert.equal(logs.filter((l) => /kept its model at step 4 /.test(l)).length, 1, logs.join('\n'));
+    assert.equal(logs.filter((l) => /kept its model at step 8 /.test(l)).length, 1, logs.join('\n'));
+    assert.ok(logs.some((l) => /source: resuming 12 steps/.test(l)));
+    assert.deepEqual(
+      metrics(path.join(out, 'source', 'run')).map((m) => m.step),
+      Array.from({ length: 13 }, (_, i) => i),
+    );
   });
 });

@@ -29,7 +29,8 @@ import { findTorchPython } from './python.ts';
 const SCION = path.join(ROOT, 'bin', 'scion.js');
 const MODEL = fixtureDir('gpt2-shakespeare-d64-l2');
 const TEXT = path.join(ROOT, 'resources', 'data', 'tinyshakespeare.txt');
-const SETTINGS = ['--steps', '12', '--batch', '4', '--ctx', '32', '--eval-every', '4', '--eval-windows', '8', '--checkpoint-every', '4'];
+// a constant phase (--hold) before the cosine decay: train.py computes the same rates
+const SETTINGS = ['--steps', '12', '--batch', '4', '--ctx', '32', '--hold', '3', '--eval-every', '4', '--eval-windows', '8', '--checkpoint-every', '4'];
 const DATA = ['--data', `${TEXT}#0-0.9`, '--val', `${TEXT}#0.9-1`];
 const { python, skip } = findTorchPython();
 
@@ -111,6 +112,7 @@ describe('scion handoff', () => {
         evalEvery: 4,
         evalWindows: 8,
         checkpointEvery: 4,
+        hold: 3,
       },
       config,
     );

@@ -9,9 +9,8 @@ import { parameterCount } from '../models/family.ts';
 import type { MomentFiles } from './carry-moments.ts';
 import { formatFlops, trainFlops, trainFlopsPerStep } from './flops.ts';
 import type { GrownModels } from './grow-models.ts';
-import { LOW_LR_FACTOR } from './methods.ts';
+import { LOW_LR_FACTOR, type RunSpec } from './methods.ts';
 import type { ExperimentResults, ModelScores, RunResult, SourceAgeResult } from './results.ts';
-import type { RunSpec } from './methods.ts';
 import type { AgeModels } from './age-runs.ts';
 import { ageLabel, type AgePlan } from './source-ages.ts';
 import type { EvalSet } from './score.ts';
@@ -182,6 +181,7 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
       warmup: r0.warmup,
       rewarm,
       ...(x.specs.some((s) => s.after.includes('hold')) ? { hold } : {}),
+      ...(ages ? { source_ages: ages.map((a) => a.step), age_methods: c.ages!.plan.specs.map((s) => s.label) } : {}),
       weight_decay: r0.weightDecay,
       clip: r0.clip,
       seed: x.seed,
