@@ -134,11 +134,16 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   const reader = await openModelWeights(sourceDir, source);
   // with a check, each source tensor is read (and scanned for NaN/Inf) once: growth reads it, the check's source model takes it
   const kept = opts.check !== false ? new Map<string, Float32Array>() : undefined;
+  // arrays are reused: each grown tensor's once it is written, each source tensor's (when not kept) once its target tensor is grown
+  const pool = new BufferPool();
+  const sourceSizes = new Map(tensorSpecs(source).map((s) => [s.name, s.shape.reduce((a, b) => a * b, 1)]));
+  const fetched: Float32Array[] = [];
   const read = async (name: string): Promise<Float32Array> => {
     const hit = kept?.get(name);
     if (hit) return hit;
-    const data = await reader.get(name);
-    kept?.set(name, data);
+    const data = await reader.get(name, kept ? undefined : pool.take(sourceSizes.get(name) ?? 0));
+    if (kept) kept.set(name, data);
+    else fetched.push(data);
     return data;
   };
   let report: GrowthReport | undefined;
@@ -159,12 +164,12 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
       let done = 0;
-      const pool = new BufferPool(); // each grown matrix's array is reused once written
       const written = await writeModelWeights(
         tmp,
         specs,
         async (name) => {
           const data = await growTensor(plan, name, read, pool);
+          for (const a of fetched.splice(0)) if (a !== data) pool.give(a);
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
