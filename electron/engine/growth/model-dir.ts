@@ -13,6 +13,7 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { INDEX_FILE, writeModelWeights } from '../io/model-weights.ts';
+import type { WriteQueueOptions } from '../io/write-queue.ts';
 import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { GROWTH_FILE } from '../models/folder-files.ts';
@@ -53,6 +54,8 @@ export interface GrowDirOptions extends GrowOptions {
   force?: boolean;
   /** Bytes of tensor data per weight file at most; larger models are written as shards (default 5 GB). */
   maxShardBytes?: number;
+  /** How far growth may run ahead of the disk (io/write-queue.ts; the defaults unless a benchmark tunes them). */
+  writeQueue?: WriteQueueOptions;
   onLog?: (line: string) => void;
 }
 
@@ -173,7 +176,12 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
-        { metadata, onWritten: (a) => pool.give(a), ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) },
+        {
+          metadata,
+          onWritten: (a) => pool.give(a),
+          ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}),
+          ...(opts.writeQueue ? { queue: opts.writeQueue } : {}),
+        },
       );
       if (written.files.length > 1) log(`  written as ${written.files.length - 1} shards with ${INDEX_FILE}`);
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);
