@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeSafetensors } from '../electron/engine/io/safetensors.ts';
@@ -41,6 +41,8 @@ export interface GrowthBench {
   disk: { tool: 'dd' | 'node'; seconds: number; MBps: number };
   /** growMBps / disk.MBps: 1 is growth as fast as the disk takes its output. */
   ratioToDisk: number;
+  /** The 1-minute load average when the growth started (CPU-seconds and the ratio are the figures a loaded machine distorts least). */
+  loadAverage: number;
   /** With `check`: a second grow with the function-preservation check, its growth and check seconds. */
   withCheck?: { growSeconds: number; checkSeconds: number; totalSeconds: number; verdict: string; checkLength: number };
 }
@@ -113,6 +115,7 @@ export async function benchGrowth(opts: { onLog?: (line: string) => void; check?
     const timer = setInterval(() => {
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }, 20);
+    const loadAverage = loadavg()[0]!;
     const t1 = Date.now();
     const cpu0 = process.cpuUsage();
     const report = await growModelDir(src, out, { method: 'zero-pad', hidden: 1024, layers: 24, depth: 'stack', check: false, onLog: log });
@@ -153,6 +156,7 @@ export async function benchGrowth(opts: { onLog?: (line: string) => void; check?
       growMBps,
       disk,
       ratioToDisk: growMBps / disk.MBps,
+      loadAverage,
       ...(withCheck ? { withCheck } : {}),
     };
   } finally {
@@ -167,7 +171,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     [
       `growth bench: ${r.method}`,
       `params        ${(r.paramsSource / 1e6).toFixed(1)}M -> ${(r.paramsTarget / 1e6).toFixed(1)}M`,
-      `time          ${r.growSeconds.toFixed(1)} s, ${r.growCpuSeconds.toFixed(1)} CPU-seconds (writing the source took ${r.createSeconds.toFixed(1)} s)`,
+      `time          ${r.growSeconds.toFixed(1)} s, ${r.growCpuSeconds.toFixed(1)} CPU-seconds (writing the source took ${r.createSeconds.toFixed(1)} s); load average ${r.loadAverage.toFixed(2)} at the start`,
       `written       ${mb(r.bytesWritten)}: ${r.growMBps.toFixed(0)} MB/s; disk (${r.disk.tool}, same run) ${r.disk.MBps.toFixed(0)} MB/s in ${r.disk.seconds.toFixed(1)} s: ratio ${r.ratioToDisk.toFixed(2)}`,
       ...(r.withCheck
         ? [

@@ -91,3 +91,22 @@ test('a training stream resumes from its saved state', () => {
     Array.from({ length: 5 }, () => a.normal()),
   );
 });
+
+test('fillPairedNormal draws what as many pairedNormal calls draw, from any spare state, into float32 and float64 arrays', () => {
+  for (const skip of [0, 1, 2, 3]) {
+    for (const len of [0, 1, 2, 5, 1000, 1001]) {
+      for (const Kind of [Float32Array, Float64Array]) {
+        const a = rngFor(7, `t${skip}`);
+        const b = rngFor(7, `t${skip}`);
+        for (let i = 0; i < skip; i++) assert.equal(a.pairedNormal(), b.pairedNormal());
+        const want = new Kind(len + 2);
+        for (let i = 0; i < len; i++) want[i + 1] = 0.02 * a.pairedNormal();
+        const got = new Kind(len + 2);
+        b.fillPairedNormal(got, 1, len, 0.02);
+        assert.deepEqual(got, want, `skip ${skip}, len ${len}, ${Kind.name}`);
+        // the spare and the state carry on alike
+        assert.deepEqual([b.pairedNormal(), b.pairedNormal(), b.pairedNormal(), b.state], [a.pairedNormal(), a.pairedNormal(), a.pairedNormal(), a.state]);
+      }
+    }
+  }
+});

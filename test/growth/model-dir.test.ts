@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { growModelDir } from '../../electron/engine/growth/index.ts';
@@ -79,4 +79,31 @@ test('a model with its tokenizer, grown then exported with the real CLI: the tok
     readFileSync(path.join(grown, 'model.safetensors')),
     'float32 weights exported byte for byte',
   );
+});
+
+test('a grow that fails while its shards are being written (a NaN in the last source tensor read) leaves the old output and nothing else', async () => {
+  // the source with a NaN in transformer.ln_f.bias, which growth reads for the last target tensor
+  const bad = path.join(tmp.dir, 'nan-source');
+  mkdirSync(bad);
+  for (const f of readdirSync(SOURCE)) copyFileSync(path.join(SOURCE, f), path.join(bad, f));
+  const st = await SafetensorsFile.open(path.join(bad, 'model.safetensors'));
+  const { begin } = st.info('transformer.ln_f.bias');
+  await st.close();
+  const file = path.join(bad, 'model.safetensors');
+  const bytes = readFileSync(file);
+  const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
+  bytes.writeFloatLE(NaN, dataStart + begin + 4 * 3);
+  writeFileSync(file, bytes);
+  // an earlier Scion output in the way, replaced with --force
+  const parent = path.join(tmp.dir, 'nan-parent');
+  mkdirSync(parent);
+  const out = path.join(parent, 'grown');
+  await growModelDir(SOURCE, out, { method: 'mlp-zero', ffnMult: 2, check: false });
+  const before = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(path.join(out, f))]));
+  await assert.rejects(
+    growModelDir(bad, out, { method: 'hypercloning', widthMult: 2, layers: 4, depth: 'stack', check: false, force: true, maxShardBytes: 20000 }),
+    (e: Error) => /model\.safetensors: tensor 'transformer\.ln_f\.bias' has 1 NaN or infinite value/.test(e.message),
+  );
+  assert.deepEqual(readdirSync(parent), ['grown'], 'no temporary folder or shard is left beside the output');
+  assert.deepEqual(Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(path.join(out, f))])), before, 'the old output is intact');
 });

@@ -49,28 +49,38 @@ function fillFor(plan: GrowthPlan, rule: MatrixRule): NewEntryStd {
 /** `size` draws of N(0, std): the residual writers of a masked (MSG) identity block, which the mask silences. */
 function randomArray(size: number, std: number, rng: Rng): Float32Array {
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = std * rng.pairedNormal();
+  rng.fillPairedNormal(out, 0, size, std);
   return out;
 }
 
 /**
  * Float32 arrays handed back once written, for the next tensors of the same size: streaming a
  * 355M-parameter model through fresh arrays costs page faults and garbage collection on every
- * 1.4 GB; at most `keep` arrays of each size are kept.
+ * 1.4 GB. At most `maxBytes` are kept; past that the arrays given back longest ago are dropped
+ * (GPT-2's 200 MB embedding, used once, makes room for the blocks' matrices).
  */
 export class BufferPool {
-  private readonly free = new Map<number, Float32Array[]>();
-  constructor(private readonly keep = 2) {}
+  /** Free arrays, the oldest first. */
+  private free: Float32Array[] = [];
+  private bytes = 0;
+  constructor(private readonly maxBytes = 128 * 2 ** 20) {}
   /** An array of `n` values with arbitrary contents. */
   take(n: number): Float32Array {
-    return this.free.get(n)?.pop() ?? new Float32Array(n);
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const a = this.free[i]!;
+      if (a.length !== n) continue;
+      this.free.splice(i, 1);
+      this.bytes -= a.byteLength;
+      return a;
+    }
+    return new Float32Array(n);
   }
   /** `a` is no longer used by anyone. */
   give(a: Float32Array | Int32Array): void {
-    if (!(a instanceof Float32Array) || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
-    const list = this.free.get(a.length) ?? [];
-    if (list.length < this.keep) list.push(a);
-    this.free.set(a.length, list);
+    if (!(a instanceof Float32Array) || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength || a.byteLength > this.maxBytes) return;
+    this.free.push(a);
+    this.bytes += a.byteLength;
+    while (this.bytes > this.maxBytes) this.bytes -= this.free.shift()!.byteLength;
   }
 }
 

@@ -13,6 +13,7 @@ import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, writeOutputMarker } from '../io/out-dir.ts';
 import { INDEX_FILE, writeModelWeights } from '../io/model-weights.ts';
+import type { WriteQueueOptions } from '../io/write-queue.ts';
 import { type ModelConfig, contextLength, modelShape, toHFConfig } from '../models/config.ts';
 import { parameterCount, tensorSpecs } from '../models/family.ts';
 import { GROWTH_FILE } from '../models/folder-files.ts';
@@ -53,6 +54,8 @@ export interface GrowDirOptions extends GrowOptions {
   force?: boolean;
   /** Bytes of tensor data per weight file at most; larger models are written as shards (default 5 GB). */
   maxShardBytes?: number;
+  /** How far growth may run ahead of the disk (io/write-queue.ts; the defaults unless a benchmark tunes them). */
+  writeQueue?: WriteQueueOptions;
   onLog?: (line: string) => void;
 }
 
@@ -134,11 +137,16 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
   const reader = await openModelWeights(sourceDir, source);
   // with a check, each source tensor is read (and scanned for NaN/Inf) once: growth reads it, the check's source model takes it
   const kept = opts.check !== false ? new Map<string, Float32Array>() : undefined;
+  // arrays are reused: each grown tensor's once it is written, each source tensor's (when not kept) once its target tensor is grown
+  const pool = new BufferPool();
+  const sourceSizes = new Map(tensorSpecs(source).map((s) => [s.name, s.shape.reduce((a, b) => a * b, 1)]));
+  const fetched: Float32Array[] = [];
   const read = async (name: string): Promise<Float32Array> => {
     const hit = kept?.get(name);
     if (hit) return hit;
-    const data = await reader.get(name);
-    kept?.set(name, data);
+    const data = await reader.get(name, kept ? undefined : pool.take(sourceSizes.get(name) ?? 0));
+    if (kept) kept.set(name, data);
+    else fetched.push(data);
     return data;
   };
   let report: GrowthReport | undefined;
@@ -159,16 +167,21 @@ export async function growModelDir(sourceDir: string, outDir: string, opts: Grow
       await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(toHFConfig(plan.target, raw), null, 2) + '\n');
       const specs = tensorSpecs(plan.target);
       let done = 0;
-      const pool = new BufferPool(); // each grown matrix's array is reused once written
       const written = await writeModelWeights(
         tmp,
         specs,
         async (name) => {
           const data = await growTensor(plan, name, read, pool);
+          for (const a of fetched.splice(0)) if (a !== data) pool.give(a);
           if (++done % 20 === 0 || done === specs.length) log(`  ${done}/${specs.length} tensors`);
           return data;
         },
-        { metadata, onWritten: (a) => pool.give(a), ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}) },
+        {
+          metadata,
+          onWritten: (a) => pool.give(a),
+          ...(opts.maxShardBytes !== undefined ? { maxShardBytes: opts.maxShardBytes } : {}),
+          ...(opts.writeQueue ? { queue: opts.writeQueue } : {}),
+        },
       );
       if (written.files.length > 1) log(`  written as ${written.files.length - 1} shards with ${INDEX_FILE}`);
       if (plan.spec.masked) mask = await writeGrowthMask(path.join(tmp, MASK_FILE), plan);

@@ -68,7 +68,7 @@ export function mapMatrix(w: Float32Array, maps: MatrixMaps, fill: NewEntryStd =
   const runs = columnRuns(cols);
   const draw = (at: number, len: number, std: number): void => {
     if (!(std > 0 && rng)) out.fill(0, at, at + len);
-    else for (let k = 0; k < len; k++) out[at + k] = std * rng.pairedNormal();
+    else rng.fillPairedNormal(out, at, len, std);
   };
   for (let r = 0; r < rows.size; r++) {
     const sr = rows.src[r]!;
@@ -122,14 +122,15 @@ export function addPairedNoise(w: Float32Array, maps: MatrixMaps, std: number, r
   const d = inMap.sourceSize;
   const cols = maps.cols.size;
   const at = (i: number, o: number): number => (maps.inAxis === 'rows' ? i * cols + o : o * cols + i);
+  const noise = new Float64Array(outSize); // one input unit's draws, as doubles (added to float32 entries as each draw was)
   for (let p = 0; p + 1 < n; p += 2) {
     for (let i = 0; i < d; i++) {
       const a = p * d + i;
       const b = (p + 1) * d + i;
+      rng.fillPairedNormal(noise, 0, outSize, std);
       for (let o = 0; o < outSize; o++) {
-        const noise = std * rng.pairedNormal();
-        w[at(a, o)]! += noise;
-        w[at(b, o)]! -= noise;
+        w[at(a, o)]! += noise[o]!;
+        w[at(b, o)]! -= noise[o]!;
       }
     }
   }

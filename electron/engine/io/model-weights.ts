@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { atomicWriteJson } from './atomic.ts';
 import { type TensorEntry, writeSafetensors } from './safetensors.ts';
+import type { WriteQueueOptions } from './write-queue.ts';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -73,6 +74,8 @@ export interface WriteWeightsOptions {
   maxShardBytes?: number;
   /** Hears of each array once it is written (see writeSafetensors). */
   onWritten?: (values: Float32Array | Int32Array) => void;
+  /** How far computing may run ahead of the disk, and how writes are cut and flushed (io/write-queue.ts). */
+  queue?: WriteQueueOptions;
 }
 
 /**
@@ -91,7 +94,7 @@ export async function writeModelWeights(
   const weightMap: Record<string, string> = {};
   for (const [i, shard] of shards.entries()) {
     const name = shardName(i, shards.length);
-    await writeSafetensors(path.join(dir, name), shard, data, metadata, opts.onWritten);
+    await writeSafetensors(path.join(dir, name), shard, data, metadata, opts.onWritten, opts.queue);
     files.push(name);
     for (const e of shard) weightMap[e.name] = name;
   }

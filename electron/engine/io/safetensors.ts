@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { endianness } from 'node:os';
 import { atomicWrite } from './atomic.ts';
+import { WriteQueue, type WriteQueueOptions } from './write-queue.ts';
 import { DTYPE_BYTES, type Dtype, decodeToFloat32, decodeToInt32, isDtype } from './dtype.ts';
 import { ScionError, systemProblem } from '../errors.ts';
 
@@ -134,19 +135,26 @@ export class SafetensorsFile {
     return t;
   }
 
-  /** The raw bytes of one tensor. */
-  async readBytes(name: string): Promise<Uint8Array> {
+  /** The raw bytes of one tensor (into `buf` when given: exactly its size). */
+  async readBytes(name: string, buf?: Uint8Array): Promise<Uint8Array> {
     const t = this.info(name);
-    const buf = new Uint8Array(new ArrayBuffer(t.end - t.begin));
+    if (buf === undefined) buf = new Uint8Array(new ArrayBuffer(t.end - t.begin));
+    else if (buf.byteLength !== t.end - t.begin) throw new Error(`readBytes: a buffer of ${buf.byteLength} bytes for '${name}' of ${t.end - t.begin}`);
     const { bytesRead } = await this.handle.read(buf, 0, buf.byteLength, this.dataStart + t.begin);
     if (bytesRead !== buf.byteLength) fail(this.file, `tensor '${name}' could not be read whole (file changed while reading?)`);
     return buf;
   }
 
-  async readFloat32(name: string): Promise<Float32Array> {
+  /** One tensor as float32 values; an F32 tensor is read straight into `into` when it has the tensor's size (a reused array). */
+  async readFloat32(name: string, into?: Float32Array): Promise<Float32Array> {
+    const t = this.info(name);
+    // F32 on a little-endian machine: the bytes read are the array (no copy)
+    if (t.dtype === 'F32' && LITTLE_ENDIAN) {
+      const out = into?.byteLength === t.end - t.begin ? into : new Float32Array((t.end - t.begin) / 4);
+      await this.readBytes(name, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      return out;
+    }
     const bytes = await this.readBytes(name);
-    // F32 on a little-endian machine: the freshly read buffer is the array (no copy)
-    if (this.info(name).dtype === 'F32' && LITTLE_ENDIAN) return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
     return decodeToFloat32(bytes, this.info(name).dtype, this.file, name);
   }
 
@@ -166,15 +174,13 @@ export interface TensorEntry {
   dtype?: 'F32' | 'I32';
 }
 
-/** Bytes of dirty data after which a background flush starts, so the final fsync has little left to do. */
-const FLUSH_EVERY = 64 * 1024 * 1024;
-
 /**
  * Writes a safetensors file atomically. Tensors are fetched one at a time through `data`
- * and written in order, so the whole checkpoint is never held in memory twice. The next
- * tensor is fetched (computed) while the previous one is being written, and written data is
- * flushed to disk in the background as it accumulates: compute, write and flush overlap.
- * `data` must return a fresh array each call (it is written after the next call began).
+ * and written in order, so the whole checkpoint is never held in memory. Writing is a pipeline
+ * (io/write-queue.ts): the next tensors are fetched (computed) while earlier ones go to the file,
+ * up to `queue.maxQueued` bytes ahead, and written data is flushed to disk in the background as it
+ * accumulates: compute, write and flush overlap. An array returned by `data` must stay unchanged
+ * until `onWritten` hears of it (return a fresh one each call, or reuse one `onWritten` gave back).
  */
 export async function writeSafetensors(
   file: string,
@@ -183,6 +189,7 @@ export async function writeSafetensors(
   metadata: Record<string, string> = { format: 'pt' },
   /** Hears of each array once it is written (nothing here holds it any more). */
   onWritten?: (values: Float32Array | Int32Array) => void,
+  queue: WriteQueueOptions = {},
 ): Promise<void> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -196,17 +203,16 @@ export async function writeSafetensors(
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+  const head = Buffer.alloc(8 + Buffer.byteLength(json));
+  head.writeBigUInt64LE(BigInt(head.byteLength - 8));
+  head.write(json, 8, 'utf8');
   await atomicWrite(file, async (h) => {
-    await h.write(len);
-    await h.write(headerBytes);
-    let writing: Promise<unknown> = Promise.resolve();
-    let flushing: Promise<unknown> = Promise.resolve();
-    let unflushed = 0;
+    const writes = new WriteQueue(h, queue);
     try {
+      writes.push(head, 0);
+      let at = head.byteLength;
       for (const e of entries) {
+        await writes.room();
         const values = await data(e.name);
         const want = e.shape.reduce((a, b) => a * b, 1);
         if (values.length !== want) {
@@ -220,32 +226,13 @@ export async function writeSafetensors(
         if (isInt !== values instanceof Int32Array) {
           throw new ScionError(`${file}: tensor '${e.name}' data does not match its dtype ${e.dtype ?? 'F32'}`, 'E_SAFETENSORS', file);
         }
-        await writing;
-        writing = writeAll(h, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).then(() => onWritten?.(values));
-        writing.catch(() => undefined); // seen here; awaited (and thrown) below
-        unflushed += values.byteLength;
-        if (unflushed >= FLUSH_EVERY) {
-          unflushed = 0;
-          const w = writing;
-          flushing = flushing.then(() => w).then(() => h.datasync());
-          flushing.catch(() => undefined);
-        }
+        writes.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at, () => onWritten?.(values));
+        at += values.byteLength;
       }
-      await writing;
-      await flushing;
+      await writes.drain();
     } finally {
       // nothing may still run on the handle once atomicWrite closes it (a failure above)
-      await Promise.allSettled([writing, flushing]);
+      await writes.settle();
     }
   });
-}
-
-/** Writes all of `bytes` at the handle's position (a short write is continued). */
-async function writeAll(h: fs.FileHandle, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    const { bytesWritten } = await h.write(bytes, at, bytes.byteLength - at);
-    if (bytesWritten <= 0) throw new Error(`short write (${at} of ${bytes.byteLength} bytes)`);
-    at += bytesWritten;
-  }
 }

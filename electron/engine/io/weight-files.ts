@@ -16,7 +16,8 @@ export interface TensorSource {
   has(name: string): boolean;
   /** The file that holds `name`. */
   fileOf(name: string): string;
-  readFloat32(name: string): Promise<Float32Array>;
+  /** `into`: an array to read an F32 tensor into when it has its size (see SafetensorsFile.readFloat32). */
+  readFloat32(name: string, into?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -42,8 +43,8 @@ class ShardedWeights implements TensorSource {
   fileOf(name: string): string {
     return this.file(name).file;
   }
-  readFloat32(name: string): Promise<Float32Array> {
-    return this.file(name).readFloat32(name);
+  readFloat32(name: string, into?: Float32Array): Promise<Float32Array> {
+    return this.file(name).readFloat32(name, into);
   }
   async close(): Promise<void> {
     await Promise.all(this.files.map((f) => f.close()));

@@ -58,7 +58,8 @@ export async function readModelConfig(dir: string): Promise<{ config: ModelConfi
 
 /** Random access to a model folder's tensors by canonical name. */
 export interface WeightReader {
-  get(name: string): Promise<Float32Array>;
+  /** `into`: an array to read into when it has the tensor's size and the file stores F32 (a reused array). */
+  get(name: string, into?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -92,10 +93,10 @@ export async function openModelWeights(dir: string, config: ModelConfig): Promis
       }
     }
     return {
-      get: async (name) => {
+      get: async (name, into) => {
         const n = stored.get(name);
         if (!n) throw new ScionError(`${dir}: no tensor '${name}' in the checkpoint`, 'E_CHECKPOINT', dir);
-        const data = await ckpt.readFloat32(n);
+        const data = await ckpt.readFloat32(n, into);
         assertFinite(data, ckpt.fileOf(n), n);
         return data;
       },
