@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { experimentCommand } from '../../electron/cli/commands/experiment.ts';
+import { trainFlops } from '../../electron/engine/experiment/flops.ts';
 import { EXPERIMENT_PRESETS, PRESET_NAMES, presetExperiment } from '../../electron/engine/experiment/presets.ts';
 import type { ExperimentResults } from '../../electron/engine/experiment/results.ts';
 import { planGrowth } from '../../electron/engine/growth/plan.ts';
@@ -94,7 +95,10 @@ describe('experiment presets', () => {
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as ExperimentResults;
     assert.equal(res.source.training_tokens, 3 * 8 * 32, 'the source read 3 steps of 8 x 32 tokens');
-    assert.ok(res.source.training_flops! > 0);
+    // charged at the context it trained at (32), not its n_positions (64)
+    const src = EXPERIMENT_PRESETS['papers-smoke']!.source;
+    assert.equal(res.source.training_flops, trainFlops(src, 32, 3 * 8 * 32));
+    assert.ok(trainFlops(src, 64, 3 * 8 * 32) > res.source.training_flops!);
     assert.equal(res.source.trained_here?.data, `${corpus}#0-0.01`);
     assert.equal(res.source.trained_here?.sampler, 'sequential');
     assert.equal(res.settings.sampler, 'sequential');

@@ -49,7 +49,9 @@ export function compareRuns(x: ExperimentSetup, c: Comparison): ExperimentResult
   const targetVal = scratchCurve[scratchCurve.length - 1]!.val_loss;
   const scratchSteps = stepsToTarget(scratchCurve, targetVal)!;
   const sourceTokens = opts.sourceTokens ?? null;
-  const sourceFlopsOf = (tokens: number) => trainFlops(x.sourceConfig, contextLength(x.sourceConfig), tokens);
+  // a source trained here is charged at the context it trained at (attention's share), a given one at its n_positions
+  const sourceCtx = opts.sourceRecipe?.training.ctx ?? contextLength(x.sourceConfig);
+  const sourceFlopsOf = (tokens: number) => trainFlops(x.sourceConfig, sourceCtx, tokens);
   const sourceTrainFlops = sourceTokens !== null ? sourceFlopsOf(sourceTokens) : null;
   const flopsPerStep = trainFlopsPerStep(x.targetConfig, r0.ctx, tokensPerStep);
   /** The run `label` of spec `s`, grown into `models`, from a source whose training cost `sourceFlops`. */
