@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-dir.ts';
@@ -21,7 +22,6 @@ import { contextLength, familyName, modelShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { MASK_FILE, isModelFolderFile } from '../models/folder-files.ts';
 import { readModelConfig } from '../models/model.ts';
-import { resourceDir } from '../resources.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { checkSequentialData } from '../train/batches.ts';
 import { loadTokens, parseDataSpec, spreadWindows } from '../train/data.ts';
@@ -62,7 +62,9 @@ export interface HandoffResult {
 
 /** Where train.py and its companions are: the packaged app's resources, else the repository's. */
 export function templatesDir(): string {
-  return resourceDir('handoff', 'train.py');
+  const packaged = (process as { resourcesPath?: string }).resourcesPath;
+  if (packaged && existsSync(path.join(packaged, 'handoff', 'train.py'))) return path.join(packaged, 'handoff');
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'resources', 'handoff');
 }
 
 async function sha256(file: string): Promise<string> {
