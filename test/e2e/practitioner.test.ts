@@ -135,7 +135,7 @@ test('the practitioner flow', { skip, timeout: 420_000 }, async (t) => {
   });
 
   await step('training: the session says running while its job runs, and done at the end', async () => {
-    await startTraining('shakespeare-x2 (grown)', 'x2-val', { steps: 40 });
+    await startTraining('shakespeare-x2 (grown)', 'x2-val', { steps: 40, lr: 0.0001 });
     const row = byId('session-x2-val');
     await waitUntil(
       'the job bar to say running',
