@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, ftruncateSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { sha256File } from '../../electron/engine/train/checkpoint.ts';
+import { sha256File } from '../../electron/engine/io/file-hash.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const sha256sum = spawnSync('sha256sum', ['--version']).status === 0;

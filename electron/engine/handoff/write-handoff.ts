@@ -10,12 +10,12 @@
  * train.py reproduces `scion train`'s data order (either sampler), optimizer, schedule, clipping, accumulation,
  * evaluation and mask ramp, and writes a run folder in Scion's format (`scion import-run`).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
+import { sha256File } from '../io/file-hash.ts';
 import { checkOutputDir, type OutputInput, writeOutputMarker } from '../io/out-dir.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
 import { contextLength, familyName, modelShape } from '../models/config.ts';
@@ -65,12 +65,6 @@ export function templatesDir(): string {
   const packaged = (process as { resourcesPath?: string }).resourcesPath;
   if (packaged && existsSync(path.join(packaged, 'handoff', 'train.py'))) return path.join(packaged, 'handoff');
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'resources', 'handoff');
-}
-
-async function sha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** Writes token ids as a flat little-endian file (uint16 when every id fits). */
@@ -197,7 +191,7 @@ export async function writeHandoff(opts: TrainOptions, log: (line: string) => vo
       'README.md',
       ...(o.moments ? ['moments.safetensors'] : []),
     ])
-      manifest.files[rel] = await sha256(path.join(tmp, rel));
+      manifest.files[rel] = await sha256File(path.join(tmp, rel));
     await fs.writeFile(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     await writeOutputMarker(tmp, 'handoff', 'handoff');
   });

@@ -7,11 +7,11 @@
  * files match its manifest is used; a corrupt one is reported and skipped.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
+import { sha256File } from '../io/file-hash.ts';
 import { assertFinite } from '../io/dtype.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import type { ModelConfig } from '../models/config.ts';
@@ -57,13 +57,6 @@ export function checkpointsDir(runDir: string): string {
 
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
-}
-
-/** sha256 of a file, read as a stream: a checkpoint's moments pass 2 GiB from ~270M parameters (fs.readFile's limit). */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
