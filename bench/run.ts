@@ -11,7 +11,8 @@
  * --out FILE, --json (the result object on stdout, the table on stderr), --no-threads (skip the
  * thread-scaling rows of bench/threads.ts), --threads-only (only those rows), --no-larger (those rows
  * without the larger config gpt2-d256-l8-ctx256). SCION_PEROP=0 times the step without issue 11's
- * per-op savings (kernels/per-op.ts), for a before/after pair of runs.
+ * per-op savings (kernels/per-op.ts), for a before/after pair of runs; SCION_SLICE_SIMD=0 times the
+ * threaded step with its all-reduce and AdamW slices in JavaScript instead of WebAssembly SIMD.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';

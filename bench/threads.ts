@@ -137,6 +137,14 @@ async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<R
 const WARMUP_MAX_STEPS = 20;
 const WARMUP_CPU_MS = 8000;
 
+/**
+ * Timed steps per thread count: at least this many while the budget lasts. A step at the bench
+ * configs takes ~0.1 s and single steps vary by +-15% on a shared 2-core machine (a GC or a
+ * recompile on one core), so the median of the run's 8 steps moved the 2-thread ratio by
+ * +-0.1 between identical runs; 30 steps cost ~7 s per config.
+ */
+const MIN_TIMED_STEPS = 30;
+
 /** Median ms/step at each thread count for one config, after the warm-up, steps interleaved across thread counts. */
 async function measureConfig(bc: BenchConfig, counts: number[], steps: number, budgetMs: number, limit: number | undefined): Promise<ThreadRow[]> {
   const { ids, starts } = tokens(bc.model.vocabSize, bc.batch, bc.ctx);
@@ -217,7 +225,7 @@ export async function benchThreads(opts: { steps: number; budgetMs: number; conf
   const rows: ThreadRow[] = [];
   for (const bc of opts.configs ?? [...BENCH_CONFIGS, LARGER_CPU_CONFIG]) {
     const cfg = bc === LARGER_CPU_CONFIG && cores > 8 ? { ...bc, batch: 8 * Math.ceil(cores / 8) } : bc;
-    for (const r of await measureConfig(cfg, counts, opts.steps, opts.budgetMs, best)) {
+    for (const r of await measureConfig(cfg, counts, Math.max(opts.steps, MIN_TIMED_STEPS), opts.budgetMs, best)) {
       rows.push(r);
       opts.log?.(
         `bench: threads ${bc.name} x${r.threads}: ${r.ok ? `${r.msPerStep!.toFixed(1)} ms/step, ${r.tokensPerS!.toFixed(0)} tokens/s, ${r.gflops!.toFixed(1)} GFLOP/s, x${r.speedup?.toFixed(2) ?? '-'}` : `failed: ${r.reason}`} (load ${r.loadavg.join(', ')})`,

@@ -9,7 +9,7 @@
  *   db += dy over the rows (dg and db zeroed by the caller).
  * Sums run in float32, four lanes at a time.
  */
-import { F32, I32, V128, assemble, forLoop, op, type WasmFunction } from './wasm-asm.ts';
+import { F32, I32, V128, assemble, at, forLoop, load, op, type WasmFunction } from './wasm-asm.ts';
 
 /** The sum of a vector's four lanes: (l0 + l1) + (l2 + l3). Leaves an f32. */
 function laneSum(v: number): number[] {
@@ -28,10 +28,6 @@ function laneSum(v: number): number[] {
   ];
 }
 
-/** ptr + j (both i32 locals) then a v128 load. */
-const load = (ptr: number, j: number) => [...op.get(ptr), ...op.get(j), ...op.add, ...op.v128Load()];
-/** The address ptr + j, for a store. */
-const at = (ptr: number, j: number) => [...op.get(ptr), ...op.get(j), ...op.add];
 /** base + i * step into `dst`. */
 const rowPtr = (dst: number, base: number, i: number, step: number) => [...op.get(base), ...op.get(i), ...op.get(step), ...op.mul, ...op.add, ...op.set(dst)];
 

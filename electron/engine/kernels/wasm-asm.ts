@@ -61,6 +61,14 @@ export const op = {
   f32x4Add: [0xfd, ...uleb(0xe4)],
   f32x4Sub: [0xfd, ...uleb(0xe5)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
+  f32x4Div: [0xfd, ...uleb(0xe7)],
+  f32x4Sqrt: [0xfd, ...uleb(0xe3)],
+  f64x2PromoteLow: [0xfd, ...uleb(0x5f)],
+  f64x2Add: [0xfd, ...uleb(0xf0)],
+  f64x2Mul: [0xfd, ...uleb(0xf2)],
+  f64x2ExtractLane: (lane: number) => [0xfd, 0x21, lane],
+  f64Add: [0xa0],
+  f64Store: (offset = 0) => [0x39, 0x03, ...uleb(offset)],
   f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
   f32Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
   f32Add: [0x92],
@@ -71,6 +79,11 @@ export const op = {
   f32FromI32U: [0xb3],
   f32FromBits: [0xbe],
 };
+
+/** The address ptr + j (both i32 locals), for a store. */
+export const at = (ptr: number, j: number) => [...op.get(ptr), ...op.get(j), ...op.add];
+/** A v128 load from ptr + j (both i32 locals). */
+export const load = (ptr: number, j: number) => [...at(ptr, j), ...op.v128Load()];
 
 /** `for (v = 0; v < limit; v++) body` with v and limit locals. */
 export function forLoop(v: number, limit: number, body: number[], step: number[] = [...op.get(v), ...op.i32(1), ...op.add]): number[] {
@@ -112,10 +125,17 @@ function str(s: string): number[] {
   return [...uleb(b.length), ...b];
 }
 
-/** The module's bytes: one type per function, memory imported as env.memory. */
-export function assemble(fns: WasmFunction[]): Uint8Array {
+/** The largest memory a module may import: 65536 pages of 64 KiB (4 GiB, wasm32's whole address space). */
+export const MAX_PAGES = 65536;
+
+/**
+ * The module's bytes: one type per function, memory imported as env.memory (at least one page;
+ * `shared`: a shared memory of at most MAX_PAGES, as WebAssembly.Memory({ shared: true }) makes).
+ */
+export function assemble(fns: WasmFunction[], opts: { shared?: boolean } = {}): Uint8Array {
   const types = vec(fns.map((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0x00]));
-  const imports = vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x01]]);
+  const limits = opts.shared ? [0x03, ...uleb(1), ...uleb(MAX_PAGES)] : [0x00, 0x01];
+  const imports = vec([[...str('env'), ...str('memory'), 0x02, ...limits]]);
   const funcs = vec(fns.map((_, i) => uleb(i)));
   const exports = vec(fns.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]));
   const code = vec(

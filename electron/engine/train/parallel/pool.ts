@@ -1,7 +1,7 @@
 /**
  * Data parallelism on the CPU: the training process (rank 0) and `threads - 1` compute
  * threads (thread.ts), each with its own tfjs engine on the same backend. Shared memory
- * (SharedArrayBuffers; Float32 [P] each, the parameters back to back in `layout` order):
+ * (shared-memory.ts; Float32 [P] each, the parameters back to back in `layout` order):
  *   params     the parameters, read by every rank before its gradient
  *   m, v       AdamW's moments while the optimizer has lent them to the pool (shared-state.ts)
  *   grad r     rank r's mean gradient over its rows; the all-reduce sums them into grad 0
@@ -19,7 +19,9 @@ import type { Params } from '../../models/params.ts';
 import { decays } from '../adamw.ts';
 import { copyAllOut } from './heap.ts';
 import type { PhaseTimes } from './phases.ts';
-import type { FromThread, Job, Rows, SentTensor, SharedBuffers, ToThread } from './protocol.ts';
+import type { FromThread, Job, Rows, SentTensor, ToThread } from './protocol.ts';
+import { allocateShared, sharedViews, type SharedBuffers, type SharedViews } from './shared-memory.ts';
+import { sliceMath, type SliceMath } from './slice-kernels.ts';
 import { slices, type AdamWSlice, type DecaySegment } from './slice-math.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -102,14 +104,6 @@ export interface PoolOptions {
   profile?: boolean;
 }
 
-/** A view of a pool's shared memory. */
-export interface SharedViews {
-  params: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
-  grads: Float32Array[];
-}
-
 export class ThreadPool {
   /** Bumped whenever the shared parameters change; a thread reloads its replica when it sees a new one. */
   version = 0;
@@ -118,6 +112,8 @@ export class ThreadPool {
   /** The flat layout's entries P. */
   readonly entries: number;
   readonly shared: SharedViews;
+  /** Rank 0's all-reduce and update functions on the shared memory (SIMD where it can). */
+  readonly math: SliceMath;
   /** Runs of the layout that take weight decay or not (AdamW's rule, adamw.ts's `decays`). */
   readonly segments: DecaySegment[];
   /** Each rank's slice of the layout for the all-reduce and the update. */
@@ -134,12 +130,8 @@ export class ThreadPool {
     this.names = layout.map((l) => l.name);
     this.layout = layout.map((l) => ({ ...l, size: l.shape.reduce((a, b) => a * b, 1) }));
     this.entries = this.layout.reduce((a, l) => a + l.size, 0);
-    this.shared = {
-      params: new Float32Array(buffers.params),
-      m: new Float32Array(buffers.m),
-      v: new Float32Array(buffers.v),
-      grads: buffers.grads.map((b) => new Float32Array(b)),
-    };
+    this.shared = sharedViews(buffers);
+    this.math = sliceMath(buffers, 0);
     this.segments = decaySegments(this.layout);
     this.slices = slices(this.entries, threads.length + 1);
   }
@@ -152,13 +144,7 @@ export class ThreadPool {
   /** Starts `threads - 1` compute threads and waits until each has its backend up. */
   static async start(o: PoolOptions): Promise<ThreadPool> {
     const total = o.layout.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0);
-    const bytes = total * Float32Array.BYTES_PER_ELEMENT;
-    const buffers: SharedBuffers = {
-      params: new SharedArrayBuffer(bytes),
-      m: new SharedArrayBuffer(bytes),
-      v: new SharedArrayBuffer(bytes),
-      grads: Array.from({ length: o.threads }, () => new SharedArrayBuffer(bytes)),
-    };
+    const buffers = allocateShared(total, o.threads);
     const threads: ComputeThread[] = [];
     const readies: Promise<void>[] = [];
     const profile = o.profile === true;

@@ -5,6 +5,7 @@
  */
 import type { ModelConfig } from '../../models/config.ts';
 import type { PhaseTimes } from './phases.ts';
+import type { SharedBuffers } from './shared-memory.ts';
 import type { AdamWSlice, DecaySegment } from './slice-math.ts';
 
 /** Rows of token windows: inputs and targets [rows, ctx], row-major. */
@@ -19,15 +20,6 @@ export interface Rows {
 export interface SentTensor {
   data: Float32Array;
   shape: number[];
-}
-
-/** The shared memory of a pool: Float32 [P] each, in the flat layout. */
-export interface SharedBuffers {
-  params: SharedArrayBuffer;
-  m: SharedArrayBuffer;
-  v: SharedArrayBuffer;
-  /** One per rank, rank 0's first. */
-  grads: SharedArrayBuffer[];
 }
 
 export type ToThread =

@@ -80,25 +80,30 @@ export function adamwSlice(
   lo: number,
   hi: number,
 ): void {
-  const c: Constants = [
-    f(a.scale),
-    f(a.beta1),
-    f(1 - a.beta1),
-    f(a.beta2),
-    f(1 - a.beta2),
-    f(1 - Math.pow(a.beta1, a.t)),
-    f(1 - Math.pow(a.beta2, a.t)),
-    f(a.eps),
-    f(a.lr),
-  ];
-  for (const seg of segments) {
-    const keep = a.weightDecay > 0 && seg.decays ? f(1 - a.lr * a.weightDecay) : 1;
-    adamwRun(s.params, s.m, s.v, s.g, Math.max(lo, seg.start), Math.min(hi, seg.end), keep, ...c);
-  }
+  const c = adamwConstants(a);
+  for (const seg of segments) adamwRun(s.params, s.m, s.v, s.g, Math.max(lo, seg.start), Math.min(hi, seg.end), c.keep(seg.decays), ...c.scalars);
+}
+
+/** An update's float32 constants (Constants' order) and a segment's decay factor (1: no decay). */
+export function adamwConstants(a: AdamWSlice): { scalars: Constants; keep: (decays: boolean) => number } {
+  return {
+    scalars: [
+      f(a.scale),
+      f(a.beta1),
+      f(1 - a.beta1),
+      f(a.beta2),
+      f(1 - a.beta2),
+      f(1 - Math.pow(a.beta1, a.t)),
+      f(1 - Math.pow(a.beta2, a.t)),
+      f(a.eps),
+      f(a.lr),
+    ],
+    keep: (decays) => (a.weightDecay > 0 && decays ? f(1 - a.lr * a.weightDecay) : 1),
+  };
 }
 
 /** scale, beta1, 1 - beta1, beta2, 1 - beta2, the two bias corrections, eps, lr: float32 each. */
-type Constants = [number, number, number, number, number, number, number, number, number];
+export type Constants = [number, number, number, number, number, number, number, number, number];
 
 // prettier-ignore
 function adamwRun(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, from: number, to: number, keep: number,

@@ -21,7 +21,7 @@ import { splitEvenly, type ThreadPool } from './pool.ts';
 import type { Rows, SentTensor } from './protocol.ts';
 import { takeState, updatedParams } from './shared-state.ts';
 import { sliceGradient } from './slice.ts';
-import { adamwSlice, reduceSlice, type AdamWSlice } from './slice-math.ts';
+import type { AdamWSlice } from './slice-math.ts';
 
 /** Rows `[from, to)` of the windows starting at `starts` (each ctx + 1 tokens of `ids`), in chunks of at most `chunk` rows. */
 export function windowRows(ids: Uint32Array, starts: readonly number[], ctx: number, from: number, to: number, chunk: number): Rows[] {
@@ -72,8 +72,8 @@ export interface StepInputs {
 export function ownReduce(pool: ThreadPool, weights: number[], update?: AdamWSlice): number {
   const [lo, hi] = pool.slices[0]!;
   const { grads } = pool.shared;
-  const squares = reduceSlice(grads[0]!, grads.slice(0, weights.length), weights, lo, hi);
-  if (update) adamwSlice(update, { ...pool.shared, g: grads[0]! }, pool.segments, lo, hi);
+  const squares = pool.math.reduce(grads[0]!, grads.slice(0, weights.length), weights, lo, hi);
+  if (update) pool.math.adamw(update, { ...pool.shared, g: grads[0]! }, pool.segments, lo, hi);
   return squares;
 }
 
@@ -118,7 +118,7 @@ export async function parallelTrainStep(pool: ThreadPool, s: StepInputs): Promis
     const u = update(clipScale(gradNorm, clip));
     const updates = others().map((r) => pool.update(r, u));
     const [lo, hi] = pool.slices[0]!;
-    adamwSlice(u, { ...pool.shared, g: pool.shared.grads[0]! }, pool.segments, lo, hi);
+    pool.math.adamw(u, { ...pool.shared, g: pool.shared.grads[0]! }, pool.segments, lo, hi);
     answers.push(await Promise.all(updates));
   }
   optimizer.t += 1;

@@ -14,7 +14,9 @@ import type { Variables } from '../step.ts';
 import { NO_CLOCK, PhaseClock, type Clock } from './phases.ts';
 import type { FromThread, Job, SentTensor, ToThread } from './protocol.ts';
 import { sliceGradient, sliceLoss } from './slice.ts';
-import { adamwSlice, reduceSlice, slices, type DecaySegment } from './slice-math.ts';
+import { sharedViews } from './shared-memory.ts';
+import { sliceMath, type SliceMath } from './slice-kernels.ts';
+import { slices, type DecaySegment } from './slice-math.ts';
 
 interface State {
   config: ModelConfig;
@@ -24,6 +26,8 @@ interface State {
   m: Float32Array;
   v: Float32Array;
   grads: Float32Array[];
+  /** The all-reduce and update functions on the shared memory (SIMD where it can). */
+  math: SliceMath;
   rank: number;
   /** This rank's slice of the layout [lo, hi). */
   slice: [number, number];
@@ -65,10 +69,8 @@ function init(m: Extract<ToThread, { type: 'init' }>): State {
     config: m.config,
     layout,
     segments: m.segments,
-    params: new Float32Array(m.buffers.params),
-    m: new Float32Array(m.buffers.m),
-    v: new Float32Array(m.buffers.v),
-    grads: m.buffers.grads.map((b) => new Float32Array(b)),
+    ...sharedViews(m.buffers),
+    math: sliceMath(m.buffers, m.rank),
     rank: m.rank,
     slice: slices(entries, m.buffers.grads.length)[m.rank]!,
     vars: {},
@@ -94,16 +96,16 @@ async function run(s: State, m: Job, clock: Clock): Promise<{ lossSum: number; c
       }
     }
     case 'reduce': {
-      const squares = reduceSlice(s.grads[0]!, s.grads.slice(0, m.weights.length), m.weights, lo, hi);
+      const squares = s.math.reduce(s.grads[0]!, s.grads.slice(0, m.weights.length), m.weights, lo, hi);
       clock.lap('reduce');
       if (m.update) {
-        adamwSlice(m.update, { params: s.params, m: s.m, v: s.v, g: s.grads[0]! }, s.segments, lo, hi);
+        s.math.adamw(m.update, { params: s.params, m: s.m, v: s.v, g: s.grads[0]! }, s.segments, lo, hi);
         clock.lap('update');
       }
       return { lossSum: squares };
     }
     case 'update':
-      adamwSlice(m.update, { params: s.params, m: s.m, v: s.v, g: s.grads[0]! }, s.segments, lo, hi);
+      s.math.adamw(m.update, { params: s.params, m: s.m, v: s.v, g: s.grads[0]! }, s.segments, lo, hi);
       clock.lap('update');
       return { lossSum: 0 };
     case 'eval': {
