@@ -12,7 +12,10 @@
  * thread-scaling rows of bench/threads.ts), --threads-only (only those rows), --no-larger (those rows
  * without the larger config gpt2-d256-l8-ctx256). SCION_PEROP=0 times the step without issue 11's
  * per-op savings (kernels/per-op.ts), for a before/after pair of runs; SCION_SLICE_SIMD=0 times the
- * threaded step with its all-reduce and AdamW slices in JavaScript instead of WebAssembly SIMD.
+ * threaded step with its all-reduce and AdamW slices in JavaScript instead of WebAssembly SIMD;
+ * SCION_GEMM=0 runs the wasm matrix products in XNNPACK (rank 2) and bmm16 (batched) instead of
+ * kernels/gemm-simd.ts, SCION_FMA=0 runs that kernel with two roundings instead of relaxed SIMD's
+ * multiply-add.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { ScionError } from './errors.ts';
-import { installWasmKernels, wasmKernelsInstalled } from './kernels/wasm-kernels.ts';
+import { installWasmKernels, wasmKernelsInstalled, wasmMatmulKind } from './kernels/wasm-kernels.ts';
 import { installSharedCopies } from './kernels/shared-copies.ts';
 import { perOpOn } from './kernels/per-op.ts';
 import { installNormKernels } from './kernels/norm-kernels.ts';
@@ -98,8 +98,8 @@ async function tryBackend(name: BackendName, auto: boolean): Promise<void> {
         if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
         await tf.ready();
       });
-      // Scion's SIMD kernels for batched products and transposes (kernels/wasm-kernels.ts);
-      // SCION_WASM_KERNELS=0 keeps the backend's own.
+      // Scion's SIMD kernels for matrix products and transposes (kernels/wasm-kernels.ts);
+      // SCION_WASM_KERNELS=0 keeps the backend's own (SCION_GEMM=0: only the products' tiled kernel).
       if (process.env['SCION_WASM_KERNELS'] !== '0') installWasmKernels();
       // Identity and same-dtype Cast share the input's buffer instead of copying it
       // (kernels/shared-copies.ts), LayerNorm and RMSNorm run as one SIMD kernel each way
@@ -168,6 +168,9 @@ function versions(): Record<string, string> {
     if (v) out[pkg.replace('@tensorflow/', '')] = v;
   }
   if (process.versions['electron']) out['electron'] = process.versions['electron'];
-  if (tf.getBackend() === 'wasm') out['scion-wasm-kernels'] = wasmKernelsInstalled() ? 'simd' : 'off';
+  if (tf.getBackend() === 'wasm') {
+    out['scion-wasm-kernels'] = wasmKernelsInstalled() ? 'simd' : 'off';
+    out['scion-wasm-matmul'] = wasmMatmulKind(); // gemm-fma: relaxed SIMD's one-rounding multiply-add
+  }
   return out;
 }

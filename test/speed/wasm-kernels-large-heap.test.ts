@@ -27,6 +27,8 @@ interface Case {
   name: string;
   inputs: { shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }[];
   op: (xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+  /** Largest difference from the cpu backend (default 1e-5): long sums differ by their order's rounding. */
+  tol?: number;
 }
 
 function floats(n: number, seed: number): Float32Array {
@@ -48,7 +50,13 @@ function input(shape: number[], seed: number): Case['inputs'][number] {
 const idx = { shape: [5], dtype: 'int32' as const, data: Int32Array.from([3, 0, 3, 7, 1]) };
 
 const CASES: Case[] = [
-  { name: 'bmm16 (batched matMul, N % 16 == 0)', inputs: [input([2, 3, 5, 7], 1), input([2, 3, 7, 32], 2)], op: ([a, b]) => tf.matMul(a!, b!) },
+  { name: 'gemm (batched matMul, N % 16 == 0)', inputs: [input([2, 3, 5, 7], 1), input([2, 3, 7, 32], 2)], op: ([a, b]) => tf.matMul(a!, b!) },
+  {
+    name: 'gemm (rank 2, odd M, K past one block, N % 16 != 0)',
+    inputs: [input([37, 300], 11), input([300, 50], 12)],
+    op: ([a, b]) => tf.matMul(a!, b!),
+    tol: 5e-5, // sums of 300 products of size ~6, in another order than the cpu backend's
+  },
   { name: 'bmm4 (batched matMul, N % 4 == 0)', inputs: [input([4, 9, 3], 3), input([4, 3, 12], 4)], op: ([a, b]) => tf.matMul(a!, b!) },
   { name: 'swap (transpose of the last two axes)', inputs: [input([3, 37, 19], 5)], op: ([x]) => tf.transpose(x!, [0, 2, 1]) },
   { name: 'swap4 (4 x 4 register tiles)', inputs: [input([2, 64, 128], 6)], op: ([x]) => tf.transpose(x!, [0, 2, 1]) },
@@ -112,7 +120,7 @@ test('every custom wasm kernel is exact with its buffers above 2 GB of heap (cpu
         );
         let worst = 0;
         for (let j = 0; j < ref.length; j++) worst = Math.max(worst, Math.abs(out[j]! - ref[j]!));
-        assert.ok(worst <= 1e-5, `${c.name}: output ${i} differs from the cpu backend by ${worst}`);
+        assert.ok(worst <= (c.tol ?? 1e-5), `${c.name}: output ${i} differs from the cpu backend by ${worst}`);
       });
       tf.dispose([...r.tensors, ...r.inputs]);
     }

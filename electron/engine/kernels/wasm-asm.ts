@@ -45,6 +45,9 @@ export const op = {
   mul: [0x6c],
   shl: [0x74],
   geU: [0x4f],
+  leU: [0x4d],
+  and: [0x71],
+  xor: [0x73],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   br: (l: number) => [0x0c, ...uleb(l)],
@@ -62,6 +65,10 @@ export const op = {
   f32x4Sub: [0xfd, ...uleb(0xe5)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
   f32x4Div: [0xfd, ...uleb(0xe7)],
+  /** Relaxed SIMD: a b + c with one rounding or two, as the hardware does it (relaxed-simd.ts). */
+  f32x4RelaxedMadd: [0xfd, ...uleb(0x105)],
+  /** One float from memory into all four lanes. */
+  v128Load32Splat: (offset = 0) => [0xfd, 0x09, 0x02, ...uleb(offset)],
   f32x4Sqrt: [0xfd, ...uleb(0xe3)],
   f64x2PromoteLow: [0xfd, ...uleb(0x5f)],
   f64x2Add: [0xfd, ...uleb(0xf0)],

@@ -1,15 +1,19 @@
 /**
  * Faster kernels for the tfjs wasm backend, registered through tfjs's plugin API
- * (registerKernel) over the backend's own: batched matrix products (attention) and
- * transposes of the last two axes run in the SIMD module of simd-kernels.ts, on the
- * backend's heap, with no copies; splits and gathers are block copies within the heap. Anything they do not cover (transpose flags, broadcast
- * batches, widths not a multiple of 4, other permutations, rank-2 products, which XNNPACK
- * already does well) goes to the original kernel. install/uninstall swap them in and out
- * (the bench times both); exactness: same float32 products, summed in the same k order.
+ * (registerKernel) over the backend's own: matrix products (rank 2, and batched with the same
+ * batch) in gemm-simd.ts's tiled kernel, and transposes of the last two axes in the SIMD module
+ * of simd-kernels.ts (whose bmm16/bmm4 products serve only with SCION_GEMM=0), all on the
+ * backend's heap with no copies; splits and gathers are block copies within the heap. Anything
+ * they do not cover (transpose flags, broadcast batches, other permutations) goes to the
+ * original kernel. install/uninstall swap them in and out (the
+ * bench times both). Exactness: the same float32 products summed in k order; with relaxed
+ * SIMD (relaxed-simd.ts) each multiply-add rounds once instead of twice (FMA).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { instantiateSimdKernels, type SimdKernels, type WasmMemory } from './simd-kernels.ts';
+import { gemmModuleBytes, PANEL_BYTES, type GemmSimd } from './gemm-simd.ts';
+import { relaxedSimd } from './relaxed-simd.ts';
+import { instantiateOnHeap, instantiateSimdKernels, type SimdKernels, type WasmMemory } from './simd-kernels.ts';
 
 type KernelConfig = ReturnType<typeof tf.getKernel> & object;
 type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
@@ -17,6 +21,18 @@ type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
 let originals: { matMul: KernelConfig; transpose: KernelConfig; splitV: KernelConfig; gather: KernelConfig } | undefined;
 let simd: SimdKernels | undefined;
 let heap: WasmMemory | undefined;
+/** The tiled matrix product, and whether it multiply-adds with one rounding (FMA). */
+let gemm: { kernels: GemmSimd; fma: boolean } | undefined;
+
+/** Off with SCION_GEMM=0 (the bench's before: XNNPACK at rank 2, bmm16 batched); SCION_FMA=0 keeps two roundings. */
+function gemmWanted(): { on: boolean; fma: boolean } {
+  return { on: process.env['SCION_GEMM'] !== '0', fma: process.env['SCION_FMA'] !== '0' };
+}
+
+/** Which matrix product runs rank-2 and same-batch products: for the bench and the tests. */
+export function wasmMatmulKind(): 'gemm-fma' | 'gemm' | 'xnnpack' {
+  return gemm ? (gemm.fma ? 'gemm-fma' : 'gemm') : 'xnnpack';
+}
 
 /** The tensor's byte address in the heap: an unsigned 32-bit number (up to 4 GB). */
 function offset(backend: BackendWasm, t: tf.TensorInfo): number {
@@ -42,10 +58,20 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const ra = a.shape.length;
   const n = b.shape[b.shape.length - 1]!;
   const sameBatch = ra >= 3 && ra === b.shape.length && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
-  if (!simd || transposeA || transposeB || !sameBatch || a.dtype !== 'float32' || b.dtype !== 'float32' || n % 4 !== 0)
-    return originals!.matMul.kernelFunc(args);
+  const rank2 = ra === 2 && b.shape.length === 2;
+  const fits = !!simd && !transposeA && !transposeB && a.dtype === 'float32' && b.dtype === 'float32';
   const [m, k] = a.shape.slice(-2) as [number, number];
   const g = size(a.shape.slice(0, -2));
+  if (fits && gemm && (sameBatch || rank2)) {
+    const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
+    if (g * m * n > 0) {
+      const panel = backend.makeOutput([PANEL_BYTES / 4], 'float32'); // the packed panel of B
+      gemm.kernels.gemm(offset(backend, a), offset(backend, b), offset(backend, out), g, m, k, n, offset(backend, panel));
+      backend.disposeData(panel.dataId);
+    }
+    return out;
+  }
+  if (!fits || !simd || !sameBatch || n % 4 !== 0) return originals!.matMul.kernelFunc(args);
   const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
   if (g * m * n > 0) (n % 16 === 0 ? simd.bmm16 : simd.bmm4)(offset(backend, a), offset(backend, b), offset(backend, out), g, m, k, n);
   return out;
@@ -157,6 +183,17 @@ export function installWasmKernels(): boolean {
   }
   originals = { matMul, transpose: tr, splitV: sv, gather };
   heap = memory;
+  gemm = undefined;
+  const want = gemmWanted();
+  if (want.on)
+    for (const fma of want.fma && relaxedSimd() ? [true, false] : [false]) {
+      try {
+        gemm = { kernels: instantiateOnHeap<GemmSimd>(gemmModuleBytes(fma), memory), fma };
+        break;
+      } catch {
+        // the next build (or none: XNNPACK and bmm16 as before)
+      }
+    }
   for (const [name, kernelFunc] of [
     ['BatchMatMul', batchMatMul],
     ['Transpose', transpose],
@@ -177,4 +214,5 @@ export function uninstallWasmKernels(): void {
     tf.registerKernel({ ...k, setupFunc: undefined });
   }
   originals = undefined;
+  gemm = undefined;
 }
