@@ -132,9 +132,12 @@ async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<R
  * less than WARMUP_CPU_MS of process CPU. V8 keeps recompiling tfjs's code for the first tens of
  * steps (TurboFan after deopts, on its helper threads): at gpt2-d128-l4 those threads took about
  * 45 ms of CPU per step over steps 1-10 and 3-9 ms per step from step 11 to 60, which inflated the
- * process CPU and so the 2-thread rows' critical CPU. Large configs stop after 2 steps.
+ * process CPU and so the 2-thread rows' critical CPU. Since the tiled matrix product made a step
+ * ~1.5x shorter, 20 steps no longer reached the steady state: at llama-d128-l4 on 2 threads, steps
+ * 10-30 took 55-59 ms and steps 30-80 50-54 ms (helper threads 13 -> 5-9 ms per step). Large
+ * configs stop after 2 steps.
  */
-const WARMUP_MAX_STEPS = 20;
+const WARMUP_MAX_STEPS = 40;
 const WARMUP_CPU_MS = 8000;
 
 /**
