@@ -62,6 +62,7 @@ const CASES: Case[] = [
   { name: 'swap4 (4 x 4 register tiles)', inputs: [input([2, 64, 128], 6)], op: ([x]) => tf.transpose(x!, [0, 2, 1]) },
   { name: 'splitV (flat vector)', inputs: [input([1000], 7)], op: ([x]) => tf.split(x!, [1, 600, 0, 399]) },
   { name: 'splitV (inner axis)', inputs: [input([6, 12], 8)], op: ([x]) => tf.split(x!, [3, 4, 5], 1) },
+  { name: 'slice (contiguous rows)', inputs: [input([40, 6], 13)], op: ([x]) => tf.slice(x!, [17, 0], [9, 6]) },
   { name: 'gatherV2 (rows)', inputs: [input([8, 5], 9), idx], op: ([x, i]) => tf.gather(x!, i!, 0) },
   { name: 'gatherV2 (single elements)', inputs: [input([3, 8], 10), idx], op: ([x, i]) => tf.gather(x!, i!, 1) },
 ];

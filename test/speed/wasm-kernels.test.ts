@@ -145,6 +145,35 @@ test('split in heap copies equals the wasm backend own split, on every axis and 
   }
 });
 
+test(
+  'a contiguous slice is one heap copy equal to the wasm backend own slice (others keep its kernel), for int32 too',
+  { skip: !onWasm && 'wasm only' },
+  async () => {
+    await initBackend('wasm');
+    const cases: [number[], number[], number[], 'float32' | 'int32'][] = [
+      [[300, 7], [120, 0], [64, 7], 'float32'], // rows: AdamW's pieces of a large parameter
+      [[1000], [999], [1], 'float32'],
+      [[5, 4, 3], [2, 0, 0], [3, -1, -1], 'int32'],
+      [[6, 12], [0, 3], [6, 4], 'float32'], // columns: not contiguous, the backend's kernel
+      [[6, 12], [2, 0], [0, 12], 'float32'], // empty
+    ];
+    for (const [shape, begin, size, dtype] of cases) {
+      const x = dtype === 'int32' ? tf.randomUniformInt(shape, -1000, 1000, 5) : tf.randomNormal(shape, 0, 1, 'float32', 5);
+      uninstallWasmKernels();
+      const ref = tf.slice(x, begin, size);
+      installWasmKernels();
+      const before = tf.memory().numBytes;
+      const fast = tf.slice(x, begin, size);
+      if (tf.memory().numBytes - before === fast.size * 4 && fast.size > 0) heapCopies++;
+      assert.deepEqual(fast.shape, ref.shape);
+      assert.equal(fast.dtype, dtype);
+      assert.deepEqual(await fast.data(), await ref.data(), `slice ${shape} at ${begin} size ${size}`);
+      tf.dispose([x, ref, fast]);
+    }
+    assert.ok(heapCopies >= 3);
+  },
+);
+
 test('gather in heap copies equals the wasm backend own gather, and rejects an index out of range', { skip: !onWasm && 'wasm only' }, async () => {
   await initBackend('wasm');
   const idx = tf.tensor1d([3, 0, 3, 7, 1], 'int32');
