@@ -134,11 +134,13 @@ async function makeRig(bc: BenchConfig, threads: number, tag: string): Promise<R
  * 45 ms of CPU per step over steps 1-10 and 3-9 ms per step from step 11 to 60, which inflated the
  * process CPU and so the 2-thread rows' critical CPU. Since the tiled matrix product made a step
  * ~1.5x shorter, 20 steps no longer reached the steady state: at llama-d128-l4 on 2 threads, steps
- * 10-30 took 55-59 ms and steps 30-80 50-54 ms (helper threads 13 -> 5-9 ms per step). Large
- * configs stop after 2 steps.
+ * 10-30 took 55-59 ms and steps 30-80 50-54 ms (helper threads 13 -> 5-9 ms per step); after 50
+ * steps a 2-thread step took 50-52 ms at both d128 configs. A training run is thousands of steps,
+ * so the rows measure that steady state: up to 80 warm-up steps or 15 s of CPU (~75 steps of the
+ * d128 configs, ~15 s of the run per config). Large configs stop after 2 steps.
  */
-const WARMUP_MAX_STEPS = 40;
-const WARMUP_CPU_MS = 8000;
+const WARMUP_MAX_STEPS = 80;
+const WARMUP_CPU_MS = 15000;
 
 /**
  * Timed steps per thread count: at least this many while the budget lasts. A step at the bench
@@ -147,6 +149,15 @@ const WARMUP_CPU_MS = 8000;
  * +-0.1 between identical runs; 30 steps cost ~7 s per config.
  */
 const MIN_TIMED_STEPS = 30;
+
+/**
+ * Timed steps run in blocks of this many per thread count, the blocks of the thread counts
+ * interleaved so each count still sees the same load. Single steps interleaved measured each
+ * 2-thread step right after a 1-thread step of another model on the same main thread, with its
+ * compute thread idle meanwhile: llama-d128-l4 on 2 threads took 53-56 ms a step that way against
+ * 50 ms in a plain run of 2-thread steps (a training run never interleaves).
+ */
+const TIMED_BLOCK = 10;
 
 /** Median ms/step at each thread count for one config, after the warm-up, steps interleaved across thread counts. */
 async function measureConfig(bc: BenchConfig, counts: number[], steps: number, budgetMs: number, limit: number | undefined): Promise<ThreadRow[]> {
@@ -176,8 +187,10 @@ async function measureConfig(bc: BenchConfig, counts: number[], steps: number, b
     return (c.user + c.system) / 1000;
   };
   for (let i = 0; i < WARMUP_MAX_STEPS && (i < 2 || warmCpuMs() < WARMUP_CPU_MS); i++) for (const r of rigs) await step(r, false);
+  // timed steps in blocks per thread count, the blocks interleaved (see TIMED_BLOCK)
   const start = performance.now();
-  for (let i = 0; i < steps && (i < 2 || performance.now() - start < budgetMs); i++) for (const r of rigs) await step(r, true);
+  for (let i = 0; i < steps && (i < 2 || performance.now() - start < budgetMs); i += TIMED_BLOCK)
+    for (const r of rigs) for (let b = 0; b < Math.min(TIMED_BLOCK, steps - i); b++) await step(r, true);
   const flopsPerStep = 3 * flopsPerToken(bc.model, bc.ctx) * bc.batch * bc.ctx;
   const rows: ThreadRow[] = [];
   for (const r of rigs) {
