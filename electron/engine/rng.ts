@@ -8,6 +8,16 @@
  *     Box-Muller values, the second kept for the next call), so every tensor has its own stream
  *     and the result does not depend on the order tensors are produced in.
  */
+/** mulberry32's state increment. */
+const STEP = 0x6d2b79f5;
+
+/** mulberry32's output for a state (a uint32). */
+function output(state: number): number {
+  let t = Math.imul(state ^ (state >>> 15), state | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
 export class Rng {
   private s: number;
   /** The second value of the last Box-Muller pair (pairedNormal only). */
@@ -28,11 +38,8 @@ export class Rng {
 
   /** A uint32. */
   nextUint32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.s = (this.s + STEP) >>> 0;
+    return output(this.s);
   }
 
   /** A float in [0, 1). */
@@ -79,19 +86,15 @@ export class Rng {
       out[i++] = std * this.spare;
       this.spare = undefined;
     }
-    let s = this.s;
+    let s = this.s; // in a local: the loop below is nextUint32's steps without a field write each
     while (i < end) {
       let u: number;
       do {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = Math.imul(s ^ (s >>> 15), s | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        s = (s + STEP) >>> 0;
+        u = output(s) / 4294967296;
       } while (u <= 1e-300);
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(s ^ (s >>> 15), s | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const v = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      s = (s + STEP) >>> 0;
+      const v = output(s) / 4294967296;
       const r = Math.sqrt(-2 * Math.log(u));
       const a = 2 * Math.PI * v;
       out[i++] = std * (r * Math.cos(a));

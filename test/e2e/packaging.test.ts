@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { templatesDir } from '../../electron/engine/handoff/write-handoff.ts';
 import { REPO } from './harness.ts';
 
 const require = createRequire(import.meta.url);
@@ -62,7 +63,20 @@ test('package.json main is the built main process, and the build output is packa
 test("the hand-off's templates ship as a resource, where write-handoff.ts looks in a packaged app (<resources>/handoff)", () => {
   const entry = config.extraResources.find((r) => r.from === 'resources/handoff');
   assert.equal(entry?.to, 'handoff');
-  assert.match(readFileSync(join(REPO, 'electron', 'engine', 'handoff', 'write-handoff.ts'), 'utf8'), /path\.join\(packaged, 'handoff', 'train\.py'\)/);
+  // a packaged app: <resourcesPath>/handoff/train.py is where templatesDir looks first; without it, the checkout's
+  const packaged = mkdtempSync(join(tmpdir(), 'scion-resources-'));
+  const proc = process as { resourcesPath?: string };
+  try {
+    mkdirSync(join(packaged, 'handoff'), { recursive: true });
+    assert.equal(templatesDir(), join(REPO, 'resources', 'handoff'), 'no resourcesPath: the checkout');
+    proc.resourcesPath = packaged;
+    assert.equal(templatesDir(), join(REPO, 'resources', 'handoff'), 'a resourcesPath without handoff/train.py: the checkout');
+    writeFileSync(join(packaged, 'handoff', 'train.py'), '');
+    assert.equal(templatesDir(), join(packaged, 'handoff'), 'a packaged app: <resources>/handoff');
+  } finally {
+    delete proc.resourcesPath;
+    rmSync(packaged, { recursive: true, force: true });
+  }
   for (const f of ['train.py', 'scion_torch_models.py', 'launch.sh', 'requirements.txt', 'README.md'])
     assert.ok(existsSync(join(REPO, 'resources', 'handoff', f)), f);
 });

@@ -12,7 +12,6 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ScionError } from '../errors.ts';
 import { atomicWriteDir } from '../io/atomic.ts';
 import { sha256File } from '../io/file-hash.ts';
@@ -22,6 +21,7 @@ import { contextLength, familyName, modelShape } from '../models/config.ts';
 import { parameterCount } from '../models/family.ts';
 import { MASK_FILE, isModelFolderFile } from '../models/folder-files.ts';
 import { readModelConfig } from '../models/model.ts';
+import { resourceDir } from '../resources.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { checkSequentialData } from '../train/batches.ts';
 import { loadTokens, parseDataSpec, spreadWindows } from '../train/data.ts';
@@ -60,11 +60,9 @@ export interface HandoffResult {
   manifest: HandoffManifest;
 }
 
-/** Where train.py and its companions are: the packaged app's resources, else the repository's. */
+/** Where train.py and its companions are: the packaged app's resources, else the checkout's (resources.ts). */
 export function templatesDir(): string {
-  const packaged = (process as { resourcesPath?: string }).resourcesPath;
-  if (packaged && existsSync(path.join(packaged, 'handoff', 'train.py'))) return path.join(packaged, 'handoff');
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'resources', 'handoff');
+  return resourceDir('handoff', 'train.py');
 }
 
 /** Writes token ids as a flat little-endian file (uint16 when every id fits). */

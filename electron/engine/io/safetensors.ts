@@ -154,8 +154,7 @@ export class SafetensorsFile {
       await this.readBytes(name, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
       return out;
     }
-    const bytes = await this.readBytes(name);
-    return decodeToFloat32(bytes, this.info(name).dtype, this.file, name);
+    return decodeToFloat32(await this.readBytes(name), t.dtype, this.file, name);
   }
 
   async readInt32(name: string): Promise<Int32Array> {

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { NORM_MODULE_BYTES, type NormSimd } from './norm-simd.ts';
+import { floatBits } from './wasm-asm.ts';
 import { instantiateOnHeap, type WasmMemory } from './simd-kernels.ts';
 
 type KernelArgs = Parameters<(ReturnType<typeof tf.getKernel> & object)['kernelFunc']>[0];
@@ -27,11 +28,6 @@ let heap: WasmMemory | undefined;
 /** The tensor's byte address in the heap. */
 function offset(backend: BackendWasm, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset >>> 0;
-}
-
-/** eps as the bits of a float32 (the SIMD functions take i32 parameters). */
-function floatBits(v: number): number {
-  return new Int32Array(new Float32Array([v]).buffer)[0]!;
 }
 
 function norm(args: KernelArgs): tf.TensorInfo[] {

@@ -2,7 +2,8 @@
  * Relaxed SIMD (f32x4.relaxed_madd: a multiply-add with one rounding, FMA on x64 with FMA3) for
  * the hand-assembled kernels. Electron 45 (V8 14) has it on; Node 20's V8 has it behind
  * --experimental-wasm-relaxed-simd, which is turned on here at run time (a wasm feature flag,
- * read when a module is compiled; nothing compiled before changes). SCION_FMA=0 leaves it off.
+ * read when a module is compiled; nothing compiled before changes). kernels/wasm-kernels.ts does
+ * not ask with SCION_FMA=0.
  */
 import * as v8 from 'node:v8';
 import { assemble, op } from './wasm-asm.ts';
@@ -27,7 +28,7 @@ function validates(): boolean {
 export function relaxedSimd(): boolean {
   if (cached !== undefined) return cached;
   cached = validates();
-  if (!cached && process.env['SCION_FMA'] !== '0') {
+  if (!cached) {
     try {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
       cached = validates();

@@ -87,6 +87,14 @@ export const op = {
   f32FromBits: [0xbe],
 };
 
+const bitsF32 = new Float32Array(1);
+const bitsI32 = new Int32Array(bitsF32.buffer);
+/** The bits of `x` rounded to a float32, as an i32 (how the kernels, whose parameters are all i32, take a float). */
+export function floatBits(x: number): number {
+  bitsF32[0] = x;
+  return bitsI32[0]!;
+}
+
 /** The address ptr + j (both i32 locals), for a store. */
 export const at = (ptr: number, j: number) => [...op.get(ptr), ...op.get(j), ...op.add];
 /** A v128 load from ptr + j (both i32 locals). */

@@ -1,14 +1,13 @@
 /**
  * Faster kernels for the tfjs wasm backend, registered through tfjs's plugin API
- * (registerKernel) over the backend's own: matrix products (rank 2, and batched with the same
- * batch) in gemm-simd.ts's tiled kernel, and transposes of the last two axes in the SIMD module
- * of simd-kernels.ts (whose bmm16/bmm4 products serve only with SCION_GEMM=0), all on the
+ * (registerKernel) over the backend's own: matrix products (batched with the same batch, or by
+ * a rank-2 B) in gemm-simd.ts's tiled kernel, and transposes of the last two axes in the SIMD
+ * module of simd-kernels.ts (whose bmm16/bmm4 products serve only with SCION_GEMM=0), all on the
  * backend's heap with no copies; splits, contiguous slices and gathers are block copies within
- * the heap. Anything
- * they do not cover (transpose flags, broadcast batches, other permutations) goes to the
- * original kernel. install/uninstall swap them in and out (the
- * bench times both). Exactness: the same float32 products summed in k order; with relaxed
- * SIMD (relaxed-simd.ts) each multiply-add rounds once instead of twice (FMA).
+ * the heap. Anything they do not cover (transpose flags, other broadcast batches, other
+ * permutations) goes to the original kernel. install/uninstall swap them in and out (the bench
+ * times both). Exactness: the same float32 products summed in k order; with relaxed SIMD
+ * (relaxed-simd.ts) each multiply-add rounds once instead of twice (FMA).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -22,8 +21,8 @@ type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
 let originals: { matMul: KernelConfig; transpose: KernelConfig; splitV: KernelConfig; gather: KernelConfig; slice: KernelConfig } | undefined;
 let simd: SimdKernels | undefined;
 let heap: WasmMemory | undefined;
-/** The tiled matrix product, and whether it multiply-adds with one rounding (FMA). */
-let gemm: { kernels: GemmSimd; fma: boolean } | undefined;
+/** The tiled matrix product, whether it multiply-adds with one rounding (FMA), and its scratch in the heap (one packed panel). */
+let gemm: { kernels: GemmSimd; fma: boolean; panel: number } | undefined;
 
 /** Off with SCION_GEMM=0 (the bench's before: XNNPACK at rank 2, bmm16 batched); SCION_FMA=0 keeps two roundings. */
 function gemmWanted(): { on: boolean; fma: boolean } {
@@ -33,6 +32,11 @@ function gemmWanted(): { on: boolean; fma: boolean } {
 /** Which matrix product runs rank-2 and same-batch products: for the bench and the tests. */
 export function wasmMatmulKind(): 'gemm-fma' | 'gemm' | 'xnnpack' {
   return gemm ? (gemm.fma ? 'gemm-fma' : 'gemm') : 'xnnpack';
+}
+
+/** The emscripten module's allocator (tfjs's typings leave it out). */
+function allocator(backend: BackendWasm): { _malloc: (bytes: number) => number; _free: (at: number) => void } {
+  return backend.wasm as unknown as { _malloc: (bytes: number) => number; _free: (at: number) => void };
 }
 
 /** The tensor's byte address in the heap: an unsigned 32-bit number (up to 4 GB). */
@@ -59,17 +63,14 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const ra = a.shape.length;
   const n = b.shape[b.shape.length - 1]!;
   const sameBatch = ra >= 3 && ra === b.shape.length && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
-  const rank2 = ra === 2 && b.shape.length === 2;
-  const fits = !!simd && !transposeA && !transposeB && a.dtype === 'float32' && b.dtype === 'float32';
+  const fits = !transposeA && !transposeB && a.dtype === 'float32' && b.dtype === 'float32';
   const [m, k] = a.shape.slice(-2) as [number, number];
   const g = size(a.shape.slice(0, -2));
-  if (fits && gemm && (sameBatch || rank2)) {
+  if (fits && gemm && (sameBatch || b.shape.length === 2)) {
+    // a rank-2 B multiplies A's rows whatever A's leading axes: one product of [size(A) / K, K] x [K, N]
+    const [groups, rows] = sameBatch ? [g, m] : [1, g * m];
     const out = backend.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
-    if (g * m * n > 0) {
-      const panel = backend.makeOutput([PANEL_BYTES / 4], 'float32'); // the packed panel of B
-      gemm.kernels.gemm(offset(backend, a), offset(backend, b), offset(backend, out), g, m, k, n, offset(backend, panel));
-      backend.disposeData(panel.dataId);
-    }
+    if (groups * rows * n > 0) gemm.kernels.gemm(offset(backend, a), offset(backend, b), offset(backend, out), groups, rows, k, n, gemm.panel);
     return out;
   }
   if (!fits || !simd || !sameBatch || n % 4 !== 0) return originals!.matMul.kernelFunc(args);
@@ -212,7 +213,8 @@ export function installWasmKernels(): boolean {
   if (want.on)
     for (const fma of want.fma && relaxedSimd() ? [true, false] : [false]) {
       try {
-        gemm = { kernels: instantiateOnHeap<GemmSimd>(gemmModuleBytes(fma), memory), fma };
+        const kernels = instantiateOnHeap<GemmSimd>(gemmModuleBytes(fma), memory);
+        gemm = { kernels, fma, panel: allocator(backend!)._malloc(PANEL_BYTES) >>> 0 }; // kept until uninstall
         break;
       } catch {
         // the next build (or none: XNNPACK and bmm16 as before)
@@ -239,5 +241,7 @@ export function uninstallWasmKernels(): void {
     tf.registerKernel({ ...k, setupFunc: undefined });
   }
   originals = undefined;
+  const backend = tf.findBackend('wasm') as BackendWasm | null;
+  if (gemm && backend) allocator(backend)._free(gemm.panel);
   gemm = undefined;
 }

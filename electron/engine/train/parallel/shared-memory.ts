@@ -50,7 +50,7 @@ interface WasmMemoryApi {
  */
 export function allocateShared(entries: number, ranks: number, opts: { wasm?: boolean } = {}): SharedBuffers {
   const bytes = Math.ceil((entries * Float32Array.BYTES_PER_ELEMENT) / ALIGN) * ALIGN;
-  const scratchBytes = Math.ceil((ranks * ALIGN) / ALIGN) * ALIGN;
+  const scratchBytes = ranks * ALIGN;
   const total = scratchBytes + (3 + ranks) * bytes;
   const pages = Math.max(1, Math.ceil(total / PAGE));
   const WA = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;

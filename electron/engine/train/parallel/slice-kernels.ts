@@ -6,6 +6,7 @@
  */
 import { SLICE_MODULE_BYTES, type SliceSimd } from '../../kernels/slice-simd.ts';
 import { instantiateOnHeap } from '../../kernels/simd-kernels.ts';
+import { floatBits as bits } from '../../kernels/wasm-asm.ts';
 import type { SharedBuffers } from './shared-memory.ts';
 import { adamwConstants, adamwSlice, reduceSlice, type AdamWSlice, type Constants, type DecaySegment } from './slice-math.ts';
 
@@ -26,16 +27,8 @@ export interface SliceMath {
 
 export const JS_SLICE_MATH: SliceMath = { simd: false, reduce: reduceSlice, adamw: adamwSlice };
 
-const f32 = new Float32Array(1);
-const i32 = new Int32Array(f32.buffer);
-/** A number's float32 bits (what the SIMD functions take for a float). */
-function bits(x: number): number {
-  f32[0] = x;
-  return i32[0]!;
-}
-
 /** Off with SCION_SLICE_SIMD=0 (the bench's before/after). */
-export function sliceSimdOn(): boolean {
+function sliceSimdOn(): boolean {
   return process.env['SCION_SLICE_SIMD'] !== '0';
 }
 
